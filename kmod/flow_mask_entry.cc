@@ -11,6 +11,7 @@ FlowBuckets::FlowBuckets(size_t bucket_count, uint8_t link_index)
 
 FlowMaskEntry::FlowMaskEntry(const FlowMask& mask, uint64_t hash_basis)
     : mask_(mask),
+      digest_(digest(mask)),
       hash_basis_(hash_basis),
       buckets_(std::make_unique<FlowBuckets>(kMinBuckets, 0).release()) {}
 

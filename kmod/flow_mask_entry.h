@@ -48,6 +48,12 @@ class FlowMaskEntry final : public Retirable {
   FlowMaskEntry& operator=(const FlowMaskEntry&) = delete;
 
   const FlowMask& mask() const { return mask_; }
+  // A digest of the mask bits, so that finding a mask among many compares
+  // one word per mask before comparing whole masks.
+  static uint64_t digest(const FlowMask& mask) { return masked_hash(mask.bits(), FlowMask::exact()); }
+  bool has_mask(const FlowMask& mask, uint64_t mask_digest) const {
+    return digest_ == mask_digest && mask_ == mask;
+  }
 
   // Reader side (any thread, no lock): the flow of this mask that
   // `packet_key` matches, if any. (Non-const result for the table's writer
@@ -83,6 +89,7 @@ class FlowMaskEntry final : public Retirable {
   };
 
   const FlowMask mask_;
+  const uint64_t digest_;
   const uint64_t hash_basis_;
   std::atomic<FlowBuckets*> buckets_;  // owned
   size_t ref_count_ = 0;

@@ -144,8 +144,9 @@ LookupResult MaskedFlowTable::lookup(LookupContext& context, const FlowKey& pack
 // ------------------------------------------------------------- control path
 
 FlowMaskEntry* MaskedFlowTable::find_mask(const FlowMask& mask) const {
+  const uint64_t digest = FlowMaskEntry::digest(mask);
   for (FlowMaskEntry* entry : current_masks().masks)
-    if (entry->mask() == mask) return entry;
+    if (entry->has_mask(mask, digest)) return entry;
   return nullptr;
 }
 

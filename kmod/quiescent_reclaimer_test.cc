@@ -15,18 +15,20 @@ struct Tracked final : Retirable {
   bool* freed_;
 };
 
+// Every test declares its flags before the reclaimer: the reclaimer's
+// destructor frees (and so writes to the flag of) whatever is still pending.
 TEST(QuiescentReclaimer, WithoutReadersRetiredObjectsAreFreedAtOnce) {
-  QuiescentReclaimer reclaimer;
   bool freed = false;
+  QuiescentReclaimer reclaimer;
   reclaimer.retire(std::make_unique<Tracked>(&freed));
   EXPECT_EQ(reclaimer.reclaim(), 1u);
   EXPECT_TRUE(freed);
 }
 
 TEST(QuiescentReclaimer, ObjectWaitsUntilTheOnlineReaderQuiesces) {
+  bool freed = false;
   QuiescentReclaimer reclaimer;
   QuiescentReclaimer::Reader reader(reclaimer);
-  bool freed = false;
   const uint64_t epoch = reclaimer.retire(std::make_unique<Tracked>(&freed));
   EXPECT_EQ(reclaimer.reclaim(), 0u);
   EXPECT_FALSE(freed);
@@ -38,10 +40,10 @@ TEST(QuiescentReclaimer, ObjectWaitsUntilTheOnlineReaderQuiesces) {
 }
 
 TEST(QuiescentReclaimer, QuiescentPointBeforeTheRetirementDoesNotCount) {
+  bool freed = false;
   QuiescentReclaimer reclaimer;
   QuiescentReclaimer::Reader reader(reclaimer);
   reader.quiescent();
-  bool freed = false;
   reclaimer.retire(std::make_unique<Tracked>(&freed));
   reclaimer.reclaim();
   EXPECT_FALSE(freed);
@@ -49,10 +51,10 @@ TEST(QuiescentReclaimer, QuiescentPointBeforeTheRetirementDoesNotCount) {
 }
 
 TEST(QuiescentReclaimer, SlowestReaderDecides) {
+  bool freed = false;
   QuiescentReclaimer reclaimer;
   QuiescentReclaimer::Reader fast(reclaimer);
   QuiescentReclaimer::Reader slow(reclaimer);
-  bool freed = false;
   reclaimer.retire(std::make_unique<Tracked>(&freed));
   fast.quiescent();
   reclaimer.reclaim();
@@ -63,17 +65,17 @@ TEST(QuiescentReclaimer, SlowestReaderDecides) {
 }
 
 TEST(QuiescentReclaimer, OfflineReaderHoldsNothingBack) {
+  bool freed = false;
+  bool second = false;
   QuiescentReclaimer reclaimer;
   QuiescentReclaimer::Reader reader(reclaimer);
   reader.offline();
   EXPECT_FALSE(reader.is_online());
-  bool freed = false;
   reclaimer.retire(std::make_unique<Tracked>(&freed));
   reclaimer.reclaim();
   EXPECT_TRUE(freed);
   reader.online();
   EXPECT_TRUE(reader.is_online());
-  bool second = false;
   reclaimer.retire(std::make_unique<Tracked>(&second));
   reclaimer.reclaim();
   EXPECT_FALSE(second);
@@ -92,9 +94,9 @@ TEST(QuiescentReclaimer, ReaderIdsOfDestroyedReadersAreReused) {
 }
 
 TEST(QuiescentReclaimer, DestroyedReaderNoLongerHoldsBackReclamation) {
+  bool freed = false;
   QuiescentReclaimer reclaimer;
   auto reader = std::make_unique<QuiescentReclaimer::Reader>(reclaimer);
-  bool freed = false;
   reclaimer.retire(std::make_unique<Tracked>(&freed));
   reader.reset();
   reclaimer.reclaim();
