@@ -22,12 +22,16 @@
 // links one node into one bucket; only adding or removing a mask, or a
 // rebalance, copies the (short) mask list.
 //
-// Deliberate differences from the kernel, all due to Megaflow carrying
-// only the masked key (the kernel also keeps the unmasked key it received):
+// Deliberate differences from the kernel. Because Megaflow carries only
+// the masked key (the kernel also keeps the unmasked key it received):
 //  - insert's duplicate check looks up the masked key where the kernel
 //    looks up the unmasked one;
 //  - a flow without UFID is identified by its Match (masked key and mask)
 //    where the kernel uses the unmasked key.
+// Smaller ones: the bucket hash seed is drawn once per table (the kernel
+// also re-seeds every 10 minutes); control-path lookups do not count as
+// mask usage for rebalance; a recirculated packet's mixed cache hash is
+// never 0 (in the kernel a 0 would alias an empty cache slot).
 #pragma once
 
 #include <linux/netlink.h>
@@ -108,7 +112,8 @@ class MaskedFlowTable {
   // ---- Fast path (any thread with its own LookupContext; lock free) ----
 
   // ovs_flow_tbl_lookup_stats: the flow `packet_key` matches. A non-zero
-  // `packet_hash` (the skb hash) enables the mask cache; 0 searches the
+  // `packet_hash` (the 32-bit skb hash: the cache's four 8-bit segments use
+  // exactly its 32 bits) enables the mask cache; 0 searches the
   // mask list from the start. With overlapping masks the first matching
   // mask in list order wins on a cold lookup; a cached mask index is tried
   // first, exactly as the kernel does. Count the packet with
