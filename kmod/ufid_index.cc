@@ -1,0 +1,63 @@
+// UfidIndex: chained hash table of flows by UFID (see ufid_index.h).
+#include "kmod/ufid_index.h"
+
+#include "kmod/datapath_flow.h"
+
+namespace flowlift {
+
+UfidIndex::UfidIndex(uint64_t hash_basis) : hash_basis_(hash_basis), buckets_(kMinBuckets, nullptr) {}
+
+size_t UfidIndex::bucket_of(const Ufid& ufid) const {
+  uint64_t h = ufid.hash() ^ hash_basis_;
+  h ^= h >> 29;
+  h *= 0xbf58476d1ce4e5b9ull;
+  h ^= h >> 32;
+  return static_cast<size_t>(h & (buckets_.size() - 1));
+}
+
+DatapathFlow* UfidIndex::find(const Ufid& ufid) const {
+  for (DatapathFlow* flow = buckets_[bucket_of(ufid)]; flow != nullptr; flow = flow->ufid_next_)
+    if (flow->ufid_ == ufid) return flow;
+  return nullptr;
+}
+
+void UfidIndex::insert(DatapathFlow* flow) {
+  DatapathFlow*& head = buckets_[bucket_of(flow->ufid_)];
+  flow->ufid_next_ = head;
+  head = flow;
+  if (++count_ > buckets_.size()) grow();
+}
+
+bool UfidIndex::erase(const DatapathFlow* flow) {
+  DatapathFlow** slot = &buckets_[bucket_of(flow->ufid_)];
+  while (*slot != nullptr) {
+    if (*slot == flow) {
+      *slot = flow->ufid_next_;
+      --count_;
+      return true;
+    }
+    slot = &(*slot)->ufid_next_;
+  }
+  return false;
+}
+
+void UfidIndex::clear() {
+  buckets_.assign(kMinBuckets, nullptr);
+  count_ = 0;
+}
+
+void UfidIndex::grow() {
+  std::vector<DatapathFlow*> old = std::move(buckets_);
+  buckets_.assign(old.size() * 2, nullptr);
+  for (DatapathFlow* flow : old) {
+    while (flow != nullptr) {
+      DatapathFlow* next = flow->ufid_next_;
+      DatapathFlow*& head = buckets_[bucket_of(flow->ufid_)];
+      flow->ufid_next_ = head;
+      head = flow;
+      flow = next;
+    }
+  }
+}
+
+}  // namespace flowlift
