@@ -16,14 +16,16 @@ namespace {
 // OVS_HASH_ALG_SYM_L4; older <linux/openvswitch.h> only name OVS_HASH_ALG_L4.
 constexpr uint32_t kHashAlgorithmSymmetricL4 = 1;
 
-// Validation bounds nesting (OVS_COPY_ACTIONS_MAX_DEPTH); this guards the
-// recursion against lists that did not go through it.
+// Validation accepts action lists nested this deep (OVS_COPY_ACTIONS_MAX_DEPTH);
+// the bound also guards the recursion against lists that skipped validation.
 constexpr int kMaxNesting = 16;
 
 template <typename... Handlers>
 struct Overloaded : Handlers... {
   using Handlers::operator()...;
 };
+template <typename... Handlers>
+Overloaded(Handlers...) -> Overloaded<Handlers...>;  // clang 14 lacks aggregate deduction
 
 Be16 network16(uint16_t value) {
   uint8_t bytes[2];
@@ -200,6 +202,7 @@ Step Executor::userspace(const UserspaceAction& action, KeyedPacket& skb, const 
   const Upcall upcall{action,
                       copy,
                       skb.key,
+                      skb.key_valid,
                       original_length,
                       action.actions ? &list : nullptr,
                       egress_tunnel(action, skb.packet)};
@@ -264,7 +267,7 @@ void Executor::hash(const HashAction& action, KeyedPacket& skb) {
 
 Step Executor::run_nested(const char* name, const ActionList& actions, KeyedPacket& skb, bool last,
                           int depth) {
-  if (depth + 1 >= kMaxNesting)
+  if (depth + 1 > kMaxNesting)
     return {Status(ELOOP, std::string(name) + ": actions nested more than " + std::to_string(kMaxNesting) +
                               " levels deep")};
   if (last) return {run(skb, actions, depth + 1), true};

@@ -45,6 +45,7 @@ struct Upcall {
   const UserspaceAction& action;
   const Packet& packet;       // cut short by a pending trunc
   const FlowKey& key;         // as it stands: stale after actions that invalidate it, as in the kernel
+  bool key_valid;             // false when key is stale that way (the kernel's SW_FLOW_KEY_INVALID)
   size_t original_length;     // OVS_PACKET_ATTR_LEN when packet is shorter than this
   const ActionList* actions;  // OVS_PACKET_ATTR_ACTIONS (the list being run) when action.actions
   std::optional<TunnelKey> egress_tunnel;  // OVS_PACKET_ATTR_EGRESS_TUN_KEY

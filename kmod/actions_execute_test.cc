@@ -20,9 +20,9 @@
 namespace flowlift {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::BuiltFrame;
 using testing::FrameBuilder;
+using ::testing::HasSubstr;
 using testing::ip4;
 using testing::ip6;
 using testing::kMacA;
@@ -43,6 +43,7 @@ struct RecordedUpcall {
   UserspaceAction action;
   std::vector<uint8_t> packet;
   FlowKey key;
+  bool key_valid;
   size_t original_length;
   const ActionList* actions;
   std::optional<TunnelKey> egress_tunnel;
@@ -57,9 +58,12 @@ class RecordingContext : public ActionContext {
  public:
   void output(uint32_t port, Packet packet) override { outputs.push_back({port, std::move(packet)}); }
   void upcall(const Upcall& u) override {
-    upcalls.push_back({u.action, bytes_of(u.packet), u.key, u.original_length, u.actions, u.egress_tunnel});
+    upcalls.push_back(
+        {u.action, bytes_of(u.packet), u.key, u.key_valid, u.original_length, u.actions, u.egress_tunnel});
   }
-  void recirculate(Packet packet, const FlowKey& key) override { recirculations.push_back({std::move(packet), key}); }
+  void recirculate(Packet packet, const FlowKey& key) override {
+    recirculations.push_back({std::move(packet), key});
+  }
   FlowKey extract_key(Packet& packet) override {
     ++extract_calls;
     packet.l3_ofs = 77;  // proves the executor keeps what extraction set
@@ -70,7 +74,9 @@ class RecordingContext : public ActionContext {
     return random_value;
   }
   uint16_t next_ipv4_id() override { return 0x0101; }
-  bool is_vxlan_port(uint32_t port) override { return vxlan_routes.count(port) || unresolvable_ports.count(port); }
+  bool is_vxlan_port(uint32_t port) override {
+    return vxlan_routes.count(port) || unresolvable_ports.count(port);
+  }
   Result<VxlanRoute> resolve_vxlan_route(uint32_t port, const TunnelKey& tunnel) override {
     resolved_tunnels.push_back(tunnel);
     auto it = vxlan_routes.find(port);
@@ -160,8 +166,13 @@ TEST(ExecuteOutput, OutputBeforeMoreActionsSendsACopyAndGoesOn) {
   EXPECT_EQ(context.outputs[0].port, 1u);
   EXPECT_EQ(bytes_of(context.outputs[0].packet), bytes_of(frame.packet));
   EXPECT_EQ(context.outputs[1].port, 2u);
-  EXPECT_EQ(bytes_of(context.outputs[1].packet),
-            bytes_of(FrameBuilder().ethernet(kMacC, kMacA).ipv4("10.0.0.1", "10.0.0.2").tcp(1000, 80).payload(26).build().packet));
+  EXPECT_EQ(bytes_of(context.outputs[1].packet), bytes_of(FrameBuilder()
+                                                              .ethernet(kMacC, kMacA)
+                                                              .ipv4("10.0.0.1", "10.0.0.2")
+                                                              .tcp(1000, 80)
+                                                              .payload(26)
+                                                              .build()
+                                                              .packet));
   EXPECT_EQ(context.drops.last_action, 0u);
 }
 
@@ -207,8 +218,25 @@ TEST(ExecuteTrunc, LongerLimitLeavesThePacketWhole) {
   EXPECT_EQ(context.outputs[0].packet.size(), 80u);
 }
 
+TEST(ExecuteTrunc, CutLongerThanTheShrunkPacketLeavesItWhole) {
+  // trunc(2) asks to cut 78 of 80 bytes; pop_mpls leaves 76, fewer than the
+  // cut, and the kernel's unsigned length arithmetic then trims nothing.
+  BuiltFrame frame = FrameBuilder()
+                         .ethernet()
+                         .mpls(5, 0, true, 9)
+                         .ipv4("10.0.0.1", "10.0.0.2")
+                         .udp(1, 2)
+                         .payload(34)
+                         .build();
+  ASSERT_EQ(frame.packet.size(), 80u);
+  RecordingContext context;
+  ASSERT_TRUE(run(context, frame, {TruncAction{2}, PopMplsAction{htons(0x0800)}, OutputAction{1}}).is_ok());
+  EXPECT_EQ(context.outputs[0].packet.size(), 76u);
+}
+
 TEST(ExecuteTrunc, CountsLengthWithoutTheOffloadedVlanTag) {
-  BuiltFrame frame = FrameBuilder().ethernet().vlan(0x8100, 10).ipv4("10.0.0.1", "10.0.0.2").tcp(1, 2).payload(26).build();
+  BuiltFrame frame =
+      FrameBuilder().ethernet().vlan(0x8100, 10).ipv4("10.0.0.1", "10.0.0.2").tcp(1, 2).payload(26).build();
   ASSERT_EQ(frame.packet.size(), 84u);
   RecordingContext context;
   ASSERT_TRUE(run(context, frame, {TruncAction{60}, OutputAction{1}}).is_ok());
@@ -227,7 +255,8 @@ TEST(ExecuteTrunc, CutsTheUpcallPacketThenResets) {
 
 TEST(ExecuteTrunc, PendingCutIsCopiedIntoAClone) {
   RecordingContext context;
-  ASSERT_TRUE(run(context, tcp4(), {TruncAction{50}, CloneAction{{OutputAction{1}}}, OutputAction{2}}).is_ok());
+  ASSERT_TRUE(
+      run(context, tcp4(), {TruncAction{50}, CloneAction{{OutputAction{1}}}, OutputAction{2}}).is_ok());
   ASSERT_EQ(context.outputs.size(), 2u);
   EXPECT_EQ(context.outputs[0].packet.size(), 50u);
   EXPECT_EQ(context.outputs[1].packet.size(), 50u) << "the clone does not consume the outer packet's cut";
@@ -290,7 +319,9 @@ TEST(ExecuteSetIpv4, DestinationAddressRewritesUdpChecksum) {
 
 TEST(ExecuteSetIpv4, ZeroUdpChecksumStaysZero) {
   RecordingContext context;
-  ASSERT_TRUE(run(context, udp4("10.0.0.1", "10.0.0.2", false), {set_ipv4_dst(ip4("10.0.0.99")), OutputAction{1}}).is_ok());
+  ASSERT_TRUE(
+      run(context, udp4("10.0.0.1", "10.0.0.2", false), {set_ipv4_dst(ip4("10.0.0.99")), OutputAction{1}})
+          .is_ok());
   const auto out = bytes_of(context.outputs[0].packet);
   EXPECT_EQ(out, bytes_of(udp4("10.0.0.1", "10.0.0.99", false).packet));
   EXPECT_EQ(rd16(&out[34 + 6]), 0);
@@ -330,22 +361,34 @@ TEST(ExecuteSetIpv4, TosAndTtlKeepTheHeaderChecksumAndUpdateTheKey) {
   BuiltFrame frame = FrameBuilder().ethernet().ipv4("10.0.0.1", "10.0.0.2", /*tos=*/0x03).tcp(1, 2).build();
   RecordingContext context;
   ASSERT_TRUE(run(context, frame, {set, to_userspace(1), OutputAction{1}}).is_ok());
-  EXPECT_EQ(bytes_of(context.outputs[0].packet),
-            bytes_of(FrameBuilder().ethernet().ipv4("10.0.0.1", "10.0.0.2", 0xbb, 7).tcp(1, 2).build().packet));
+  EXPECT_EQ(
+      bytes_of(context.outputs[0].packet),
+      bytes_of(FrameBuilder().ethernet().ipv4("10.0.0.1", "10.0.0.2", 0xbb, 7).tcp(1, 2).build().packet));
   EXPECT_EQ(context.upcalls[0].key.ip_tos, 0xbb);
   EXPECT_EQ(context.upcalls[0].key.ip_ttl, 7);
 }
 
 TEST(ExecuteSetIpv4, HeaderWithOptionsFindsL4ByOffset) {
-  BuiltFrame frame = FrameBuilder().ethernet().ipv4("10.0.0.1", "10.0.0.2", 0, 64, 0, 8).tcp(1, 2).payload(4).build();
+  BuiltFrame frame =
+      FrameBuilder().ethernet().ipv4("10.0.0.1", "10.0.0.2", 0, 64, 0, 8).tcp(1, 2).payload(4).build();
   RecordingContext context;
   ASSERT_TRUE(run(context, frame, {set_ipv4_src("1.2.3.4"), OutputAction{1}}).is_ok());
-  EXPECT_EQ(bytes_of(context.outputs[0].packet),
-            bytes_of(FrameBuilder().ethernet().ipv4("1.2.3.4", "10.0.0.2", 0, 64, 0, 8).tcp(1, 2).payload(4).build().packet));
+  EXPECT_EQ(bytes_of(context.outputs[0].packet), bytes_of(FrameBuilder()
+                                                              .ethernet()
+                                                              .ipv4("1.2.3.4", "10.0.0.2", 0, 64, 0, 8)
+                                                              .tcp(1, 2)
+                                                              .payload(4)
+                                                              .build()
+                                                              .packet));
 }
 
 TEST(ExecuteSetIpv4, LaterFragmentKeepsItsPayloadBytes) {
-  BuiltFrame frame = FrameBuilder().ethernet().ipv4("10.0.0.1", "10.0.0.2", 0, 64, /*offset 8*8=*/0x0008).udp(1, 2).payload(8).build();
+  BuiltFrame frame = FrameBuilder()
+                         .ethernet()
+                         .ipv4("10.0.0.1", "10.0.0.2", 0, 64, /*offset 8*8=*/0x0008)
+                         .udp(1, 2)
+                         .payload(8)
+                         .build();
   const auto before = bytes_of(frame.packet);
   RecordingContext context;
   ASSERT_TRUE(run(context, frame, {set_ipv4_src("9.9.9.9"), OutputAction{1}}).is_ok());
@@ -411,8 +454,11 @@ TEST(ExecuteSetIpv6, AddressChangesRewriteTcpUdpAndIcmpv6Checksums) {
   for (uint8_t proto : {6, 17, 58}) {
     RecordingContext context;
     BuiltFrame frame = ipv6_frame("2001:db8::1", "2001:db8::2", proto);
-    ASSERT_TRUE(run(context, frame, {set_ipv6_addresses("2001:db8:aa::5", "fe80::9"), to_userspace(1), OutputAction{1}}).is_ok());
-    EXPECT_EQ(bytes_of(context.outputs[0].packet), bytes_of(ipv6_frame("2001:db8:aa::5", "fe80::9", proto).packet))
+    ASSERT_TRUE(run(context, frame,
+                    {set_ipv6_addresses("2001:db8:aa::5", "fe80::9"), to_userspace(1), OutputAction{1}})
+                    .is_ok());
+    EXPECT_EQ(bytes_of(context.outputs[0].packet),
+              bytes_of(ipv6_frame("2001:db8:aa::5", "fe80::9", proto).packet))
         << "proto " << int{proto};
     EXPECT_EQ(context.upcalls[0].key.ipv6_src, ip6("2001:db8:aa::5"));
     EXPECT_EQ(context.upcalls[0].key.ipv6_dst, ip6("fe80::9"));
@@ -421,25 +467,38 @@ TEST(ExecuteSetIpv6, AddressChangesRewriteTcpUdpAndIcmpv6Checksums) {
 
 TEST(ExecuteSetIpv6, DestinationBehindARoutingHeaderWithSegmentsLeftKeepsTheL4Checksum) {
   const std::vector<Ipv6Addr> hops = {ip6("2001:db8::99")};
-  BuiltFrame pending = FrameBuilder().ethernet().ipv6("2001:db8::1", "2001:db8::2").ipv6_routing(1, hops).tcp(1, 2).build();
+  BuiltFrame pending =
+      FrameBuilder().ethernet().ipv6("2001:db8::1", "2001:db8::2").ipv6_routing(1, hops).tcp(1, 2).build();
   const uint16_t before = rd16(pending.packet.data() + pending.packet.l4_ofs + 16);
   RecordingContext context;
   ASSERT_TRUE(run(context, pending, {set_ipv6_addresses(nullptr, "2001:db8::3"), OutputAction{1}}).is_ok());
   EXPECT_EQ(rd16(context.outputs[0].packet.data() + pending.packet.l4_ofs + 16), before);
 
-  BuiltFrame done = FrameBuilder().ethernet().ipv6("2001:db8::1", "2001:db8::2").ipv6_routing(0, hops).tcp(1, 2).build();
+  BuiltFrame done =
+      FrameBuilder().ethernet().ipv6("2001:db8::1", "2001:db8::2").ipv6_routing(0, hops).tcp(1, 2).build();
   ASSERT_TRUE(run(context, done, {set_ipv6_addresses(nullptr, "2001:db8::3"), OutputAction{2}}).is_ok());
-  EXPECT_EQ(bytes_of(context.outputs[1].packet),
-            bytes_of(FrameBuilder().ethernet().ipv6("2001:db8::1", "2001:db8::3").ipv6_routing(0, hops).tcp(1, 2).build().packet));
+  EXPECT_EQ(bytes_of(context.outputs[1].packet), bytes_of(FrameBuilder()
+                                                              .ethernet()
+                                                              .ipv6("2001:db8::1", "2001:db8::3")
+                                                              .ipv6_routing(0, hops)
+                                                              .tcp(1, 2)
+                                                              .build()
+                                                              .packet));
 }
 
 TEST(ExecuteSetIpv6, SourceChangeUpdatesChecksumEvenWithARoutingHeader) {
   const std::vector<Ipv6Addr> hops = {ip6("2001:db8::99")};
-  BuiltFrame frame = FrameBuilder().ethernet().ipv6("2001:db8::1", "2001:db8::2").ipv6_routing(1, hops).udp(1, 2).build();
+  BuiltFrame frame =
+      FrameBuilder().ethernet().ipv6("2001:db8::1", "2001:db8::2").ipv6_routing(1, hops).udp(1, 2).build();
   RecordingContext context;
   ASSERT_TRUE(run(context, frame, {set_ipv6_addresses("2001:db8::7", nullptr), OutputAction{1}}).is_ok());
-  EXPECT_EQ(bytes_of(context.outputs[0].packet),
-            bytes_of(FrameBuilder().ethernet().ipv6("2001:db8::7", "2001:db8::2").ipv6_routing(1, hops).udp(1, 2).build().packet));
+  EXPECT_EQ(bytes_of(context.outputs[0].packet), bytes_of(FrameBuilder()
+                                                              .ethernet()
+                                                              .ipv6("2001:db8::7", "2001:db8::2")
+                                                              .ipv6_routing(1, hops)
+                                                              .udp(1, 2)
+                                                              .build()
+                                                              .packet));
 }
 
 TEST(ExecuteSetIpv6, TrafficClassLabelAndHopLimit) {
@@ -452,8 +511,11 @@ TEST(ExecuteSetIpv6, TrafficClassLabelAndHopLimit) {
     m.ip_ttl = 0xff;
   });
   RecordingContext context;
-  ASSERT_TRUE(run(context, ipv6_frame("2001:db8::1", "2001:db8::2", 6, 0x51, 0x12345), {set, to_userspace(1), OutputAction{1}}).is_ok());
-  EXPECT_EQ(bytes_of(context.outputs[0].packet), bytes_of(ipv6_frame("2001:db8::1", "2001:db8::2", 6, 0x2c, 0xabcde, 3).packet));
+  ASSERT_TRUE(run(context, ipv6_frame("2001:db8::1", "2001:db8::2", 6, 0x51, 0x12345),
+                  {set, to_userspace(1), OutputAction{1}})
+                  .is_ok());
+  EXPECT_EQ(bytes_of(context.outputs[0].packet),
+            bytes_of(ipv6_frame("2001:db8::1", "2001:db8::2", 6, 0x2c, 0xabcde, 3).packet));
   const FlowKey& key = context.upcalls[0].key;
   EXPECT_EQ(key.ip_tos, 0x2c);
   EXPECT_EQ(ntohl(key.ipv6_label), 0xabcdeu);
@@ -466,7 +528,8 @@ TEST(ExecuteSetIpv6, MaskedLabelKeepsTrafficClassBits) {
     m.ipv6_label = htonl(0x000ff);
   });
   RecordingContext context;
-  ASSERT_TRUE(run(context, ipv6_frame("2001:db8::1", "2001:db8::2", 6, 0xff, 0xfffff), {set, OutputAction{1}}).is_ok());
+  ASSERT_TRUE(run(context, ipv6_frame("2001:db8::1", "2001:db8::2", 6, 0xff, 0xfffff), {set, OutputAction{1}})
+                  .is_ok());
   EXPECT_EQ(rd32(context.outputs[0].packet.data() + 14), 0x6ff00000u | 0xfff00u | 0xf0u);
 }
 
@@ -515,11 +578,18 @@ TEST(ExecuteSetUdp, PortsRewriteTheChecksumOrLeaveAZeroOne) {
     m.tp_src = m.tp_dst = 0xffff;
   });
   auto expected = [](bool checksum) {
-    return bytes_of(FrameBuilder().ethernet().ipv4("10.0.0.1", "10.0.0.2").udp(7, 9, checksum).payload(18).build().packet);
+    return bytes_of(FrameBuilder()
+                        .ethernet()
+                        .ipv4("10.0.0.1", "10.0.0.2")
+                        .udp(7, 9, checksum)
+                        .payload(18)
+                        .build()
+                        .packet);
   };
   for (bool checksum : {true, false}) {
     RecordingContext context;
-    ASSERT_TRUE(run(context, udp4("10.0.0.1", "10.0.0.2", checksum), {set, to_userspace(1), OutputAction{1}}).is_ok());
+    ASSERT_TRUE(run(context, udp4("10.0.0.1", "10.0.0.2", checksum), {set, to_userspace(1), OutputAction{1}})
+                    .is_ok());
     EXPECT_EQ(bytes_of(context.outputs[0].packet), expected(checksum)) << "checksum " << checksum;
     EXPECT_EQ(ntohs(context.upcalls[0].key.tp_src), 7);
     EXPECT_EQ(ntohs(context.upcalls[0].key.tp_dst), 9);
@@ -540,7 +610,8 @@ BuiltFrame sctp4(uint16_t src, uint16_t dst) {
 
 TEST(ExecuteSetSctp, PortsRecomputeTheCrc32c) {
   RecordingContext context;
-  ASSERT_TRUE(run(context, sctp4(1, 2), {set_sctp_ports(3000, 4000), to_userspace(1), OutputAction{1}}).is_ok());
+  ASSERT_TRUE(
+      run(context, sctp4(1, 2), {set_sctp_ports(3000, 4000), to_userspace(1), OutputAction{1}}).is_ok());
   EXPECT_EQ(bytes_of(context.outputs[0].packet), bytes_of(sctp4(3000, 4000).packet));
   EXPECT_EQ(ntohs(context.upcalls[0].key.tp_dst), 4000);
 }
@@ -558,15 +629,27 @@ TEST(ExecuteSetSctp, AWrongChecksumStaysWrongBySameBits) {
 // --- set: MPLS, metadata, tunnel, unsupported -----------------------------------------
 
 TEST(ExecuteSetMpls, RewritesTheTopLabelStackEntry) {
-  BuiltFrame frame = FrameBuilder().ethernet().mpls(100, 1, false, 64).mpls(200, 0, true, 64).ipv4("10.0.0.1", "10.0.0.2").udp(1, 2).build();
+  BuiltFrame frame = FrameBuilder()
+                         .ethernet()
+                         .mpls(100, 1, false, 64)
+                         .mpls(200, 0, true, 64)
+                         .ipv4("10.0.0.1", "10.0.0.2")
+                         .udp(1, 2)
+                         .build();
   SetAction set = set_masked(OVS_KEY_ATTR_MPLS, [](FlowKey& v, FlowKey& m) {
     v.mpls_lse[0] = htonl(555u << 12);
     m.mpls_lse[0] = htonl(0xfffff000u);  // label only
   });
   RecordingContext context;
   ASSERT_TRUE(run(context, frame, {set, to_userspace(1), OutputAction{1}}).is_ok());
-  EXPECT_EQ(bytes_of(context.outputs[0].packet),
-            bytes_of(FrameBuilder().ethernet().mpls(555, 1, false, 64).mpls(200, 0, true, 64).ipv4("10.0.0.1", "10.0.0.2").udp(1, 2).build().packet));
+  EXPECT_EQ(bytes_of(context.outputs[0].packet), bytes_of(FrameBuilder()
+                                                              .ethernet()
+                                                              .mpls(555, 1, false, 64)
+                                                              .mpls(200, 0, true, 64)
+                                                              .ipv4("10.0.0.1", "10.0.0.2")
+                                                              .udp(1, 2)
+                                                              .build()
+                                                              .packet));
   EXPECT_EQ(ntohl(context.upcalls[0].key.mpls_lse[0]), 555u << 12 | 1u << 9 | 64u);
 }
 
@@ -576,7 +659,8 @@ TEST(ExecuteSetMpls, PacketThatIsNotMplsIsRefused) {
     m.mpls_lse[0] = 0xffffffff;
   });
   RecordingContext context;
-  EXPECT_THAT(run(context, tcp4(), {set}).message(), HasSubstr("set(mpls): packet is not MPLS (ethertype 0x0800)"));
+  EXPECT_THAT(run(context, tcp4(), {set}).message(),
+              HasSubstr("set(mpls): packet is not MPLS (ethertype 0x0800)"));
 }
 
 TEST(ExecuteSetMetadata, PriorityAndMarkAreMaskedIntoPacketAndKey) {
@@ -619,7 +703,9 @@ TEST(ExecuteSetTunnel, SetsThePacketsTunnelNotItsKey) {
   BuiltFrame frame = tcp4();
   frame.key.tunnel.tun_id = htobe64(1);  // where it came from
   RecordingContext context;
-  ASSERT_TRUE(run(context, frame, {set_tunnel(tunnel_to("198.51.100.1", 42)), to_userspace(1), OutputAction{1}}).is_ok());
+  ASSERT_TRUE(
+      run(context, frame, {set_tunnel(tunnel_to("198.51.100.1", 42)), to_userspace(1), OutputAction{1}})
+          .is_ok());
   EXPECT_TRUE(context.outputs[0].packet.md.has_tunnel);
   EXPECT_EQ(be64toh(context.outputs[0].packet.md.tunnel.tun_id), 42u);
   EXPECT_EQ(be64toh(context.upcalls[0].key.tunnel.tun_id), 1u);
@@ -633,7 +719,8 @@ TEST(ExecuteSetTunnel, MaskedTunnelSetIsRefused) {
 }
 
 TEST(ExecuteSet, AttributesTheKernelCannotSetAreRefused) {
-  for (ovs_key_attr attr : {OVS_KEY_ATTR_ICMP, OVS_KEY_ATTR_ICMPV6, OVS_KEY_ATTR_ARP, OVS_KEY_ATTR_ND, OVS_KEY_ATTR_CT_STATE}) {
+  for (ovs_key_attr attr :
+       {OVS_KEY_ATTR_ICMP, OVS_KEY_ATTR_ICMPV6, OVS_KEY_ATTR_ARP, OVS_KEY_ATTR_ND, OVS_KEY_ATTR_CT_STATE}) {
     SetAction set;
     set.attr = attr;
     RecordingContext context;
@@ -648,10 +735,18 @@ TEST(ExecuteSet, AttributesTheKernelCannotSetAreRefused) {
 
 TEST(ExecutePushVlan, UntaggedFrameGetsTheTagAfterTheMacsAndTheKeyTheTag) {
   RecordingContext context;
-  ASSERT_TRUE(run(context, tcp4(), {PushVlanAction{htons(0x8100), htons(0x1000 | 0x2064)}, to_userspace(1), OutputAction{1}}).is_ok());
+  ASSERT_TRUE(run(context, tcp4(),
+                  {PushVlanAction{htons(0x8100), htons(0x1000 | 0x2064)}, to_userspace(1), OutputAction{1}})
+                  .is_ok());
   const Packet& out = context.outputs[0].packet;
-  EXPECT_EQ(bytes_of(out),
-            bytes_of(FrameBuilder().ethernet().vlan(0x8100, 0x2064).ipv4("10.0.0.1", "10.0.0.2").tcp(1000, 80).payload(26).build().packet));
+  EXPECT_EQ(bytes_of(out), bytes_of(FrameBuilder()
+                                        .ethernet()
+                                        .vlan(0x8100, 0x2064)
+                                        .ipv4("10.0.0.1", "10.0.0.2")
+                                        .tcp(1000, 80)
+                                        .payload(26)
+                                        .build()
+                                        .packet));
   EXPECT_EQ(out.l3_ofs, 18);
   EXPECT_EQ(out.l4_ofs, 38);
   EXPECT_EQ(context.upcalls[0].key.vlan.tpid, htons(0x8100));
@@ -659,11 +754,20 @@ TEST(ExecutePushVlan, UntaggedFrameGetsTheTagAfterTheMacsAndTheKeyTheTag) {
 }
 
 TEST(ExecutePushVlan, ServiceTagOverACustomerTagBecomesOutermostAndInvalidatesTheKey) {
-  BuiltFrame frame = FrameBuilder().ethernet().vlan(0x8100, 100).ipv4("10.0.0.1", "10.0.0.2").udp(1, 2).build();
+  BuiltFrame frame =
+      FrameBuilder().ethernet().vlan(0x8100, 100).ipv4("10.0.0.1", "10.0.0.2").udp(1, 2).build();
   RecordingContext context;
-  ASSERT_TRUE(run(context, frame, {PushVlanAction{htons(0x88a8), htons(0x1005)}, OutputAction{1}, RecircAction{3}}).is_ok());
-  EXPECT_EQ(bytes_of(context.outputs[0].packet),
-            bytes_of(FrameBuilder().ethernet().vlan(0x88a8, 5).vlan(0x8100, 100).ipv4("10.0.0.1", "10.0.0.2").udp(1, 2).build().packet));
+  ASSERT_TRUE(
+      run(context, frame, {PushVlanAction{htons(0x88a8), htons(0x1005)}, OutputAction{1}, RecircAction{3}})
+          .is_ok());
+  EXPECT_EQ(bytes_of(context.outputs[0].packet), bytes_of(FrameBuilder()
+                                                              .ethernet()
+                                                              .vlan(0x88a8, 5)
+                                                              .vlan(0x8100, 100)
+                                                              .ipv4("10.0.0.1", "10.0.0.2")
+                                                              .udp(1, 2)
+                                                              .build()
+                                                              .packet));
   EXPECT_EQ(context.extract_calls, 1) << "an invalid key is re-extracted before recirculation";
 }
 
@@ -675,11 +779,13 @@ TEST(ExecutePushVlan, KeyStaysValidOnAnUntaggedFrame) {
 }
 
 TEST(ExecutePopVlan, RemovesTheOutermostTagAndClearsTheKeyVlan) {
-  BuiltFrame frame = FrameBuilder().ethernet().vlan(0x8100, 100).ipv4("10.0.0.1", "10.0.0.2").tcp(1, 2).build();
+  BuiltFrame frame =
+      FrameBuilder().ethernet().vlan(0x8100, 100).ipv4("10.0.0.1", "10.0.0.2").tcp(1, 2).build();
   RecordingContext context;
   ASSERT_TRUE(run(context, frame, {PopVlanAction{}, RecircAction{3}}).is_ok());
   const RecordedRecirculation& r = context.recirculations[0];
-  EXPECT_EQ(bytes_of(r.packet), bytes_of(FrameBuilder().ethernet().ipv4("10.0.0.1", "10.0.0.2").tcp(1, 2).build().packet));
+  EXPECT_EQ(bytes_of(r.packet),
+            bytes_of(FrameBuilder().ethernet().ipv4("10.0.0.1", "10.0.0.2").tcp(1, 2).build().packet));
   EXPECT_EQ(r.key.vlan.tci, 0);
   EXPECT_EQ(r.key.vlan.tpid, 0);
   EXPECT_EQ(r.packet.l3_ofs, 14);
@@ -687,11 +793,19 @@ TEST(ExecutePopVlan, RemovesTheOutermostTagAndClearsTheKeyVlan) {
 }
 
 TEST(ExecutePopVlan, UncoveringAnInnerTagInvalidatesTheKey) {
-  BuiltFrame frame = FrameBuilder().ethernet().vlan(0x88a8, 5).vlan(0x8100, 100).ipv4("10.0.0.1", "10.0.0.2").tcp(1, 2).build();
+  BuiltFrame frame = FrameBuilder()
+                         .ethernet()
+                         .vlan(0x88a8, 5)
+                         .vlan(0x8100, 100)
+                         .ipv4("10.0.0.1", "10.0.0.2")
+                         .tcp(1, 2)
+                         .build();
   RecordingContext context;
   ASSERT_TRUE(run(context, frame, {PopVlanAction{}, OutputAction{1}, RecircAction{3}}).is_ok());
-  EXPECT_EQ(bytes_of(context.outputs[0].packet),
-            bytes_of(FrameBuilder().ethernet().vlan(0x8100, 100).ipv4("10.0.0.1", "10.0.0.2").tcp(1, 2).build().packet));
+  EXPECT_EQ(
+      bytes_of(context.outputs[0].packet),
+      bytes_of(
+          FrameBuilder().ethernet().vlan(0x8100, 100).ipv4("10.0.0.1", "10.0.0.2").tcp(1, 2).build().packet));
   EXPECT_EQ(context.extract_calls, 1);
 }
 
@@ -719,32 +833,72 @@ constexpr uint32_t lse(uint32_t label, uint8_t tc, bool bottom, uint8_t ttl) {
 
 TEST(ExecutePushMpls, LabelGoesWhereL2EndsAndTheEthertypeChanges) {
   RecordingContext context;
-  ASSERT_TRUE(run(context, udp4(), {PushMplsAction{htonl(lse(1000, 2, true, 63)), htons(0x8847)}, OutputAction{1}, RecircAction{4}}).is_ok());
+  ASSERT_TRUE(
+      run(context, udp4(),
+          {PushMplsAction{htonl(lse(1000, 2, true, 63)), htons(0x8847)}, OutputAction{1}, RecircAction{4}})
+          .is_ok());
   const Packet& out = context.outputs[0].packet;
-  EXPECT_EQ(bytes_of(out),
-            bytes_of(FrameBuilder().ethernet().mpls(1000, 2, true, 63).ipv4("10.0.0.1", "10.0.0.2").udp(5000, 53).payload(18).build().packet));
+  EXPECT_EQ(bytes_of(out), bytes_of(FrameBuilder()
+                                        .ethernet()
+                                        .mpls(1000, 2, true, 63)
+                                        .ipv4("10.0.0.1", "10.0.0.2")
+                                        .udp(5000, 53)
+                                        .payload(18)
+                                        .build()
+                                        .packet));
   EXPECT_EQ(out.l2_5_ofs, 14);
   EXPECT_EQ(out.l3_ofs, Packet::kNoOffset);
   EXPECT_EQ(out.l4_ofs, Packet::kNoOffset);
   EXPECT_EQ(context.extract_calls, 1);
 }
 
+TEST(ExecutePushMpls, UpcallAfterwardsCarriesTheStaleKeyMarkedInvalid) {
+  BuiltFrame frame = udp4();
+  RecordingContext context;
+  ASSERT_TRUE(
+      run(context, frame,
+          {to_userspace(1), PushMplsAction{htonl(lse(1, 0, true, 1)), htons(0x8847)}, to_userspace(2)})
+          .is_ok());
+  ASSERT_EQ(context.upcalls.size(), 2u);
+  EXPECT_TRUE(context.upcalls[0].key_valid);
+  EXPECT_FALSE(context.upcalls[1].key_valid);
+  EXPECT_EQ(context.upcalls[1].key, frame.key) << "the kernel does not rewrite an invalidated key";
+}
+
 TEST(ExecutePushMpls, GoesAfterAVlanTag) {
   BuiltFrame frame = FrameBuilder().ethernet().vlan(0x8100, 7).ipv4("10.0.0.1", "10.0.0.2").udp(1, 2).build();
   RecordingContext context;
-  ASSERT_TRUE(run(context, frame, {PushMplsAction{htonl(lse(16, 0, true, 1)), htons(0x8848)}, OutputAction{1}}).is_ok());
-  auto expected = bytes_of(FrameBuilder().ethernet().vlan(0x8100, 7).mpls(16, 0, true, 1).ipv4("10.0.0.1", "10.0.0.2").udp(1, 2).build().packet);
+  ASSERT_TRUE(
+      run(context, frame, {PushMplsAction{htonl(lse(16, 0, true, 1)), htons(0x8848)}, OutputAction{1}})
+          .is_ok());
+  auto expected = bytes_of(FrameBuilder()
+                               .ethernet()
+                               .vlan(0x8100, 7)
+                               .mpls(16, 0, true, 1)
+                               .ipv4("10.0.0.1", "10.0.0.2")
+                               .udp(1, 2)
+                               .build()
+                               .packet);
   expected[16] = 0x88;
   expected[17] = 0x48;  // multicast MPLS ethertype
   EXPECT_EQ(bytes_of(context.outputs[0].packet), expected);
 }
 
 TEST(ExecutePushMpls, OnAnMplsPacketTheNewEntryBecomesTheTop) {
-  BuiltFrame frame = FrameBuilder().ethernet().mpls(200, 0, true, 64).ipv4("10.0.0.1", "10.0.0.2").udp(1, 2).build();
+  BuiltFrame frame =
+      FrameBuilder().ethernet().mpls(200, 0, true, 64).ipv4("10.0.0.1", "10.0.0.2").udp(1, 2).build();
   RecordingContext context;
-  ASSERT_TRUE(run(context, frame, {PushMplsAction{htonl(lse(300, 0, false, 64)), htons(0x8847)}, OutputAction{1}}).is_ok());
-  EXPECT_EQ(bytes_of(context.outputs[0].packet),
-            bytes_of(FrameBuilder().ethernet().mpls(300, 0, false, 64).mpls(200, 0, true, 64).ipv4("10.0.0.1", "10.0.0.2").udp(1, 2).build().packet));
+  ASSERT_TRUE(
+      run(context, frame, {PushMplsAction{htonl(lse(300, 0, false, 64)), htons(0x8847)}, OutputAction{1}})
+          .is_ok());
+  EXPECT_EQ(bytes_of(context.outputs[0].packet), bytes_of(FrameBuilder()
+                                                              .ethernet()
+                                                              .mpls(300, 0, false, 64)
+                                                              .mpls(200, 0, true, 64)
+                                                              .ipv4("10.0.0.1", "10.0.0.2")
+                                                              .udp(1, 2)
+                                                              .build()
+                                                              .packet));
 }
 
 TEST(ExecutePushMpls, NonMplsEthertypeIsRefused) {
@@ -754,7 +908,13 @@ TEST(ExecutePushMpls, NonMplsEthertypeIsRefused) {
 }
 
 TEST(ExecutePopMpls, LastEntryGivesBackTheNetworkHeader) {
-  BuiltFrame frame = FrameBuilder().ethernet().mpls(200, 0, true, 64).ipv4("10.0.0.1", "10.0.0.2").udp(5000, 53).payload(18).build();
+  BuiltFrame frame = FrameBuilder()
+                         .ethernet()
+                         .mpls(200, 0, true, 64)
+                         .ipv4("10.0.0.1", "10.0.0.2")
+                         .udp(5000, 53)
+                         .payload(18)
+                         .build();
   RecordingContext context;
   ASSERT_TRUE(run(context, frame, {PopMplsAction{htons(0x0800)}, OutputAction{1}}).is_ok());
   const Packet& out = context.outputs[0].packet;
@@ -764,11 +924,23 @@ TEST(ExecutePopMpls, LastEntryGivesBackTheNetworkHeader) {
 }
 
 TEST(ExecutePopMpls, InnerEntryBecomesTheTop) {
-  BuiltFrame frame = FrameBuilder().ethernet().mpls(300, 0, false, 64).mpls(200, 0, true, 64).ipv4("10.0.0.1", "10.0.0.2").udp(1, 2).build();
+  BuiltFrame frame = FrameBuilder()
+                         .ethernet()
+                         .mpls(300, 0, false, 64)
+                         .mpls(200, 0, true, 64)
+                         .ipv4("10.0.0.1", "10.0.0.2")
+                         .udp(1, 2)
+                         .build();
   RecordingContext context;
   ASSERT_TRUE(run(context, frame, {PopMplsAction{htons(0x8847)}, OutputAction{1}}).is_ok());
   const Packet& out = context.outputs[0].packet;
-  EXPECT_EQ(bytes_of(out), bytes_of(FrameBuilder().ethernet().mpls(200, 0, true, 64).ipv4("10.0.0.1", "10.0.0.2").udp(1, 2).build().packet));
+  EXPECT_EQ(bytes_of(out), bytes_of(FrameBuilder()
+                                        .ethernet()
+                                        .mpls(200, 0, true, 64)
+                                        .ipv4("10.0.0.1", "10.0.0.2")
+                                        .udp(1, 2)
+                                        .build()
+                                        .packet));
   EXPECT_EQ(out.l2_5_ofs, 14);
 }
 
@@ -814,8 +986,10 @@ TEST(ExecuteRecirc, InvalidKeyIsReExtractedKeepingItsMetadataOnce) {
   context.extracted_key.eth_type = htons(0x8847);
   context.extracted_key.mpls_lse[0] = htonl(lse(1000, 0, true, 64));
   context.extracted_key.in_port = 0;
-  ASSERT_TRUE(run(context, frame,
-                  {PushMplsAction{htonl(lse(1000, 0, true, 64)), htons(0x8847)}, RecircAction{1}, RecircAction{2}}).is_ok());
+  ASSERT_TRUE(
+      run(context, frame,
+          {PushMplsAction{htonl(lse(1000, 0, true, 64)), htons(0x8847)}, RecircAction{1}, RecircAction{2}})
+          .is_ok());
   EXPECT_EQ(context.extract_calls, 1) << "the first recirc left a valid key behind";
   ASSERT_EQ(context.recirculations.size(), 2u);
   for (const RecordedRecirculation& r : context.recirculations) {
@@ -926,7 +1100,8 @@ TEST(ExecuteClone, ActionsRunOnACopyOfPacketAndKey) {
   RecordingContext context;
   ASSERT_TRUE(run(context, frame,
                   {CloneAction{{set_eth_dst(kMacC), set_ipv4_ttl(5), to_userspace(1), OutputAction{1}}},
-                   to_userspace(2), OutputAction{2}}).is_ok());
+                   to_userspace(2), OutputAction{2}})
+                  .is_ok());
   ASSERT_EQ(context.outputs.size(), 2u);
   EXPECT_EQ(context.outputs[0].packet.data()[0], kMacC[0]);
   EXPECT_EQ(context.outputs[0].packet.data()[22], 5);
@@ -951,7 +1126,8 @@ TEST(ExecuteClone, CloneInsideSampleStaysIsolated) {
 
 TEST(ExecuteClone, FailureInsideDropsTheOuterPacketToo) {
   RecordingContext context;
-  Status status = run(context, udp4(), {CloneAction{{set_tcp_ports(1, 2), OutputAction{1}}}, OutputAction{2}});
+  Status status =
+      run(context, udp4(), {CloneAction{{set_tcp_ports(1, 2), OutputAction{1}}}, OutputAction{2}});
   EXPECT_FALSE(status.is_ok());
   EXPECT_TRUE(context.outputs.empty());
   EXPECT_EQ(context.drops.action_error, 2u) << "the clone and the packet it was taken from";
@@ -964,12 +1140,23 @@ TEST(ExecuteClone, FailureInsideALastCloneDropsOnePacket) {
   EXPECT_EQ(context.outputs.size(), 1u);
 }
 
-TEST(ExecuteClone, NestingBeyondTheLimitIsAnError) {
+ActionList nested_clones(int levels) {
   ActionList actions = {OutputAction{1}};
-  for (int level = 0; level < 20; ++level) actions = {CloneAction{actions}};
+  for (int level = 0; level < levels; ++level) actions = {CloneAction{actions}};
+  return actions;
+}
+
+TEST(ExecuteClone, SixteenLevelsOfNestingRun) {
   RecordingContext context;
-  Status status = run(context, tcp4(), actions);
+  ASSERT_TRUE(run(context, tcp4(), nested_clones(16)).is_ok());
+  EXPECT_EQ(context.outputs.size(), 1u);
+}
+
+TEST(ExecuteClone, NestingBeyondSixteenLevelsIsAnError) {
+  RecordingContext context;
+  Status status = run(context, tcp4(), nested_clones(17));
   EXPECT_EQ(status.code(), ELOOP);
+  EXPECT_THAT(status.message(), HasSubstr("clone: actions nested more than 16 levels deep"));
   EXPECT_TRUE(context.outputs.empty());
 }
 
@@ -987,7 +1174,13 @@ TEST(ExecuteCheckPktLen, EqualLengthTakesTheLessEqualBranchLongerTheOther) {
 }
 
 TEST(ExecuteCheckPktLen, OffloadedVlanTagDoesNotCount) {
-  BuiltFrame frame = FrameBuilder().ethernet().vlan(0x8100, 3).ipv4("10.0.0.1", "10.0.0.2").tcp(1000, 80).payload(26).build();
+  BuiltFrame frame = FrameBuilder()
+                         .ethernet()
+                         .vlan(0x8100, 3)
+                         .ipv4("10.0.0.1", "10.0.0.2")
+                         .tcp(1000, 80)
+                         .payload(26)
+                         .build();
   ASSERT_EQ(frame.packet.size(), 84u);
   RecordingContext context;
   ASSERT_TRUE(run(context, frame, {CheckPktLenAction{80, {OutputAction{1}}, {OutputAction{2}}}}).is_ok());
@@ -997,7 +1190,9 @@ TEST(ExecuteCheckPktLen, OffloadedVlanTagDoesNotCount) {
 TEST(ExecuteCheckPktLen, BranchChangesStayInTheBranch) {
   BuiltFrame frame = tcp4();
   RecordingContext context;
-  ASSERT_TRUE(run(context, frame, {CheckPktLenAction{1500, {}, {set_ipv4_ttl(1), OutputAction{1}}}, OutputAction{2}}).is_ok());
+  ASSERT_TRUE(
+      run(context, frame, {CheckPktLenAction{1500, {}, {set_ipv4_ttl(1), OutputAction{1}}}, OutputAction{2}})
+          .is_ok());
   EXPECT_EQ(context.outputs[0].packet.data()[22], 1);
   EXPECT_EQ(bytes_of(context.outputs[1].packet), bytes_of(frame.packet));
 }
@@ -1033,13 +1228,16 @@ TEST(ExecuteVxlanOutput, EncapsulatesWithThePacketsTunnelAndSendsToTheUnderlayPo
   EXPECT_EQ(received->flags, kTunnelKey | kTunnelCsum);
   EXPECT_EQ(context.resolved_tunnels.at(0).ipv4_dst, ip4("198.51.100.1"));
   EXPECT_EQ(context.outputs[1].port, 2u);
-  EXPECT_EQ(bytes_of(context.outputs[1].packet), bytes_of(frame.packet)) << "the copy was encapsulated, not the original";
+  EXPECT_EQ(bytes_of(context.outputs[1].packet), bytes_of(frame.packet))
+      << "the copy was encapsulated, not the original";
 }
 
 TEST(ExecuteVxlanOutput, TruncationAppliesToTheInnerFrame) {
   RecordingContext context;
   context.vxlan_routes[10] = vxlan_route();
-  ASSERT_TRUE(run(context, tcp4(), {set_tunnel(tunnel_to("198.51.100.1", 1)), TruncAction{40}, OutputAction{10}}).is_ok());
+  ASSERT_TRUE(
+      run(context, tcp4(), {set_tunnel(tunnel_to("198.51.100.1", 1)), TruncAction{40}, OutputAction{10}})
+          .is_ok());
   EXPECT_EQ(context.outputs[0].packet.size(), 50u + 40u);
 }
 
@@ -1048,7 +1246,8 @@ TEST(ExecuteVxlanOutput, PacketWithoutTunnelMetadataIsDroppedAndCounted) {
   context.vxlan_routes[10] = vxlan_route();
   ASSERT_TRUE(run(context, tcp4(), {OutputAction{10}, OutputAction{2}}).is_ok());
   EXPECT_EQ(context.drops.tunnel_output_error, 1u);
-  EXPECT_THAT(context.drops.last_error.message(), HasSubstr("output to VXLAN port 10: packet has no tunnel metadata"));
+  EXPECT_THAT(context.drops.last_error.message(),
+              HasSubstr("output to VXLAN port 10: packet has no tunnel metadata"));
   ASSERT_EQ(context.outputs.size(), 1u);
   EXPECT_EQ(context.outputs[0].port, 2u);
 }
