@@ -138,9 +138,16 @@ class ActionParser {
   Result<ActionList> parse_list(bool nested, int depth) {
     if (depth >= kMaxNesting) return invalid_argument("actions nested more than 32 deep");
     ActionList actions;
-    if (nested && starts_with_drop(c_.rest()) && c_.peek(4) == ')') {
-      c_.consume(c_.rest().substr(0, 5));
-      return actions;
+    if (nested) {
+      // A nested list that is just "drop" is empty, as odp-util prints it.
+      size_t mark = c_.position();
+      c_.skip_separators();
+      if (starts_with_drop(c_.rest())) {
+        c_.consume(c_.rest().substr(0, 4));
+        c_.skip_separators();
+        if (c_.consume(')')) return actions;
+      }
+      c_.rewind(mark);
     }
     for (;;) {
       c_.skip_separators();
@@ -364,6 +371,7 @@ class ActionParser {
       a.algorithm = kHashAlgSymL4;
     } else {
       c_.take_until(")");
+      c_.consume(')');
       return odp_text::field_error("hash", c_.text_since(inner_start), "expected l4(N) or sym_l4(N)");
     }
     std::string_view token = c_.take_until(")");

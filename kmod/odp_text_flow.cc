@@ -69,10 +69,11 @@ Result<int64_t> parse_elapsed_ms(std::string_view text) {
   std::string_view fraction = dot == std::string_view::npos ? std::string_view() : t.substr(dot + 1);
   if (whole.empty() || fraction.size() > 3 || (dot != std::string_view::npos && fraction.empty()))
     return invalid_argument("used:" + std::string(text) + ": expected seconds with at most 3 decimals");
+  // Twelve digits of seconds (31,000 years) keep milliseconds exact in a double.
+  if (whole.size() > 12) return invalid_argument("used:" + std::string(text) + ": too large");
   int64_t ms = 0;
   for (char ch : whole) {
-    if (ch < '0' || ch > '9' || ms > INT64_MAX / 10 / 1000)
-      return invalid_argument("used:" + std::string(text) + ": expected seconds");
+    if (ch < '0' || ch > '9') return invalid_argument("used:" + std::string(text) + ": expected seconds");
     ms = ms * 10 + (ch - '0');
   }
   ms *= 1000;
@@ -177,6 +178,8 @@ Result<Megaflow> parse_dumped_flow(std::string_view line, uint64_t now_ms) {
   if (used != "never") {
     Result<int64_t> elapsed = parse_elapsed_ms(used);
     if (!elapsed) return elapsed.status();
+    if (now_ms > static_cast<uint64_t>(INT64_MAX / 2))
+      return invalid_argument("used:" + std::string(used) + ": the clock is out of range");
     int64_t used_ms = static_cast<int64_t>(now_ms) - *elapsed;
     if (used_ms <= 0)
       return invalid_argument("used:" + std::string(used) + ": earlier than the clock's start");

@@ -735,6 +735,11 @@ Result<SetAction> parse_set_attribute(std::string_view text, size_t* consumed) {
   } else {
     return invalid_argument("set(...): unknown key attribute \"" + std::string(name) + "\"");
   }
+  // The kernel applies a masked set as value | (old & ~mask): a value bit
+  // outside its mask would be forced on. odp-util never writes one, and the
+  // text cannot show one (fields with a zero mask do not print), so store the
+  // value masked.
+  if (set.masked) set.value = apply_mask(set.value, FlowMask(set.mask));
   *consumed = c.position();
   return set;
 }

@@ -66,8 +66,9 @@ Result<Match> parse_match_prefix(std::string_view text, size_t* consumed);
 // The key attribute inside set(...): "ipv4(ttl=63)". As in odp-util, a set
 // whose every field is given with a full mask is OVS_ACTION_ATTR_SET
 // (masked=false, mask all-ones over the attribute's fields); otherwise it is
-// OVS_ACTION_ATTR_SET_MASKED with the masks as written and the values as
-// written (not pre-masked). `*consumed` ends after the attribute's ')'.
+// OVS_ACTION_ATTR_SET_MASKED with the masks as written and the values masked
+// (the kernel ORs a masked set's value in, so it must stay inside its mask).
+// `*consumed` ends after the attribute's ')'.
 Result<SetAction> parse_set_attribute(std::string_view text, size_t* consumed);
 // SET prints every field of the attribute, no masks; SET_MASKED prints the
 // fields with a non-zero mask, "value/mask" where partial.

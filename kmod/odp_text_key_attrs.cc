@@ -195,7 +195,7 @@ std::string format_mask(const FieldSpec& f, const FlowKey& mask) {
 }
 
 // Parses one value (or mask) token of `f` into `key` at the field's place.
-Status parse_value(const FieldSpec& f, std::string_view token, bool is_mask, FlowKey& key) {
+Status parse_value(const FieldSpec& f, std::string_view token, FlowKey& key) {
   switch (f.kind) {
     case FieldKind::kIpv4: {
       Result<Be32> v = parse_ipv4(token);
@@ -240,7 +240,6 @@ Status parse_value(const FieldSpec& f, std::string_view token, bool is_mask, Flo
       } else {
         return invalid_argument("frag must be no, first or later, not \"" + std::string(token) + "\"");
       }
-      (void)is_mask;
       write_at(key, f.offset, frag);
       return Status::ok();
     }
@@ -306,16 +305,14 @@ Status parse_field_list(Cursor& c, const FieldListSpec& spec, FlowKey& value, Fl
 
     size_t slash = token.find('/');
     std::string_view value_text = token.substr(0, slash);
-    if (Status s = parse_value(*f, value_text, false, value); !s)
-      return field_error(spec.name, item, s.message());
+    if (Status s = parse_value(*f, value_text, value); !s) return field_error(spec.name, item, s.message());
     if (slash == std::string_view::npos) {
       set_mask_default(*f, mask);
     } else if (f->kind == FieldKind::kFrag) {
       return field_error(spec.name, item, "frag cannot be masked");
     } else {
       std::string_view mask_text = token.substr(slash + 1);
-      if (Status s = parse_value(*f, mask_text, true, mask); !s)
-        return field_error(spec.name, item, s.message());
+      if (Status s = parse_value(*f, mask_text, mask); !s) return field_error(spec.name, item, s.message());
     }
 
     if (c.consume(')')) return Status::ok();
