@@ -237,7 +237,7 @@ void FieldWriter::set_ipv4_address(uint8_t* nh, size_t address_offset, Be32 new_
       const Be16 check = load_raw<Be16>(th + 6);
       if (check != 0) {  // zero: the sender computed no checksum, and none is added
         Be16 updated = checksum_replace32(check, old_address, new_address);
-        if (updated == 0) updated = 0xffff;
+        if (updated == 0) updated = kUdpChecksumZeroReplacement;
         store_raw(th + 6, updated);
       }
     }
@@ -337,7 +337,7 @@ void FieldWriter::update_ipv6_l4_checksum(const Ipv6Addr& old_address, const Ipv
     case kIpProtoUdp:
       if (transport_length >= kUdpHeaderLength && load_raw<Be16>(th + 6) != 0) {
         Be16 updated = checksum_replace_ipv6(load_raw<Be16>(th + 6), old_address, new_address);
-        store_raw<Be16>(th + 6, updated ? updated : 0xffff);
+        store_raw<Be16>(th + 6, updated ? updated : kUdpChecksumZeroReplacement);
       }
       break;
     case kIpProtoIcmpv6:
@@ -427,7 +427,7 @@ Status FieldWriter::set_udp() {
       store_raw(uh + 2, dst);
       skb_.key.tp_dst = dst;
     }
-    store_raw<Be16>(uh + 6, check ? check : 0xffff);
+    store_raw<Be16>(uh + 6, check ? check : kUdpChecksumZeroReplacement);
   } else {
     store_raw(uh, src);
     store_raw(uh + 2, dst);

@@ -6,8 +6,9 @@
 // Where the driver and RFC 7348 differ, this follows the driver: the I flag is
 // always sent and must be present on receipt; reserved header bits that no
 // enabled extension uses make a received packet invalid (the RFC says ignore
-// them); over IPv6 the UDP checksum is sent only when the tunnel key asks for
-// it (RFC 6935 zero checksums; Open vSwitch sets csum on IPv6 tunnels itself).
+// them); over IPv6 too the UDP checksum is sent only when the tunnel key has
+// kTunnelCsum, zero otherwise (RFC 6935 allows zero checksums for tunnels), and
+// a received zero checksum is accepted, as on the ports Open vSwitch creates.
 #pragma once
 
 #include <cstdint>
