@@ -20,6 +20,10 @@
 namespace flowlift {
 namespace {
 
+using odp_text::format_ipv4;
+using odp_text::parse_eth;
+using odp_text::parse_ipv4;
+
 std::vector<std::string_view> split_words(std::string_view line, size_t max_words) {
   std::vector<std::string_view> words;
   size_t i = 0;

@@ -79,7 +79,7 @@ class UserspaceDatapath::Executor final : public ActionContext {
 
   FlowKey extract_key(Packet& packet) override { return flow_key_extract(packet); }
 
-  uint32_t random_u32() override { return static_cast<uint32_t>(rng()); }
+  uint32_t random_u32() override { return static_cast<uint32_t>(rng()()); }
 
   bool is_vxlan_port(uint32_t port) override {
     std::lock_guard lock(datapath_.mutex_);
@@ -95,8 +95,8 @@ class UserspaceDatapath::Executor final : public ActionContext {
   }
 
  private:
-  static std::minstd_rand& rng() {
-    thread_local std::minstd_rand generator(std::random_device{}());
+  static std::mt19937& rng() {
+    thread_local std::mt19937 generator(std::random_device{}());
     return generator;
   }
 
@@ -167,7 +167,9 @@ ReceiveOutcome UserspaceDatapath::receive(LookupContext& context, uint32_t port,
     PortInfo* info = find_port(port);
     if (!info) {  // a frame for a port removed under the receiver: nowhere to count it but here
       stats_.malformed.fetch_add(1, std::memory_order_relaxed);
-      return ReceiveOutcome{.malformed = true};
+      ReceiveOutcome dropped;
+      dropped.malformed = true;
+      return dropped;
     }
     info->stats.rx_packets++;
     info->stats.rx_bytes += packet.size();
@@ -188,7 +190,9 @@ ReceiveOutcome UserspaceDatapath::receive(LookupContext& context, uint32_t port,
         stats_.malformed.fetch_add(1, std::memory_order_relaxed);
         std::lock_guard lock(mutex_);
         if (PortInfo* info = find_port(tunnel_port->number)) info->stats.rx_dropped++;
-        return ReceiveOutcome{.decapsulated = true, .malformed = true};
+        ReceiveOutcome dropped;
+        dropped.decapsulated = dropped.malformed = true;
+        return dropped;
       }
       uint32_t vxlan_port = tunnel_port->number;
       packet.md.in_port = vxlan_port;
