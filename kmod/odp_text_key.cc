@@ -523,7 +523,7 @@ class MatchParser {
     if (!(levels_[0].attrs & attr_bit(OVS_KEY_ATTR_VLAN))) {
       if (levels_[0].attrs & attr_bit(OVS_KEY_ATTR_ENCAP))
         return invalid_argument("encap(...) must follow eth_type(TPID),vlan(...)");
-      return set_eth_type(levels_[0]);
+      return set_eth_type(levels_[0], false);
     }
     bool present = false;
     if (Status s = tag(levels_[0], key_.vlan, mask_.vlan, &present); !s) return s;
@@ -532,14 +532,14 @@ class MatchParser {
       innermost_ = 1;
       if (levels_[1].attrs & attr_bit(OVS_KEY_ATTR_ENCAP))
         return invalid_argument("encap(...) must follow eth_type(TPID),vlan(...)");
-      return set_eth_type(levels_[1]);
+      return set_eth_type(levels_[1], false);
     }
     if (Status s = tag(levels_[1], key_.cvlan, mask_.cvlan, &present); !s) return s;
     if (!present) return truncated_tag(levels_[1], levels_[2]);
     innermost_ = 2;
     if (levels_[2].attrs & attr_bit(OVS_KEY_ATTR_VLAN))
       return invalid_argument("vlan(...): the datapath matches at most two VLAN tags");
-    return set_eth_type(levels_[2]);
+    return set_eth_type(levels_[2], true);
   }
 
   static Status tag(const Level& level, VlanHead& key, VlanHead& mask, bool* present) {
@@ -566,9 +566,14 @@ class MatchParser {
     return Status::ok();
   }
 
-  Status set_eth_type(const Level& level) {
+  // `after_two_tags`: a TPID here is a third tag, which the kernel reports
+  // and stops at; anywhere else a TPID must come with its vlan(...).
+  Status set_eth_type(const Level& level, bool after_two_tags) {
     if (!(level.attrs & attr_bit(OVS_KEY_ATTR_ETHERTYPE)) || !level.eth_type_mask) return Status::ok();
     uint16_t value = ntohs(level.eth_type);
+    if (is_vlan_tpid(value) && !after_two_tags)
+      return invalid_argument("eth_type(" + odp_text::hex4(value) +
+                              ") must be followed by vlan(...),encap(...)");
     if (value < 0x0600) {
       // odp-util's 802.2 spelling is eth_type(0/0xffff); 0x05ff is FlowKey's own.
       if (value != 0 && value != kEthType8022)

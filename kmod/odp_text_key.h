@@ -10,7 +10,11 @@
 // only when proto is 6 and frag is not "later", nd(...) only for ICMPv6
 // neighbour solicitation/advertisement, VLAN tags as eth_type(TPID),vlan(..),
 // encap(...). The parser refuses text that breaks this layering (the kernel
-// would refuse the attributes too), so what it reads prints back the same.
+// would refuse the attributes too), so what it reads prints back the same,
+// with one exception taken from the kernel: a tunnel address, tos or port
+// matched exactly against zero does not print, because the kernel leaves
+// zero-valued tunnel attributes out of the key it dumps (tunnel(tos=0) reads
+// as a match on tos but prints as tunnel()).
 //
 // Forced/odd cases reproduced from odp-util: the kernel style always shows
 // eth() for an Ethernet key even when wildcarded; an 802.2 frame (eth_type

@@ -81,6 +81,9 @@ INSTANTIATE_TEST_SUITE_P(
         "src_port=53,dst_port=5353),eth(),eth_type(0x86dd),ipv6(frag=no)",
         "eth(src=02:00:00:00:00:01),eth_type(0/0xffff)",
         "eth(),eth_type(0x8100),vlan(vid=7,pcp=0),encap(,eth_type(0/0xffff))", "recirc_id(0),eth()",
+        "eth(),eth_type(0x88a8),vlan(vid=1,pcp=0),encap(eth_type(0x8100),vlan(vid=2,pcp=0),encap(eth_type("
+        "0x8100)))",
+        "eth(),eth_type(0x8100),vlan(vid=1,pcp=0),encap(eth_type(0x8100),vlan(vid=0,pcp=0,cfi=0),encap())",
         "eth()"));
 
 TEST(MatchText, ParsedFieldsSitInNetworkByteOrder) {
@@ -350,6 +353,9 @@ INSTANTIATE_TEST_SUITE_P(
                  "vlan(vid=1,cfi=0/1): a TCI without cfi=1 (truncated tag) must have vid=0 and pcp=0"},
         BadMatch{"eth_type(0x8100),vlan(vid=0,pcp=0,cfi=0),encap(eth_type(0x0800))",
                  "encap(...) after a truncated VLAN tag (cfi=0) must be empty"},
+        BadMatch{"eth_type(0x8100)", "eth_type(0x8100) must be followed by vlan(...),encap(...)"},
+        BadMatch{"eth_type(0x8100),vlan(vid=1),encap(eth_type(0x88a8))",
+                 "eth_type(0x88a8) must be followed by vlan(...),encap(...)"},
         BadMatch{"eth_type(0x0800/0xff00)",
                  "eth_type(0x0800/0xff00): the datapath matches the EtherType exactly or not at all"},
         BadMatch{"eth_type(0x0005)",
