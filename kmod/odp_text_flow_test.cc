@@ -54,6 +54,9 @@ Megaflow sample_flow() {
   mask.ip_frag = 0xff;
   key.tp_dst = htons(80);
   mask.tp_dst = 0xffff;
+  // No vlan(): untagged only, as the kernel reads it (tci matched exactly as 0).
+  mask.vlan.tci = 0xffff;
+  mask.cvlan.tci = 0xffff;
   Megaflow flow;
   flow.ufid = ufid_from_words(0x2c78c3bb, 0xe1944346, 0xbecbd69c, 0xcd258fca);
   flow.match = Match(key, FlowMask(mask));

@@ -686,8 +686,27 @@ std::string format_match(const UnmaskedMatch& match, OdpTextStyle style) {
   return MatchPrinter(match.key, match.mask, style).print();
 }
 
+namespace {
+
+// A flow that names no VLAN tag matches untagged frames only: the kernel's
+// ovs_nla_get_match always matches the tci of both tags exactly unless the
+// mask says otherwise ("Always match on tci"), and prints nothing for it.
+// Doing the same here gives text and netlink the same Match, and keeps
+// `eth_type(0x0800)` from matching a tagged IPv4 frame.
+Result<UnmaskedMatch> with_implicit_vlan_match(Result<UnmaskedMatch> m) {
+  if (!m) return m;
+  if (m->mask.bits().vlan.tci == 0 || m->mask.bits().cvlan.tci == 0) {
+    if (m->mask.bits().vlan.tci == 0) m->mask.mutable_bits().vlan.tci = 0xffff;
+    if (m->mask.bits().cvlan.tci == 0) m->mask.mutable_bits().cvlan.tci = 0xffff;
+    m->mask.recompute_range();
+  }
+  return m;
+}
+
+}  // namespace
+
 Result<UnmaskedMatch> parse_unmasked_match(std::string_view text) {
-  return MatchParser(text).parse(true, nullptr);
+  return with_implicit_vlan_match(MatchParser(text).parse(true, nullptr));
 }
 
 Result<Match> parse_match(std::string_view text) {
@@ -697,7 +716,7 @@ Result<Match> parse_match(std::string_view text) {
 }
 
 Result<Match> parse_match_prefix(std::string_view text, size_t* consumed) {
-  Result<UnmaskedMatch> m = MatchParser(text).parse(false, consumed);
+  Result<UnmaskedMatch> m = with_implicit_vlan_match(MatchParser(text).parse(false, consumed));
   if (!m) return m.status();
   return m->to_match();
 }

@@ -420,3 +420,32 @@ INSTANTIATE_TEST_SUITE_P(
 
 }  // namespace
 }  // namespace flowlift
+
+namespace flowlift {
+namespace {
+
+// The kernel's ovs_nla_get_match always matches both tags' tci exactly unless
+// the mask says otherwise: a flow that names no VLAN matches untagged frames only.
+TEST(MatchText, FlowWithoutVlanMatchesOnlyUntaggedFrames) {
+  Result<Match> m = parse_match("in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)");
+  ASSERT_TRUE(m.is_ok()) << m.status().message();
+  EXPECT_EQ(m->mask.bits().vlan.tci, 0xffff);
+  EXPECT_EQ(m->mask.bits().cvlan.tci, 0xffff);
+  FlowKey untagged{};
+  untagged.in_port = 1;
+  untagged.eth_type = htons(0x0800);
+  FlowKey tagged = untagged;
+  tagged.vlan = {htons(0x8100), htons(kVlanCfi | 10)};
+  EXPECT_TRUE(m->matches(untagged));
+  EXPECT_FALSE(m->matches(tagged));
+  EXPECT_EQ(format_match(*m), "in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)");
+}
+
+TEST(MatchText, SingleTaggedFlowDoesNotMatchQinQ) {
+  Result<Match> m = parse_match("eth(),eth_type(0x8100),vlan(vid=10,pcp=0),encap(eth_type(0x0800))");
+  ASSERT_TRUE(m.is_ok()) << m.status().message();
+  EXPECT_EQ(m->mask.bits().cvlan.tci, 0xffff);
+}
+
+}  // namespace
+}  // namespace flowlift
