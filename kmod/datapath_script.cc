@@ -8,6 +8,7 @@
 #include <map>
 #include <sstream>
 
+#include "kmod/checksum_verify.h"
 #include "kmod/flow_extract.h"
 #include "kmod/netlink_flow.h"
 #include "kmod/odp_text_actions.h"
@@ -157,33 +158,54 @@ std::string port_label(const std::map<uint32_t, std::string>& names, uint32_t po
   return std::to_string(port) + (it == names.end() ? "" : " (" + it->second + ")");
 }
 
-// A one-line description of a frame, from its own extracted key.
+// A one-line description of a frame, from its own extracted key: its headers
+// only, not the metadata the datapath carries beside it.
 std::string describe_frame(const Packet& frame_in) {
   Packet frame = frame_in;
   FlowKey key = flow_key_extract(frame);
-  FlowMask exact = FlowMask::exact();
-  // Show the packet's headers, not the metadata the datapath carries with it.
-  key.in_port = 0;
-  key.recirc_id = 0;
-  key.tunnel = TunnelKey{};
-  std::string text = format_match(Match(key, exact));
-  const std::string noise[] = {"recirc_id(0),", "skb_priority(0),", "skb_mark(0),", "in_port(0),",
-                               "ct_state(0),", "ct_zone(0),", "ct_mark(0),", "ct_label(0),", "dp_hash(0),"};
-  for (const std::string& n : noise)
-    for (size_t at; (at = text.find(n)) != std::string::npos;) text.erase(at, n.size());
-  return text;
+  FlowMask headers = FlowMask::exact();
+  FlowKey& bits = headers.mutable_bits();
+  bits.tunnel = TunnelKey{};
+  bits.priority = bits.skb_mark = bits.in_port = bits.recirc_id = bits.dp_hash = 0;
+  bits.ct_state = bits.ct_mark = 0;
+  bits.ct_zone = 0;
+  bits.ct_orig_proto = 0;
+  bits.ct_labels = {};
+  bits.ct_orig_ipv4_src = bits.ct_orig_ipv4_dst = 0;
+  bits.ct_orig_ipv6_src = bits.ct_orig_ipv6_dst = {};
+  bits.ct_orig_tp_src = bits.ct_orig_tp_dst = 0;
+  headers.recompute_range();
+  return format_match(Match(key, headers));
+}
+
+std::string checksum_note(const Packet& frame) {
+  Status s = verify_frame_checksums(frame);
+  return s ? "checksums ok" : "CHECKSUM ERROR: " + s.message();
+}
+
+Ufid ufid_for_index(uint32_t index) {
+  Ufid ufid;
+  std::memcpy(ufid.bytes.data() + 12, &index, 4);  // printed as the UUID's last word
+  return ufid;
+}
+
+uint32_t index_of_ufid(const Ufid& ufid) {
+  uint32_t index;
+  std::memcpy(&index, ufid.bytes.data() + 12, 4);
+  return index;
 }
 
 std::string describe_output(const Packet& frame) {
   std::ostringstream out;
-  out << frame.size() << " bytes  " << describe_frame(frame);
+  out << frame.size() << " bytes, " << checksum_note(frame) << "\n" << std::string(10, ' ') << describe_frame(frame);
   Packet copy = frame;
   FlowKey outer = flow_key_extract(copy);
   if (outer.eth_type == htons(0x0800) && outer.ip_proto == 17) {
     Result<TunnelKey> tunnel = vxlan_decapsulate(copy, ntohs(outer.tp_dst));
     if (tunnel) {
-      out << "\n" << std::string(26, ' ') << "VXLAN vni " << (be64toh(tunnel->tun_id) & 0xffffff)
-          << ", inner: " << describe_frame(copy);
+      out << "\n" << std::string(10, ' ') << "VXLAN vni " << (be64toh(tunnel->tun_id) & 0xffffff) << ", inner "
+          << copy.size() << " bytes, " << checksum_note(copy) << "\n"
+          << std::string(10, ' ') << describe_frame(copy);
     }
   }
   return out.str();
@@ -249,8 +271,7 @@ Result<ScriptRunResult> run_datapath_script(const DatapathScript& script, std::o
     Megaflow megaflow;
     ++index;
     // Deterministic UFIDs for a readable demo: the flow's index in the script.
-    megaflow.ufid.bytes[15] = static_cast<uint8_t>(index);
-    megaflow.ufid.bytes[14] = static_cast<uint8_t>(index >> 8);
+    megaflow.ufid = ufid_for_index(static_cast<uint32_t>(index));
     megaflow.match = flow.match;
     megaflow.actions = flow.actions;
     Result<std::vector<uint8_t>> attributes = encode_flow(megaflow);
@@ -279,8 +300,8 @@ Result<ScriptRunResult> run_datapath_script(const DatapathScript& script, std::o
     const ScriptPacket& spec = script.packets[i];
     current = i;
     Packet frame = compose_packet(spec.key, spec.payload);
-    out << "  #" << i + 1 << " in port " << port_label(names, spec.port) << ": " << frame.size() << " bytes  "
-        << describe_frame(frame) << "\n";
+    out << "  #" << i + 1 << " in port " << port_label(names, spec.port) << ": " << frame.size() << " bytes\n"
+        << std::string(10, ' ') << describe_frame(frame) << "\n";
     if (spec.vxlan) {
       auto vtep = vxlan_by_underlay.find(spec.port);
       if (vtep == vxlan_by_underlay.end())
@@ -315,7 +336,7 @@ Result<ScriptRunResult> run_datapath_script(const DatapathScript& script, std::o
       result.missed.push_back(i);
       continue;
     }
-    out << "      hit megaflow " << static_cast<int>(outcome.ufid.bytes[15] | outcome.ufid.bytes[14] << 8) << " ("
+    out << "      hit megaflow " << index_of_ufid(outcome.ufid) << " ("
         << outcome.masks_visited << " mask" << (outcome.masks_visited == 1 ? "" : "s") << " visited"
         << (outcome.cache_hit ? ", mask cache hit" : "") << ")\n";
     if (result.transmitted.size() == before) out << "      dropped by its actions\n";

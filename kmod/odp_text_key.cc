@@ -736,6 +736,7 @@ Result<SetAction> parse_set_attribute(std::string_view text, size_t* consumed) {
     set.attr = OVS_KEY_ATTR_TUNNEL;
     set.mask.tunnel = TunnelKey{};
     std::memset(&set.mask.tunnel, 0xff, offsetof(TunnelKey, pad));
+    set.mask.tunnel.flags = kTunnelAllFlags;  // the defined flag bits, as the netlink decoder has them
   } else if (name == "skb_priority" || name == "skb_mark") {
     bool priority = name == "skb_priority";
     odp_text::MaskedNumber n;

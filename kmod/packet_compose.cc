@@ -2,9 +2,12 @@
 #include "kmod/packet_compose.h"
 
 #include <arpa/inet.h>
+#include <endian.h>
 
 #include <cstring>
 #include <vector>
+
+#include "kmod/checksum.h"
 
 namespace flowlift {
 namespace {
@@ -44,44 +47,6 @@ class FrameWriter {
  private:
   std::vector<uint8_t> bytes_;
 };
-
-// Local checksum helpers until the datapath's checksum module lands.
-uint32_t checksum_add(uint32_t sum, std::span<const uint8_t> bytes) {
-  size_t i = 0;
-  for (; i + 1 < bytes.size(); i += 2) sum += uint32_t{bytes[i]} << 8 | bytes[i + 1];
-  if (i < bytes.size()) sum += uint32_t{bytes[i]} << 8;
-  return sum;
-}
-// Folds to 16 bits, complements, and returns it in network order.
-uint16_t checksum_finish(uint32_t sum) {
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return htons(static_cast<uint16_t>(~sum));
-}
-uint32_t pseudo_header_sum_ipv4(Be32 src, Be32 dst, uint8_t proto, size_t len) {
-  uint8_t ph[12];
-  std::memcpy(ph, &src, 4);
-  std::memcpy(ph + 4, &dst, 4);
-  ph[8] = 0;
-  ph[9] = proto;
-  ph[10] = static_cast<uint8_t>(len >> 8);
-  ph[11] = static_cast<uint8_t>(len);
-  return checksum_add(0, ph);
-}
-uint32_t pseudo_header_sum_ipv6(const Ipv6Addr& src, const Ipv6Addr& dst, uint8_t proto, size_t len) {
-  uint32_t sum = checksum_add(checksum_add(0, src), dst);
-  uint8_t tail[8] = {static_cast<uint8_t>(len >> 24), static_cast<uint8_t>(len >> 16),
-                     static_cast<uint8_t>(len >> 8), static_cast<uint8_t>(len), 0, 0, 0, proto};
-  return checksum_add(sum, tail);
-}
-// CRC32c (Castagnoli), reflected, as SCTP uses it.
-uint32_t sctp_crc32c(std::span<const uint8_t> bytes) {
-  uint32_t crc = 0xffffffff;
-  for (uint8_t b : bytes) {
-    crc ^= b;
-    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0x82f63b78u & (0u - (crc & 1)));
-  }
-  return ~crc;
-}
 
 bool is_zero(const EthAddr& a) {
   for (uint8_t b : a)
@@ -158,22 +123,22 @@ void finish_l4(FrameWriter& w, const FlowKey& key, size_t l4, bool ipv6) {
     case kIpUdp:
     case kIpIcmpv6: {
       if (key.ip_proto == kIpIcmpv6 && !ipv6) return;
-      uint32_t sum = ipv6 ? pseudo_header_sum_ipv6(key.ipv6_src, key.ipv6_dst, key.ip_proto, segment.size())
-                          : pseudo_header_sum_ipv4(key.ipv4_src, key.ipv4_dst, key.ip_proto, segment.size());
-      uint16_t csum = checksum_finish(checksum_add(sum, segment));
-      if (key.ip_proto == kIpUdp && csum == 0) csum = 0xffff;  // 0 means "no checksum" for UDP
+      uint32_t sum =
+          ipv6 ? ipv6_pseudo_header_sum(key.ipv6_src, key.ipv6_dst, key.ip_proto, static_cast<uint32_t>(segment.size()))
+               : ipv4_pseudo_header_sum(key.ipv4_src, key.ipv4_dst, key.ip_proto, static_cast<uint16_t>(segment.size()));
+      uint16_t csum = checksum_finish(checksum_accumulate(segment, sum));
+      if (key.ip_proto == kIpUdp && csum == 0) csum = kUdpChecksumZeroReplacement;
       size_t at = l4 + (key.ip_proto == kIpTcp ? 16 : key.ip_proto == kIpUdp ? 6 : 2);
-      std::memcpy(&w.bytes()[at], &csum, 2);
+      w.put16_at(at, csum);
       break;
     }
     case kIpIcmp: {
-      uint16_t csum = checksum_finish(checksum_add(0, segment));
-      std::memcpy(&w.bytes()[l4 + 2], &csum, 2);
+      w.put16_at(l4 + 2, checksum_finish(checksum_accumulate(segment)));
       break;
     }
     case kIpSctp: {
-      uint32_t crc = sctp_crc32c(segment);
-      std::memcpy(&w.bytes()[l4 + 8], &crc, 4);  // CRC32c goes on the wire little-endian
+      uint32_t crc = htole32(sctp_checksum(segment));  // SCTP stores it least significant byte first
+      std::memcpy(&w.bytes()[l4 + 8], &crc, 4);
       break;
     }
     default:
@@ -214,8 +179,7 @@ void write_ipv4(FrameWriter& w, const FlowKey& key, size_t payload_len) {
   if (carries_l4(key)) write_l4(w, key, payload_len);
   w.zeros(payload_len);
   w.put16_at(l3 + 2, static_cast<uint16_t>(w.size() - l3));
-  uint16_t hcsum = checksum_finish(checksum_add(0, std::span<const uint8_t>(w.bytes().data() + l3, 20)));
-  std::memcpy(&w.bytes()[l3 + 10], &hcsum, 2);
+  w.put16_at(l3 + 10, checksum_finish(checksum_accumulate(std::span<const uint8_t>(w.bytes().data() + l3, 20))));
   if (carries_l4(key)) finish_l4(w, key, l4, false);
 }
 

@@ -8,6 +8,7 @@
 
 #include "kmod/actions_validate.h"
 #include "kmod/flow_extract.h"
+#include "kmod/packet_hash.h"
 
 namespace flowlift {
 
@@ -32,26 +33,13 @@ bool vxlan_frame_for_endpoint(Packet& packet, const VxlanEndpoint& endpoint) {
 // packet (with a rate-limited "deadlock detected" warning there).
 constexpr int kMaxRecirculationDepth = 5;
 
-// The packet hash that selects a mask cache slot, as skb_get_hash would give
-// for the 5-tuple; recirculated packets mix in the recirc id as the kernel does.
-uint32_t packet_hash(const FlowKey& key) {
-  uint64_t h = 0x9e3779b97f4a7c15ull;
-  auto mix = [&h](uint64_t v) {
-    h ^= v;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 32;
-  };
-  mix(uint64_t{key.ipv4_src} << 32 | key.ipv4_dst);
-  uint64_t v6;
-  std::memcpy(&v6, key.ipv6_src.data() + 8, 8);
-  mix(v6);
-  std::memcpy(&v6, key.ipv6_dst.data() + 8, 8);
-  mix(v6);
-  mix(uint64_t{key.tp_src} << 32 | uint64_t{key.tp_dst} << 16 | key.ip_proto);
-  mix(uint64_t{key.eth_type} << 32 | key.in_port);
-  mix(key.recirc_id);
-  auto hash = static_cast<uint32_t>(h);
-  return hash ? hash : 1;  // 0 means "no hash": the lookup would skip the cache
+// The hash that picks a mask cache slot: the skb hash (the flow hash of the
+// frame's headers), with the recirculation id mixed in for recirculated
+// packets, as ovs_dp_process_packet does.
+uint32_t mask_cache_hash(const Packet& packet, const FlowKey& key) {
+  uint32_t hash = packet_flow_hash(packet.bytes());
+  if (key.recirc_id) hash = jhash_1word(hash, key.recirc_id);
+  return hash ? hash : 1;  // 0 would mean "no hash" and skip the cache
 }
 
 }  // namespace
@@ -225,7 +213,7 @@ ReceiveOutcome UserspaceDatapath::process(LookupContext& context, Packet packet,
     outcome.malformed = true;
     return outcome;
   }
-  LookupResult found = table_.lookup(context, key, packet_hash(key));
+  LookupResult found = table_.lookup(context, key, mask_cache_hash(packet, key));
   stats_.masks_visited.fetch_add(found.masks_visited, std::memory_order_relaxed);
   if (found.cache_hit) stats_.cache_hit.fetch_add(1, std::memory_order_relaxed);
   outcome.masks_visited = found.masks_visited;

@@ -37,6 +37,7 @@ enum TunnelFlags : uint16_t {
   kTunnelCsum = 1 << 1,
   kTunnelKey = 1 << 2,
   kTunnelOam = 1 << 3,
+  kTunnelAllFlags = kTunnelDontFragment | kTunnelCsum | kTunnelKey | kTunnelOam,
 };
 
 // ip_frag values: OVS_FRAG_TYPE_* from <linux/openvswitch.h>.
