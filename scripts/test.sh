@@ -18,8 +18,8 @@ step "g++ build"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 ninja -C build -j"$jobs"
 
-step "unit tests (g++)"
-(cd build && ctest -j"$jobs" --output-on-failure -L unit)
+step "unit and demo tests (g++)"
+(cd build && ctest -j"$jobs" --output-on-failure)
 
 step "clang ASan+UBSan build with libFuzzer targets"
 CC=clang-14 CXX=clang++-14 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
