@@ -60,7 +60,7 @@ class AttributeWriter {
 
   // The attribute stream written so far (without the netlink message header).
   std::span<const uint8_t> bytes() const;
-  std::vector<uint8_t> take_bytes() const;
+  std::vector<uint8_t> to_vector() const;
   // Set when an attribute or nest grew past the 64 KiB a nla_len can express;
   // the stream is then unusable.
   bool overflowed() const { return overflowed_; }

@@ -75,14 +75,19 @@ struct MatchBuilder {
   FlowKey& side(bool is_mask) { return is_mask ? mask : key; }
 };
 
-Status check_key_attribute_length(const Attribute& attribute) {
-  int expected = key_attribute_length(attribute.type);
+// check_attr_len: a payload of exactly `expected` bytes, any length for
+// nested and variable-length attributes.
+Status check_payload_length(const Attribute& attribute, int expected, const std::string& name) {
   if (expected == kNestedLength || expected == kVariableLength) return Status::ok();
   bool fits = expected == 0 ? mnl_attr_validate(attribute.raw, MNL_TYPE_FLAG) == 0
                             : mnl_attr_validate2(attribute.raw, MNL_TYPE_BINARY, expected) == 0;
   if (fits) return Status::ok();
-  return invalid_argument(key_attr_name(attribute.type) + ": length " + std::to_string(attribute.length()) +
-                          ", expected " + std::to_string(expected));
+  return invalid_argument(name + ": length " + std::to_string(attribute.length()) + ", expected " +
+                          std::to_string(expected));
+}
+
+Status check_key_attribute_length(const Attribute& attribute) {
+  return check_payload_length(attribute, key_attribute_length(attribute.type), key_attr_name(attribute.type));
 }
 
 // __parse_flow_nlattrs: one level of key or mask attributes. In a mask an
@@ -93,7 +98,8 @@ Status parse_key_level(std::span<const uint8_t> bytes, bool is_mask, KeyAttribut
       return invalid_argument("unknown key attribute type " + std::to_string(attribute.type) +
                               " (OVS_KEY_ATTR_MAX is " + std::to_string(OVS_KEY_ATTR_MAX) + ")");
     }
-    if (set.has(attribute.type)) return invalid_argument(key_attr_name(attribute.type) + ": duplicate attribute");
+    if (set.has(attribute.type))
+      return invalid_argument(key_attr_name(attribute.type) + ": duplicate attribute");
     if (Status s = check_key_attribute_length(attribute); !s) return s;
     if (!is_mask || !all_zero(attribute.payload)) {
       set.attributes[attribute.type] = attribute;
@@ -114,8 +120,8 @@ Status parse_one_vlan(KeyAttributeSet& set, bool is_mask, bool inner, MatchBuild
       return Status::ok();
     }
     if (!set.has(OVS_KEY_ATTR_VLAN) || !set.has(OVS_KEY_ATTR_ENCAP)) {
-      return invalid_argument("OVS_KEY_ATTR_ETHERTYPE " + hex16(host16(set[OVS_KEY_ATTR_ETHERTYPE].as<Be16>())) +
-                              " announces a " + tag +
+      return invalid_argument("OVS_KEY_ATTR_ETHERTYPE " +
+                              hex16(host16(set[OVS_KEY_ATTR_ETHERTYPE].as<Be16>())) + " announces a " + tag +
                               " but OVS_KEY_ATTR_VLAN and OVS_KEY_ATTR_ENCAP are not both present");
     }
     Be16 tci = set[OVS_KEY_ATTR_VLAN].as<Be16>();
@@ -125,7 +131,8 @@ Status parse_one_vlan(KeyAttributeSet& set, bool is_mask, bool inner, MatchBuild
                                 " lacks the VLAN_CFI_MASK bit (0x1000)");
       }
       if (set[OVS_KEY_ATTR_ENCAP].length() != 0) {
-        return invalid_argument("OVS_KEY_ATTR_ENCAP: a truncated " + tag + " (tci 0) must have an empty ENCAP");
+        return invalid_argument("OVS_KEY_ATTR_ENCAP: a truncated " + tag +
+                                " (tci 0) must have an empty ENCAP");
       }
     }
   } else {
@@ -137,12 +144,12 @@ Status parse_one_vlan(KeyAttributeSet& set, bool is_mask, bool inner, MatchBuild
     Be16 tpid = set.has(OVS_KEY_ATTR_ETHERTYPE) ? set[OVS_KEY_ATTR_ETHERTYPE].as<Be16>() : 0;
     Be16 tci = set.has(OVS_KEY_ATTR_VLAN) ? set[OVS_KEY_ATTR_VLAN].as<Be16>() : 0;
     if (tpid != 0xffff) {
-      return invalid_argument("OVS_KEY_ATTR_ETHERTYPE: the mask of a " + tag + "'s TPID must be 0xffff, got " +
-                              hex16(host16(tpid)));
+      return invalid_argument("OVS_KEY_ATTR_ETHERTYPE: the mask of a " + tag +
+                              "'s TPID must be 0xffff, got " + hex16(host16(tpid)));
     }
     if ((tci & be16(kVlanCfi)) == 0) {
-      return invalid_argument("OVS_KEY_ATTR_VLAN: the mask of a " + tag + "'s tci must cover VLAN_CFI_MASK (0x1000), got " +
-                              hex16(host16(tci)));
+      return invalid_argument("OVS_KEY_ATTR_VLAN: the mask of a " + tag +
+                              "'s tci must cover VLAN_CFI_MASK (0x1000), got " + hex16(host16(tci)));
     }
   }
   VlanHead& target = inner ? builder.side(is_mask).cvlan : builder.side(is_mask).vlan;
@@ -182,9 +189,10 @@ Status parse_eth_type(const KeyAttributeSet& set, bool is_mask, MatchBuilder& bu
 Status metadata_from_attributes(const KeyAttributeSet& set, uint64_t& remaining, bool is_mask,
                                 MatchBuilder& builder) {
   FlowKey& target = builder.side(is_mask);
-  for (uint16_t type : {OVS_KEY_ATTR_DP_HASH, OVS_KEY_ATTR_RECIRC_ID, OVS_KEY_ATTR_PRIORITY, OVS_KEY_ATTR_SKB_MARK,
-                        OVS_KEY_ATTR_CT_ZONE, OVS_KEY_ATTR_CT_MARK, OVS_KEY_ATTR_CT_LABELS,
-                        OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV4, OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV6}) {
+  for (uint16_t type :
+       {OVS_KEY_ATTR_DP_HASH, OVS_KEY_ATTR_RECIRC_ID, OVS_KEY_ATTR_PRIORITY, OVS_KEY_ATTR_SKB_MARK,
+        OVS_KEY_ATTR_CT_ZONE, OVS_KEY_ATTR_CT_MARK, OVS_KEY_ATTR_CT_LABELS, OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV4,
+        OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV6}) {
     if (!set.has(type)) continue;
     key_attribute_to_fields(type, set[type].payload, target);
     remaining &= ~bit(type);
@@ -341,7 +349,9 @@ constexpr uint64_t kConditionalAttributes =
     bit(OVS_KEY_ATTR_UDP) | bit(OVS_KEY_ATTR_SCTP) | bit(OVS_KEY_ATTR_ICMP) | bit(OVS_KEY_ATTR_ICMPV6) |
     bit(OVS_KEY_ATTR_ARP) | bit(OVS_KEY_ATTR_ND) | bit(OVS_KEY_ATTR_MPLS) | bit(OVS_KEY_ATTR_NSH);
 
-bool is_arp(const FlowKey& key) { return key.eth_type == be16(kEthTypeArp) || key.eth_type == be16(kEthTypeRarp); }
+bool is_arp(const FlowKey& key) {
+  return key.eth_type == be16(kEthTypeArp) || key.eth_type == be16(kEthTypeRarp);
+}
 bool has_l4(const FlowKey& key) { return key.ip_frag != kFragLater; }
 bool is_neighbour_discovery(const FlowKey& key) {
   return key.tp_src == be16(kNeighbourSolicitation) || key.tp_src == be16(kNeighbourAdvertisement);
@@ -393,7 +403,8 @@ Status check_key_shape(uint64_t key_attributes, const FlowKey& key) {
   }
   if (uint64_t missing = expected & ~key_attributes) {
     uint16_t type = static_cast<uint16_t>(std::countr_zero(missing));
-    return invalid_argument(key_attr_name(type) + " missing: the key's " + key_protocol(key) + " calls for it");
+    return invalid_argument(key_attr_name(type) + " missing: the key's " + key_protocol(key) +
+                            " calls for it");
   }
   uint64_t conditional = kConditionalAttributes | bit(OVS_KEY_ATTR_IPV6_EXTHDRS);
   if (uint64_t extra = key_attributes & conditional & ~permitted) {
@@ -431,20 +442,23 @@ Status check_mask_shape(uint64_t key_attributes, uint64_t mask_attributes, const
   if (unexpected == 0) return Status::ok();
   uint16_t type = static_cast<uint16_t>(std::countr_zero(unexpected));
   std::string name = key_attr_name(type);
-  if (!(key_attributes & bit(type))) return invalid_argument(name + ": the mask matches it but the key does not carry it");
+  if (!(key_attributes & bit(type)))
+    return invalid_argument(name + ": the mask matches it but the key does not carry it");
   if (type == OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV6 && (l4 & bit(OVS_KEY_ATTR_ND))) {
-    return invalid_argument(name + ": cannot be matched together with OVS_KEY_ATTR_ND (the kernel stores both in "
-                                   "the same key bytes)");
+    return invalid_argument(name +
+                            ": cannot be matched together with OVS_KEY_ATTR_ND (the kernel stores both in "
+                            "the same key bytes)");
   }
   if (type == OVS_KEY_ATTR_ND) {
     return invalid_argument(name + ": the mask must match the ICMPv6 type exactly (mask " +
                             hex16(host16(mask.tp_src)) + ")");
   }
   if (l4 & bit(type)) {
-    return invalid_argument(name + ": the mask must match ip_proto exactly (mask " + hex16(mask.ip_proto) + ")");
+    return invalid_argument(name + ": the mask must match ip_proto exactly (mask " + hex16(mask.ip_proto) +
+                            ")");
   }
-  return invalid_argument(name + ": the mask must match the ethertype exactly (mask " + hex16(host16(mask.eth_type)) +
-                          ")");
+  return invalid_argument(name + ": the mask must match the ethertype exactly (mask " +
+                          hex16(host16(mask.eth_type)) + ")");
 }
 
 int tunnel_family(const TunnelKey& tunnel) {
@@ -457,17 +471,28 @@ int tunnel_family(const TunnelKey& tunnel) {
 // represented.
 Status check_tunnel_representable(const MatchBuilder& builder) {
   int family = tunnel_family(builder.key.tunnel);
-  if (family == 0 || all_zero_value(builder.mask.tunnel)) return Status::ok();
+  const TunnelKey& mask = builder.mask.tunnel;
+  if (family == 0 || all_zero_value(mask)) return Status::ok();
+  // The kernel keeps IPv4 and IPv6 tunnel addresses in one union, so a mask
+  // of the other family covers bytes of this one; FlowKey keeps them apart.
+  bool ipv4_mask = mask.ipv4_src || mask.ipv4_dst;
+  bool ipv6_mask = !all_zero_value(mask.ipv6_src) || !all_zero_value(mask.ipv6_dst);
+  if ((family == 4 && ipv6_mask) || (family == 6 && ipv4_mask)) {
+    return invalid_argument(std::string("OVS_KEY_ATTR_TUNNEL: the mask matches ") +
+                            (family == 4 ? "IPv6" : "IPv4") + " tunnel addresses but the key's tunnel is " +
+                            (family == 4 ? "IPv4" : "IPv6"));
+  }
   bool destination_kept = false;
   if (family == 4) {
-    destination_kept = (builder.key.tunnel.ipv4_dst & builder.mask.tunnel.ipv4_dst) != 0;
+    destination_kept = (builder.key.tunnel.ipv4_dst & mask.ipv4_dst) != 0;
   } else {
     for (size_t i = 0; i < 16; ++i)
-      destination_kept |= (builder.key.tunnel.ipv6_dst[i] & builder.mask.tunnel.ipv6_dst[i]) != 0;
+      destination_kept |= (builder.key.tunnel.ipv6_dst[i] & mask.ipv6_dst[i]) != 0;
   }
   if (destination_kept) return Status::ok();
   return invalid_argument(
-      "OVS_KEY_ATTR_TUNNEL: the mask matches tunnel fields but wildcards the tunnel destination; flowlift tells "
+      "OVS_KEY_ATTR_TUNNEL: the mask matches tunnel fields but wildcards the tunnel destination; flowlift "
+      "tells "
       "tunnelled from untunnelled packets by that destination (FlowKey has no tun_proto)");
 }
 
@@ -563,8 +588,9 @@ KeyShape shape_of_match(const Match& match) {
   shape.key_in_port = mask.in_port != 0 && key.in_port != kNoInPort;
   shape.mask_in_port = mask.in_port != 0;
   shape.key_tunnel = tunnel_family(key.tunnel) != 0;
-  shape.tunnel_ipv6 = shape.key_tunnel ? key.tunnel.is_ipv6()
-                                       : !all_zero_value(mask.tunnel.ipv6_src) || !all_zero_value(mask.tunnel.ipv6_dst);
+  shape.tunnel_ipv6 = shape.key_tunnel
+                          ? key.tunnel.is_ipv6()
+                          : !all_zero_value(mask.tunnel.ipv6_src) || !all_zero_value(mask.tunnel.ipv6_dst);
   shape.vxlan_options = key.tunnel.vxlan_gbp != 0 || mask.tunnel.vxlan_gbp != 0;
   shape.outer_tag_in_mask = mask.vlan.tpid != 0;
   shape.inner_tag_in_mask = shape.outer_tag_in_mask && mask.cvlan.tpid != 0;
@@ -580,8 +606,8 @@ void put_field(AttributeWriter& writer, uint16_t type, const FlowKey& fields, in
 
 // __ovs_nla_put_key: `key` decides which attributes appear, `out` (the key
 // itself or the mask) provides their values.
-void put_key_attributes(AttributeWriter& writer, const FlowKey& key, const FlowKey& mask, const KeyShape& shape,
-                        bool is_mask) {
+void put_key_attributes(AttributeWriter& writer, const FlowKey& key, const FlowKey& mask,
+                        const KeyShape& shape, bool is_mask) {
   const FlowKey& out = is_mask ? mask : key;
   writer.put_u32(OVS_KEY_ATTR_RECIRC_ID, out.recirc_id);
   writer.put_u32(OVS_KEY_ATTR_DP_HASH, out.dp_hash);
@@ -996,15 +1022,6 @@ int tunnel_attribute_length(uint16_t type) {
   }
 }
 
-Status check_length(const Attribute& attribute, int expected, const std::string& name) {
-  if (expected == kNestedLength || expected == kVariableLength) return Status::ok();
-  bool fits = expected == 0 ? mnl_attr_validate(attribute.raw, MNL_TYPE_FLAG) == 0
-                            : mnl_attr_validate2(attribute.raw, MNL_TYPE_BINARY, expected) == 0;
-  if (fits) return Status::ok();
-  return invalid_argument(name + ": length " + std::to_string(attribute.length()) + ", expected " +
-                          std::to_string(expected));
-}
-
 Status decode_vxlan_options(std::span<const uint8_t> nested, TunnelKey& tunnel) {
   bool have_gbp = false;
   return for_each_attribute(nested, "", [&](const Attribute& attribute) -> Status {
@@ -1013,7 +1030,7 @@ Status decode_vxlan_options(std::span<const uint8_t> nested, TunnelKey& tunnel) 
                               " (only OVS_VXLAN_EXT_GBP = 1 exists)");
     }
     if (have_gbp) return invalid_argument("OVS_VXLAN_EXT_GBP: duplicate attribute");
-    if (Status s = check_length(attribute, 4, "OVS_VXLAN_EXT_GBP"); !s) return s;
+    if (Status s = check_payload_length(attribute, 4, "OVS_VXLAN_EXT_GBP"); !s) return s;
     tunnel.vxlan_gbp = attribute.as<uint32_t>();
     have_gbp = true;
     return Status::ok();
@@ -1029,13 +1046,14 @@ Status decode_tunnel_attributes(std::span<const uint8_t> nested, bool is_mask, T
   Status walked = for_each_attribute(nested, "", [&](const Attribute& attribute) -> Status {
     uint16_t type = attribute.type;
     if (type > OVS_TUNNEL_KEY_ATTR_MAX) {
-      return invalid_argument("unknown tunnel attribute type " + std::to_string(type) + " (OVS_TUNNEL_KEY_ATTR_MAX is " +
-                              std::to_string(OVS_TUNNEL_KEY_ATTR_MAX) + ")");
+      return invalid_argument("unknown tunnel attribute type " + std::to_string(type) +
+                              " (OVS_TUNNEL_KEY_ATTR_MAX is " + std::to_string(OVS_TUNNEL_KEY_ATTR_MAX) +
+                              ")");
     }
     std::string name = tunnel_attr_name(type);
     if (seen & (1u << type)) return invalid_argument(name + ": duplicate attribute");
     seen |= 1u << type;
-    if (Status s = check_length(attribute, tunnel_attribute_length(type), name); !s) return s;
+    if (Status s = check_payload_length(attribute, tunnel_attribute_length(type), name); !s) return s;
     switch (type) {
       case OVS_TUNNEL_KEY_ATTR_ID:
         tunnel.tun_id = attribute.as<Be64>();
@@ -1092,8 +1110,10 @@ Status decode_tunnel_attributes(std::span<const uint8_t> nested, bool is_mask, T
   tunnel.flags = flags;
   if (ipv4 && ipv6) return invalid_argument("both IPv4 and IPv6 tunnel addresses are present");
   if (is_mask) return Status::ok();
-  if (!ipv4 && !ipv6) return invalid_argument("no tunnel destination address (IPV4_DST or IPV6_DST) is present");
-  if (ipv4 && tunnel.ipv4_dst == 0) return invalid_argument("OVS_TUNNEL_KEY_ATTR_IPV4_DST: the destination is zero");
+  if (!ipv4 && !ipv6)
+    return invalid_argument("no tunnel destination address (IPV4_DST or IPV6_DST) is present");
+  if (ipv4 && tunnel.ipv4_dst == 0)
+    return invalid_argument("OVS_TUNNEL_KEY_ATTR_IPV4_DST: the destination is zero");
   if (ipv6 && all_zero_value(tunnel.ipv6_dst)) {
     return invalid_argument("OVS_TUNNEL_KEY_ATTR_IPV6_DST: the destination is zero");
   }
@@ -1107,8 +1127,10 @@ void put_tunnel_attributes(AttributeWriter& writer, const TunnelKey& tunnel, boo
     if (tunnel.ipv4_src) writer.put_u32(OVS_TUNNEL_KEY_ATTR_IPV4_SRC, tunnel.ipv4_src);
     if (tunnel.ipv4_dst) writer.put_u32(OVS_TUNNEL_KEY_ATTR_IPV4_DST, tunnel.ipv4_dst);
   } else {
-    if (!all_zero_value(tunnel.ipv6_src)) writer.put(OVS_TUNNEL_KEY_ATTR_IPV6_SRC, tunnel.ipv6_src.data(), 16);
-    if (!all_zero_value(tunnel.ipv6_dst)) writer.put(OVS_TUNNEL_KEY_ATTR_IPV6_DST, tunnel.ipv6_dst.data(), 16);
+    if (!all_zero_value(tunnel.ipv6_src))
+      writer.put(OVS_TUNNEL_KEY_ATTR_IPV6_SRC, tunnel.ipv6_src.data(), 16);
+    if (!all_zero_value(tunnel.ipv6_dst))
+      writer.put(OVS_TUNNEL_KEY_ATTR_IPV6_DST, tunnel.ipv6_dst.data(), 16);
   }
   if (tunnel.tos) writer.put_u8(OVS_TUNNEL_KEY_ATTR_TOS, tunnel.tos);
   writer.put_u8(OVS_TUNNEL_KEY_ATTR_TTL, tunnel.ttl);
@@ -1138,7 +1160,7 @@ MatchAttributes encode_match(const Match& match) {
   AttributeWriter key, mask;
   put_match_key(key, match);
   put_match_mask(mask, match);
-  return {key.take_bytes(), mask.take_bytes()};
+  return {key.to_vector(), mask.to_vector()};
 }
 
 void put_packet_key(AttributeWriter& writer, const FlowKey& key) {
@@ -1148,7 +1170,7 @@ void put_packet_key(AttributeWriter& writer, const FlowKey& key) {
 std::vector<uint8_t> encode_key(const FlowKey& key) {
   AttributeWriter writer;
   put_packet_key(writer, key);
-  return writer.take_bytes();
+  return writer.to_vector();
 }
 
 namespace {

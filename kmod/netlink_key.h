@@ -9,14 +9,24 @@
 //  - layer-3 flows (OVS_KEY_ATTR_ETHERTYPE without OVS_KEY_ATTR_ETHERNET),
 //    NSH, Geneve/ERSPAN tunnel options and IPv4 "info bridge" tunnels;
 //  - a mask that matches OVS_KEY_ATTR_IPV6_EXTHDRS (the key's value is
-//    accepted and dropped, as it is when the mask wildcards it);
+//    accepted and dropped, as it is when the mask wildcards it; the encoder
+//    never writes the attribute, as kernels before 5.16 did not);
 //  - a tunnel mask that wildcards the tunnel destination while matching other
-//    tunnel fields: FlowKey has no tun_proto, so "some tunnel" cannot be told
-//    from "no tunnel" once the destination is masked away.
-// Decoding is also stricter than the kernel in one respect the task asks for:
-// an L3/L4 attribute the key's eth_type/ip_proto does not call for (IPV4 with
+//    tunnel fields (FlowKey has no tun_proto, so "some tunnel" cannot be told
+//    from "no tunnel" once the destination is masked away), or that matches
+//    addresses of the other family (the kernel overlays them in a union);
+//  - an MPLS mask with a different number of label entries than the key.
+// Decoding is also stricter than the kernel where the task asks for it: an
+// L3/L4 attribute the key's eth_type/ip_proto does not call for (IPV4 with
 // eth_type 0x0806, TCP with ip_proto 17, ...) is an error even when the mask
 // would have wildcarded it.
+//
+// The encoder follows the kernel's dump, except for masked keys the kernel
+// itself could not read back: a wildcarded in_port (the kernel writes
+// in_port(0)/0xffff0000), ethertype (ETHERTYPE 0) or TPID, and a conntrack
+// tuple with protocol 0. There it writes what decode_match turns back into
+// the same Match: no IN_PORT, no ETHERTYPE in the key, a mask without the
+// tag's ETHERTYPE/VLAN/ENCAP and 802.1Q as the key's TPID, the tuple.
 #pragma once
 
 #include <cstdint>
