@@ -80,6 +80,15 @@ Status check_attribute_header(std::span<const uint8_t> bytes, size_t offset, std
   return Status::ok();
 }
 
+Status check_payload_length(const Attribute& attribute, int expected, const std::string& name) {
+  if (expected == kNestedLength || expected == kVariableLength) return Status::ok();
+  bool fits = expected == 0 ? mnl_attr_validate(attribute.raw, MNL_TYPE_FLAG) == 0
+                            : mnl_attr_validate2(attribute.raw, MNL_TYPE_BINARY, expected) == 0;
+  if (fits) return Status::ok();
+  return invalid_argument(name + ": length " + std::to_string(attribute.length()) + ", expected " +
+                          std::to_string(expected));
+}
+
 namespace {
 
 std::string name_from_table(std::span<const char* const> names, std::string_view family, uint16_t type) {

@@ -37,6 +37,8 @@
 #include "flowlift/flow_key.h"
 #include "flowlift/status.h"
 #include "kmod/netlink_attr.h"
+#include "kmod/netlink_key_fields.h"
+#include "kmod/netlink_tunnel.h"
 
 namespace flowlift {
 
@@ -67,33 +69,10 @@ void put_packet_key(AttributeWriter& writer, const FlowKey& key);
 // name the attribute and what was wrong with it.
 Result<Match> decode_match(std::span<const uint8_t> key_attributes,
                            std::optional<std::span<const uint8_t>> mask_attributes);
-// A packet's key (execute, upcall replies): decode_match without a mask,
-// returning the key unmasked, so that a key without OVS_KEY_ATTR_IN_PORT has
-// kNoInPort and an 802.3 frame eth_type 0x05ff.
+// A packet's key (an upcall's or an execute's OVS_PACKET_ATTR_KEY): the key
+// half of decode_match, without deriving a mask, so keys no flow could be
+// installed with (a truncated VLAN tag, IPV6_EXTHDRS) still decode. A key
+// without OVS_KEY_ATTR_IN_PORT has kNoInPort, an 802.3 frame eth_type 0x05ff.
 Result<FlowKey> decode_key(std::span<const uint8_t> key_attributes);
-
-// --- Single key attributes, shared with the SET actions codec. ---
-
-inline constexpr int kNestedLength = -1;
-inline constexpr int kVariableLength = -2;
-// The payload length the kernel's ovs_key_lens expects for a key attribute
-// type (kNestedLength / kVariableLength), or 0 for a type with no entry.
-int key_attribute_length(uint16_t type);
-// Whether the attribute maps onto FlowKey fields one to one (all fixed-size
-// attributes plus MPLS); TUNNEL, ENCAP, NSH, ... are not.
-bool key_attribute_has_fields(uint16_t type);
-// Serialises the fields of one attribute. For MPLS, `mpls_labels` entries.
-std::vector<uint8_t> key_attribute_payload(uint16_t type, const FlowKey& fields, int mpls_labels = 1);
-// Copies a payload whose length was checked into the attribute's fields of
-// `fields`; for MPLS it also stores the number of entries in mpls_depth.
-void key_attribute_to_fields(uint16_t type, std::span<const uint8_t> payload, FlowKey& fields);
-
-// OVS_KEY_ATTR_TUNNEL's nested OVS_TUNNEL_KEY_ATTR_* stream (ip_tun_from_nlattr):
-// a key must name a non-zero destination and a TTL; a mask need not.
-Status decode_tunnel_attributes(std::span<const uint8_t> nested, bool is_mask, TunnelKey& tunnel);
-// Writes the nested tunnel attributes of `tunnel` (not the OVS_KEY_ATTR_TUNNEL
-// header) as __ip_tun_to_nlattr does: addresses of `ipv6` or IPv4 family and
-// non-zero fields only, TTL always, VXLAN options when asked.
-void put_tunnel_attributes(AttributeWriter& writer, const TunnelKey& tunnel, bool ipv6, bool vxlan_options);
 
 }  // namespace flowlift

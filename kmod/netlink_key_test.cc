@@ -631,6 +631,31 @@ TEST(MatchDecoding, EthernetWithoutEthertypeIs802_2) {
   EXPECT_EQ(decoded->eth_type, htons(0x05ff));
 }
 
+TEST(KeyDecoding, PacketKeysThatNoFlowCouldMatchStillDecode) {
+  // A truncated VLAN header: the kernel reports the tag it could not parse.
+  AttrBytes truncated;
+  truncated.put(OVS_KEY_ATTR_ETHERNET, ethernet_struct(kSrcMac, kDstMac));
+  truncated.u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x8100)).u16(OVS_KEY_ATTR_VLAN, 0);
+  truncated.nest(OVS_KEY_ATTR_ENCAP, AttrBytes());
+  Result<FlowKey> key = decode_key(truncated.span());
+  ASSERT_TRUE(key) << key.status().message();
+  EXPECT_EQ(key->vlan.tpid, htons(0x8100));
+  EXPECT_EQ(key->vlan.tci, 0);
+  EXPECT_FALSE(decode_match(truncated.span(), std::nullopt));
+
+  // Linux 5.16+ reports IPv6 extension headers, which FlowKey does not keep.
+  ovs_key_ipv6 ipv6;
+  zero(ipv6);
+  ipv6.ipv6_proto = 59;
+  AttrBytes exthdrs;
+  exthdrs.put(OVS_KEY_ATTR_ETHERNET, ethernet_struct(kSrcMac, kDstMac))
+      .u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x86dd));
+  exthdrs.put(OVS_KEY_ATTR_IPV6, ipv6).u16(OVS_KEY_ATTR_IPV6_EXTHDRS, 0x0001);
+  key = decode_key(exthdrs.span());
+  ASSERT_TRUE(key) << key.status().message();
+  EXPECT_EQ(key->ip_proto, 59);
+}
+
 TEST(MatchDecoding, AttributesMayBeInAnyOrder) {
   AttrBytes shuffled;
   ovs_key_udp udp;
