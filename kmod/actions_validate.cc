@@ -40,8 +40,9 @@ Status check_value_within_mask(const SetAction& set) {
   std::vector<uint8_t> mask = key_attribute_payload(set.attr, set.mask, labels);
   for (size_t i = 0; i < value.size(); ++i) {
     if (value[i] & ~mask[i]) {
-      return invalid_argument("value byte " + std::to_string(i) + " of the attribute has bits outside the mask (value " +
-                              hex16(value[i]) + ", mask " + hex16(mask[i]) + ")");
+      return invalid_argument("value byte " + std::to_string(i) +
+                              " of the attribute has bits outside the mask (value " + hex16(value[i]) +
+                              ", mask " + hex16(mask[i]) + ")");
     }
   }
   return Status::ok();
@@ -52,8 +53,8 @@ Status check_transport_set(const FlowKey& flow, Be16 eth_type, uint8_t proto, co
     return invalid_argument("flow eth_type is " + hex16(host16(eth_type)) + ", not IPv4 or IPv6");
   }
   if (flow.ip_proto != proto) {
-    return invalid_argument("flow ip_proto is " + std::to_string(flow.ip_proto) + ", not " + std::to_string(proto) +
-                            " (" + proto_name + ")");
+    return invalid_argument("flow ip_proto is " + std::to_string(flow.ip_proto) + ", not " +
+                            std::to_string(proto) + " (" + proto_name + ")");
   }
   return Status::ok();
 }
@@ -89,11 +90,13 @@ Status check_set(const SetAction& set, const FlowKey& flow, Be16 eth_type) {
           return invalid_argument("the mask covers ipv4_proto or ipv4_frag, which are not writable");
         }
       } else if (set.value.ip_proto != flow.ip_proto) {
-        return invalid_argument("ipv4_proto " + std::to_string(set.value.ip_proto) + " differs from the flow's " +
-                                std::to_string(flow.ip_proto) + "; the protocol is not writable");
+        return invalid_argument("ipv4_proto " + std::to_string(set.value.ip_proto) +
+                                " differs from the flow's " + std::to_string(flow.ip_proto) +
+                                "; the protocol is not writable");
       } else if (set.value.ip_frag != flow.ip_frag) {
-        return invalid_argument("ipv4_frag " + std::to_string(set.value.ip_frag) + " differs from the flow's " +
-                                std::to_string(flow.ip_frag) + "; the fragment type is not writable");
+        return invalid_argument("ipv4_frag " + std::to_string(set.value.ip_frag) +
+                                " differs from the flow's " + std::to_string(flow.ip_frag) +
+                                "; the fragment type is not writable");
       }
       return Status::ok();
     case OVS_KEY_ATTR_IPV6:
@@ -109,14 +112,17 @@ Status check_set(const SetAction& set, const FlowKey& flow, Be16 eth_type) {
                                   " reaches beyond the label's 20 bits");
         }
       } else if (set.value.ip_proto != flow.ip_proto) {
-        return invalid_argument("ipv6_proto " + std::to_string(set.value.ip_proto) + " differs from the flow's " +
-                                std::to_string(flow.ip_proto) + "; the protocol is not writable");
+        return invalid_argument("ipv6_proto " + std::to_string(set.value.ip_proto) +
+                                " differs from the flow's " + std::to_string(flow.ip_proto) +
+                                "; the protocol is not writable");
       } else if (set.value.ip_frag != flow.ip_frag) {
-        return invalid_argument("ipv6_frag " + std::to_string(set.value.ip_frag) + " differs from the flow's " +
-                                std::to_string(flow.ip_frag) + "; the fragment type is not writable");
+        return invalid_argument("ipv6_frag " + std::to_string(set.value.ip_frag) +
+                                " differs from the flow's " + std::to_string(flow.ip_frag) +
+                                "; the fragment type is not writable");
       }
       if (set.value.ipv6_label & be32(0xfff00000)) {
-        return invalid_argument("flow label " + hex32(host32(set.value.ipv6_label)) + " does not fit in 20 bits");
+        return invalid_argument("flow label " + hex32(host32(set.value.ipv6_label)) +
+                                " does not fit in 20 bits");
       }
       return Status::ok();
     case OVS_KEY_ATTR_TCP:
@@ -127,7 +133,8 @@ Status check_set(const SetAction& set, const FlowKey& flow, Be16 eth_type) {
       return check_transport_set(flow, eth_type, kIpProtoSctp, "SCTP");
     case OVS_KEY_ATTR_MPLS:
       if (!is_mpls_ethertype(eth_type)) {
-        return invalid_argument("flow eth_type is " + hex16(host16(eth_type)) + ", not MPLS (0x8847 or 0x8848)");
+        return invalid_argument("flow eth_type is " + hex16(host16(eth_type)) +
+                                ", not MPLS (0x8847 or 0x8848)");
       }
       return Status::ok();
     default:
@@ -137,7 +144,8 @@ Status check_set(const SetAction& set, const FlowKey& flow, Be16 eth_type) {
 
 Status check_list(const ActionList& actions, const FlowKey& flow, FlowState state, int depth);
 
-Status check_action(const Action& action, const FlowKey& flow, FlowState& state, int depth, size_t following) {
+Status check_action(const Action& action, const FlowKey& flow, FlowState& state, int depth,
+                    size_t following) {
   if (const auto* output = std::get_if<OutputAction>(&action.v)) {
     if (output->port >= kNoInPort) {
       return invalid_argument("output: port " + std::to_string(output->port) + " is out of range (0 to " +
@@ -149,7 +157,8 @@ Status check_action(const Action& action, const FlowKey& flow, FlowState& state,
     return check_set(*set, flow, state.eth_type).with_context(set_name(*set));
   } else if (const auto* push_vlan = std::get_if<PushVlanAction>(&action.v)) {
     if (!is_vlan_ethertype(push_vlan->tpid)) {
-      return invalid_argument("push_vlan: TPID " + hex16(host16(push_vlan->tpid)) + " is not 0x8100 or 0x88a8");
+      return invalid_argument("push_vlan: TPID " + hex16(host16(push_vlan->tpid)) +
+                              " is not 0x8100 or 0x88a8");
     }
     if (!(push_vlan->tci & be16(kVlanCfi))) {
       return invalid_argument("push_vlan: tci " + hex16(host16(push_vlan->tci)) +
@@ -177,14 +186,16 @@ Status check_action(const Action& action, const FlowKey& flow, FlowState& state,
     ++state.mpls_labels;
   } else if (const auto* pop_mpls = std::get_if<PopMplsAction>(&action.v)) {
     if (tagged(state)) {
-      return invalid_argument("pop_mpls: the packet is VLAN-tagged (tci " + hex16(host16(state.vlan_tci)) + ")");
+      return invalid_argument("pop_mpls: the packet is VLAN-tagged (tci " + hex16(host16(state.vlan_tci)) +
+                              ")");
     }
     if (!is_mpls_ethertype(state.eth_type)) {
       return invalid_argument("pop_mpls: flow is not MPLS (eth_type " + hex16(host16(state.eth_type)) + ")");
     }
     if (pop_mpls->ethertype == be16(kEthTypeTeb)) {
-      return invalid_argument("pop_mpls: ethertype 0x6558 (Ethernet in MPLS) needs a packet without an Ethernet "
-                              "header");
+      return invalid_argument(
+          "pop_mpls: ethertype 0x6558 (Ethernet in MPLS) needs a packet without an Ethernet "
+          "header");
     }
     --state.mpls_labels;
     bool more_labels = is_mpls_ethertype(pop_mpls->ethertype) && state.mpls_labels != 0;
@@ -206,7 +217,8 @@ Status check_action(const Action& action, const FlowKey& flow, FlowState& state,
   } else if (const auto* clone = std::get_if<CloneAction>(&action.v)) {
     return check_list(clone->actions, flow, state, depth + 1).with_context("clone");
   } else if (const auto* check = std::get_if<CheckPktLenAction>(&action.v)) {
-    if (check->pkt_len == 0) return invalid_argument("check_pkt_len: pkt_len 0 is not a length to compare with");
+    if (check->pkt_len == 0)
+      return invalid_argument("check_pkt_len: pkt_len 0 is not a length to compare with");
     if (Status s = check_list(check->if_less_equal, flow, state, depth + 1); !s) {
       return s.with_context("check_pkt_len: if_less_equal");
     }

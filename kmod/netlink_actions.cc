@@ -4,8 +4,10 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstddef>
+#include <optional>
 
 #include "kmod/netlink_key.h"
 
@@ -64,105 +66,99 @@ std::string length_error(const std::string& name, size_t got, size_t expected) {
   return name + ": length " + std::to_string(got) + ", expected " + std::to_string(expected);
 }
 
-// Walks a nested attribute whose member types run 1..max_type, rejecting
-// unknown and repeated members; visit(attribute, name) -> Status.
-template <typename Visit>
-Status for_each_member(std::span<const uint8_t> nested, uint16_t max_type, const char* const* names,
-                       const std::string& family, Visit&& visit) {
-  uint32_t seen = 0;
+// The members of a nested attribute whose types run 1..kMaxType, by type;
+// unknown and repeated members are errors.
+template <size_t kMaxType>
+using Members = std::array<std::optional<Attribute>, kMaxType + 1>;
+
+template <size_t kSlots>
+Status collect_members(std::span<const uint8_t> nested, const std::array<const char*, kSlots>& names,
+                       const std::string& family, std::array<std::optional<Attribute>, kSlots>& members) {
   return for_each_attribute(nested, "", [&](const Attribute& attribute) -> Status {
-    if (attribute.type == 0 || attribute.type > max_type) {
+    if (attribute.type == 0 || attribute.type >= kSlots) {
       return invalid_argument("unknown " + family + " type " + std::to_string(attribute.type));
     }
-    std::string name = names[attribute.type];
-    if (seen & (1u << attribute.type)) return invalid_argument(name + ": duplicate attribute");
-    seen |= 1u << attribute.type;
-    return visit(attribute, name);
+    if (members[attribute.type])
+      return invalid_argument(std::string(names[attribute.type]) + ": duplicate attribute");
+    members[attribute.type] = attribute;
+    return Status::ok();
   });
+}
+
+// A member that must be `expected` bytes long when present.
+Status check_member_length(const std::optional<Attribute>& member, const char* name, size_t expected) {
+  if (member && member->length() != expected)
+    return invalid_argument(length_error(name, member->length(), expected));
+  return Status::ok();
 }
 
 Status decode_list(std::span<const uint8_t> bytes, int depth, ActionList& out);
 
 Status decode_userspace(const Attribute& action, UserspaceAction& out) {
-  static const char* const kNames[] = {nullptr, "OVS_USERSPACE_ATTR_PID", "OVS_USERSPACE_ATTR_USERDATA",
-                                       "OVS_USERSPACE_ATTR_EGRESS_TUN_PORT", "OVS_USERSPACE_ATTR_ACTIONS"};
-  bool have_pid = false;
-  Status status = for_each_member(
-      action.payload, OVS_USERSPACE_ATTR_MAX, kNames, "OVS_USERSPACE_ATTR",
-      [&](const Attribute& member, const std::string& name) -> Status {
-        switch (member.type) {
-          case OVS_USERSPACE_ATTR_PID:
-            if (member.length() != 4) return invalid_argument(length_error(name, member.length(), 4));
-            out.pid = member.as<uint32_t>();
-            have_pid = true;
-            break;
-          case OVS_USERSPACE_ATTR_USERDATA:
-            out.userdata.assign(member.payload.begin(), member.payload.end());
-            out.has_userdata = true;
-            break;
-          case OVS_USERSPACE_ATTR_EGRESS_TUN_PORT:
-            if (member.length() != 4) return invalid_argument(length_error(name, member.length(), 4));
-            out.egress_tun_port = member.as<uint32_t>();
-            out.has_egress_tun_port = true;
-            break;
-          case OVS_USERSPACE_ATTR_ACTIONS:
-            if (member.length() != 0) return invalid_argument(length_error(name, member.length(), 0));
-            out.actions = true;
-            break;
-        }
-        return Status::ok();
-      });
-  if (!status) return status;
-  if (!have_pid) return invalid_argument("OVS_USERSPACE_ATTR_PID missing");
+  static constexpr std::array<const char*, OVS_USERSPACE_ATTR_MAX + 1> kNames = {
+      nullptr, "OVS_USERSPACE_ATTR_PID", "OVS_USERSPACE_ATTR_USERDATA", "OVS_USERSPACE_ATTR_EGRESS_TUN_PORT",
+      "OVS_USERSPACE_ATTR_ACTIONS"};
+  Members<OVS_USERSPACE_ATTR_MAX> members;
+  if (Status s = collect_members(action.payload, kNames, "OVS_USERSPACE_ATTR", members); !s) return s;
+  const auto& pid = members[OVS_USERSPACE_ATTR_PID];
+  const auto& userdata = members[OVS_USERSPACE_ATTR_USERDATA];
+  const auto& egress = members[OVS_USERSPACE_ATTR_EGRESS_TUN_PORT];
+  const auto& with_actions = members[OVS_USERSPACE_ATTR_ACTIONS];
+  if (!pid) return invalid_argument("OVS_USERSPACE_ATTR_PID missing");
+  for (Status s : {check_member_length(pid, kNames[OVS_USERSPACE_ATTR_PID], 4),
+                   check_member_length(egress, kNames[OVS_USERSPACE_ATTR_EGRESS_TUN_PORT], 4),
+                   check_member_length(with_actions, kNames[OVS_USERSPACE_ATTR_ACTIONS], 0)}) {
+    if (!s) return s;
+  }
+  out.pid = pid->as<uint32_t>();
+  if (userdata) {
+    out.userdata.assign(userdata->payload.begin(), userdata->payload.end());
+    out.has_userdata = true;
+  }
+  if (egress) {
+    out.egress_tun_port = egress->as<uint32_t>();
+    out.has_egress_tun_port = true;
+  }
+  out.actions = with_actions.has_value();
   return Status::ok();
 }
 
 Status decode_sample(const Attribute& action, int depth, SampleAction& out) {
-  static const char* const kNames[] = {nullptr, "OVS_SAMPLE_ATTR_PROBABILITY", "OVS_SAMPLE_ATTR_ACTIONS"};
-  const Attribute* probability = nullptr;
-  const Attribute* actions = nullptr;
-  Attribute members[3];
-  Status status = for_each_member(action.payload, OVS_SAMPLE_ATTR_MAX, kNames, "OVS_SAMPLE_ATTR",
-                                  [&](const Attribute& member, const std::string&) -> Status {
-                                    members[member.type] = member;
-                                    return Status::ok();
-                                  });
-  if (!status) return status;
-  if (members[OVS_SAMPLE_ATTR_PROBABILITY].raw) probability = &members[OVS_SAMPLE_ATTR_PROBABILITY];
-  if (members[OVS_SAMPLE_ATTR_ACTIONS].raw) actions = &members[OVS_SAMPLE_ATTR_ACTIONS];
+  static constexpr std::array<const char*, OVS_SAMPLE_ATTR_MAX + 1> kNames = {
+      nullptr, "OVS_SAMPLE_ATTR_PROBABILITY", "OVS_SAMPLE_ATTR_ACTIONS"};
+  Members<OVS_SAMPLE_ATTR_MAX> members;
+  if (Status s = collect_members(action.payload, kNames, "OVS_SAMPLE_ATTR", members); !s) return s;
+  const auto& probability = members[OVS_SAMPLE_ATTR_PROBABILITY];
+  const auto& actions = members[OVS_SAMPLE_ATTR_ACTIONS];
   if (!probability) return invalid_argument("OVS_SAMPLE_ATTR_PROBABILITY missing");
-  if (probability->length() != 4) {
-    return invalid_argument(length_error("OVS_SAMPLE_ATTR_PROBABILITY", probability->length(), 4));
-  }
+  if (Status s = check_member_length(probability, kNames[OVS_SAMPLE_ATTR_PROBABILITY], 4); !s) return s;
   if (!actions) return invalid_argument("OVS_SAMPLE_ATTR_ACTIONS missing");
   out.probability = probability->as<uint32_t>();
-  return decode_list(actions->payload, depth + 1, out.actions).with_context("OVS_SAMPLE_ATTR_ACTIONS");
+  return decode_list(actions->payload, depth + 1, out.actions).with_context(kNames[OVS_SAMPLE_ATTR_ACTIONS]);
 }
 
 Status decode_check_pkt_len(const Attribute& action, int depth, CheckPktLenAction& out) {
-  static const char* const kNames[] = {nullptr, "OVS_CHECK_PKT_LEN_ATTR_PKT_LEN",
-                                       "OVS_CHECK_PKT_LEN_ATTR_ACTIONS_IF_GREATER",
-                                       "OVS_CHECK_PKT_LEN_ATTR_ACTIONS_IF_LESS_EQUAL"};
-  Attribute members[4];
-  Status status = for_each_member(action.payload, OVS_CHECK_PKT_LEN_ATTR_MAX, kNames, "OVS_CHECK_PKT_LEN_ATTR",
-                                  [&](const Attribute& member, const std::string& name) -> Status {
-                                    if (member.type == OVS_CHECK_PKT_LEN_ATTR_PKT_LEN && member.length() != 2) {
-                                      return invalid_argument(length_error(name, member.length(), 2));
-                                    }
-                                    members[member.type] = member;
-                                    return Status::ok();
-                                  });
-  if (!status) return status;
-  if (!members[OVS_CHECK_PKT_LEN_ATTR_PKT_LEN].raw) return invalid_argument("OVS_CHECK_PKT_LEN_ATTR_PKT_LEN missing");
-  if (!members[OVS_CHECK_PKT_LEN_ATTR_ACTIONS_IF_GREATER].raw ||
-      !members[OVS_CHECK_PKT_LEN_ATTR_ACTIONS_IF_LESS_EQUAL].raw) {
-    return invalid_argument("both OVS_CHECK_PKT_LEN_ATTR_ACTIONS_IF_GREATER and _IF_LESS_EQUAL must be present");
+  static constexpr std::array<const char*, OVS_CHECK_PKT_LEN_ATTR_MAX + 1> kNames = {
+      nullptr, "OVS_CHECK_PKT_LEN_ATTR_PKT_LEN", "OVS_CHECK_PKT_LEN_ATTR_ACTIONS_IF_GREATER",
+      "OVS_CHECK_PKT_LEN_ATTR_ACTIONS_IF_LESS_EQUAL"};
+  Members<OVS_CHECK_PKT_LEN_ATTR_MAX> members;
+  if (Status s = collect_members(action.payload, kNames, "OVS_CHECK_PKT_LEN_ATTR", members); !s) return s;
+  const auto& pkt_len = members[OVS_CHECK_PKT_LEN_ATTR_PKT_LEN];
+  const auto& greater = members[OVS_CHECK_PKT_LEN_ATTR_ACTIONS_IF_GREATER];
+  const auto& less_equal = members[OVS_CHECK_PKT_LEN_ATTR_ACTIONS_IF_LESS_EQUAL];
+  if (!pkt_len) return invalid_argument("OVS_CHECK_PKT_LEN_ATTR_PKT_LEN missing");
+  if (Status s = check_member_length(pkt_len, kNames[OVS_CHECK_PKT_LEN_ATTR_PKT_LEN], 2); !s) return s;
+  if (!greater || !less_equal) {
+    return invalid_argument(
+        "both OVS_CHECK_PKT_LEN_ATTR_ACTIONS_IF_GREATER and _IF_LESS_EQUAL must be present");
   }
-  out.pkt_len = members[OVS_CHECK_PKT_LEN_ATTR_PKT_LEN].as<uint16_t>();
-  status = decode_list(members[OVS_CHECK_PKT_LEN_ATTR_ACTIONS_IF_GREATER].payload, depth + 1, out.if_greater)
-               .with_context(kNames[OVS_CHECK_PKT_LEN_ATTR_ACTIONS_IF_GREATER]);
-  if (!status) return status;
-  return decode_list(members[OVS_CHECK_PKT_LEN_ATTR_ACTIONS_IF_LESS_EQUAL].payload, depth + 1, out.if_less_equal)
+  out.pkt_len = pkt_len->as<uint16_t>();
+  if (Status s = decode_list(greater->payload, depth + 1, out.if_greater)
+                     .with_context(kNames[OVS_CHECK_PKT_LEN_ATTR_ACTIONS_IF_GREATER]);
+      !s) {
+    return s;
+  }
+  return decode_list(less_equal->payload, depth + 1, out.if_less_equal)
       .with_context(kNames[OVS_CHECK_PKT_LEN_ATTR_ACTIONS_IF_LESS_EQUAL]);
 }
 
@@ -193,8 +189,9 @@ Status decode_set(const Attribute& action, bool masked, SetAction& out) {
   const auto* inner = reinterpret_cast<const nlattr*>(payload.data());
   size_t filled = MNL_ALIGN(size_t{mnl_attr_get_len(inner)});
   if (filled != payload.size()) {
-    return invalid_argument("must carry exactly one key attribute (payload " + std::to_string(payload.size()) +
-                            " bytes, the first key attribute fills " + std::to_string(filled) + ")");
+    return invalid_argument("must carry exactly one key attribute (payload " +
+                            std::to_string(payload.size()) + " bytes, the first key attribute fills " +
+                            std::to_string(filled) + ")");
   }
   uint16_t type = mnl_attr_get_type(inner);
   if (type > OVS_KEY_ATTR_MAX) return invalid_argument("unknown key attribute type " + std::to_string(type));
@@ -209,7 +206,8 @@ Status decode_set(const Attribute& action, bool masked, SetAction& out) {
     mark_whole_attribute(type, 0, out.mask);
     return Status::ok();
   }
-  if (!key_attribute_has_fields(type)) return invalid_argument(name + ": cannot be the target of a set action");
+  if (!key_attribute_has_fields(type))
+    return invalid_argument(name + ": cannot be the target of a set action");
 
   size_t field_length = data.size();
   if (masked) {
@@ -228,8 +226,8 @@ Status decode_set(const Attribute& action, bool masked, SetAction& out) {
   } else if (field_length != static_cast<size_t>(expected)) {
     if (masked) {
       return invalid_argument(name + ": length " + std::to_string(data.size()) + ", expected " +
-                              std::to_string(2 * expected) + " (value and mask of " + std::to_string(expected) +
-                              " bytes each)");
+                              std::to_string(2 * expected) + " (value and mask of " +
+                              std::to_string(expected) + " bytes each)");
     }
     return invalid_argument(length_error(name, data.size(), expected));
   }
@@ -243,8 +241,9 @@ Status decode_set(const Attribute& action, bool masked, SetAction& out) {
   std::span<const uint8_t> mask = data.subspan(field_length, field_length);
   for (size_t i = 0; i < field_length; ++i) {
     if (value[i] & ~mask[i]) {
-      return invalid_argument(name + ": value byte " + std::to_string(i) + " has bits outside the mask (value " +
-                              hex16(value[i]) + ", mask " + hex16(mask[i]) + ")");
+      return invalid_argument(name + ": value byte " + std::to_string(i) +
+                              " has bits outside the mask (value " + hex16(value[i]) + ", mask " +
+                              hex16(mask[i]) + ")");
     }
   }
   key_attribute_to_fields(type, mask, out.mask);
@@ -256,8 +255,8 @@ Status decode_action(const Attribute& attribute, int depth, ActionList& out) {
   uint16_t type = attribute.type;
   int expected = action_length(type);
   if (expected == kUnknown) {
-    return invalid_argument("unknown action type " + std::to_string(type) + " (the newest the kernel knows is " +
-                            std::to_string(kActionAttrMax) + ")");
+    return invalid_argument("unknown action type " + std::to_string(type) +
+                            " (the newest the kernel knows is " + std::to_string(kActionAttrMax) + ")");
   }
   std::string name = action_attr_name(type);
   if (expected != kVariable && attribute.length() != static_cast<size_t>(expected)) {
@@ -357,12 +356,14 @@ Status put_set(AttributeWriter& writer, const SetAction& set) {
     if (set.masked) return invalid_argument("set of " + name + ": the datapath has no masked tunnel set");
     size_t action = writer.begin_nested(OVS_ACTION_ATTR_SET);
     size_t tunnel = writer.begin_nested(OVS_KEY_ATTR_TUNNEL);
-    put_tunnel_attributes(writer, set.value.tunnel, set.value.tunnel.is_ipv6(), set.value.tunnel.vxlan_gbp != 0);
+    put_tunnel_attributes(writer, set.value.tunnel, set.value.tunnel.is_ipv6(),
+                          set.value.tunnel.vxlan_gbp != 0);
     writer.end_nested(tunnel);
     writer.end_nested(action);
     return Status::ok();
   }
-  if (!key_attribute_has_fields(set.attr)) return invalid_argument("set of " + name + " has no attribute form");
+  if (!key_attribute_has_fields(set.attr))
+    return invalid_argument("set of " + name + " has no attribute form");
   int labels = std::max<int>(set.value.mpls_depth, 1);
   std::vector<uint8_t> payload = key_attribute_payload(set.attr, set.value, labels);
   if (set.masked) {
@@ -466,13 +467,14 @@ Status put_actions(AttributeWriter& writer, const ActionList& actions) {
 Result<std::vector<uint8_t>> encode_actions(const ActionList& actions) {
   AttributeWriter writer;
   if (Status s = put_actions(writer, actions); !s) return s;
-  return writer.take_bytes();
+  return writer.to_vector();
 }
 
 Result<ActionList> decode_actions(std::span<const uint8_t> attributes) {
   if (attributes.size() > kMaxActionsBytes) {
-    return Status(EMSGSIZE, "actions: " + std::to_string(attributes.size()) + " bytes exceed the datapath's " +
-                                std::to_string(kMaxActionsBytes) + "-byte limit (MAX_ACTIONS_BUFSIZE)");
+    return Status(EMSGSIZE, "actions: " + std::to_string(attributes.size()) +
+                                " bytes exceed the datapath's " + std::to_string(kMaxActionsBytes) +
+                                "-byte limit (MAX_ACTIONS_BUFSIZE)");
   }
   AlignedBytes bytes(attributes);
   ActionList actions;

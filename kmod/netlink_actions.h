@@ -13,9 +13,20 @@
 // kernel's internal SET_TO_MASKED turned back), CHECK_PKT_LEN with
 // PKT_LEN, ACTIONS_IF_LESS_EQUAL, ACTIONS_IF_GREATER in that order.
 //
-// Decoding is strict where the kernel's deprecated nla_parse() is lenient:
-// inside USERSPACE and CHECK_PKT_LEN unknown, duplicate, over-long or
-// trailing attributes are errors rather than warnings.
+// Decoding is strict where the kernel is lenient: inside USERSPACE and
+// CHECK_PKT_LEN unknown, duplicate, over-long or trailing attributes are
+// errors (the kernel's deprecated nla_parse() only warns), and a SET_MASKED
+// payload must be exactly twice the attribute's length (the kernel halves
+// an odd length and ignores the last byte).
+//
+// SetAction conventions: for an unmasked set the mask covers every field the
+// attribute carries (for IPv6 only the 20 label bits, as the kernel's
+// SET_TO_MASKED conversion does; for a tunnel the whole TunnelKey); for
+// OVS_KEY_ATTR_MPLS value.mpls_depth holds the number of label stack entries
+// the attribute carries (1 to 3; the datapath rewrites the first) and
+// mask.mpls_depth stays 0. A set(tunnel) whose VXLAN GBP is 0 is written
+// without OVS_TUNNEL_KEY_ATTR_VXLAN_OPTS: TunnelKey cannot tell "GBP 0" from
+// "no options".
 #pragma once
 
 #include <cstddef>

@@ -44,7 +44,7 @@ std::span<const uint8_t> AttributeWriter::bytes() const {
   return {buffer_.data() + MNL_NLMSG_HDRLEN, header()->nlmsg_len - MNL_NLMSG_HDRLEN};
 }
 
-std::vector<uint8_t> AttributeWriter::take_bytes() const {
+std::vector<uint8_t> AttributeWriter::to_vector() const {
   std::span<const uint8_t> b = bytes();
   return {b.begin(), b.end()};
 }
@@ -65,7 +65,8 @@ Status check_attribute_header(std::span<const uint8_t> bytes, size_t offset, std
   uint16_t length;
   std::memcpy(&length, bytes.data() + offset, sizeof length);
   if (length < MNL_ATTR_HDRLEN) {
-    return invalid_argument(at + ": nla_len " + std::to_string(length) + " is smaller than its 4-byte header");
+    return invalid_argument(at + ": nla_len " + std::to_string(length) +
+                            " is smaller than its 4-byte header");
   }
   if (length > remaining) {
     return invalid_argument(at + ": nla_len " + std::to_string(length) + " overruns the " +
@@ -77,6 +78,15 @@ Status check_attribute_header(std::span<const uint8_t> bytes, size_t offset, std
     return invalid_argument(at + ": malformed attribute header");
   }
   return Status::ok();
+}
+
+Status check_payload_length(const Attribute& attribute, int expected, const std::string& name) {
+  if (expected == kNestedLength || expected == kVariableLength) return Status::ok();
+  bool fits = expected == 0 ? mnl_attr_validate(attribute.raw, MNL_TYPE_FLAG) == 0
+                            : mnl_attr_validate2(attribute.raw, MNL_TYPE_BINARY, expected) == 0;
+  if (fits) return Status::ok();
+  return invalid_argument(name + ": length " + std::to_string(attribute.length()) + ", expected " +
+                          std::to_string(expected));
 }
 
 namespace {
@@ -154,32 +164,19 @@ std::string tunnel_attr_name(uint16_t type) {
 
 std::string action_attr_name(uint16_t type) {
   static constexpr std::array<const char*, kActionAttrMax + 1> kNames = {
-      "OVS_ACTION_ATTR_UNSPEC",
-      "OVS_ACTION_ATTR_OUTPUT",
-      "OVS_ACTION_ATTR_USERSPACE",
-      "OVS_ACTION_ATTR_SET",
-      "OVS_ACTION_ATTR_PUSH_VLAN",
-      "OVS_ACTION_ATTR_POP_VLAN",
-      "OVS_ACTION_ATTR_SAMPLE",
-      "OVS_ACTION_ATTR_RECIRC",
-      "OVS_ACTION_ATTR_HASH",
-      "OVS_ACTION_ATTR_PUSH_MPLS",
-      "OVS_ACTION_ATTR_POP_MPLS",
-      "OVS_ACTION_ATTR_SET_MASKED",
-      "OVS_ACTION_ATTR_CT",
-      "OVS_ACTION_ATTR_TRUNC",
-      "OVS_ACTION_ATTR_PUSH_ETH",
-      "OVS_ACTION_ATTR_POP_ETH",
-      "OVS_ACTION_ATTR_CT_CLEAR",
-      "OVS_ACTION_ATTR_PUSH_NSH",
-      "OVS_ACTION_ATTR_POP_NSH",
-      "OVS_ACTION_ATTR_METER",
-      "OVS_ACTION_ATTR_CLONE",
-      "OVS_ACTION_ATTR_CHECK_PKT_LEN",
-      "OVS_ACTION_ATTR_ADD_MPLS",
-      "OVS_ACTION_ATTR_DEC_TTL",
-      "OVS_ACTION_ATTR_DROP",
-      "OVS_ACTION_ATTR_PSAMPLE",
+      "OVS_ACTION_ATTR_UNSPEC",    "OVS_ACTION_ATTR_OUTPUT",
+      "OVS_ACTION_ATTR_USERSPACE", "OVS_ACTION_ATTR_SET",
+      "OVS_ACTION_ATTR_PUSH_VLAN", "OVS_ACTION_ATTR_POP_VLAN",
+      "OVS_ACTION_ATTR_SAMPLE",    "OVS_ACTION_ATTR_RECIRC",
+      "OVS_ACTION_ATTR_HASH",      "OVS_ACTION_ATTR_PUSH_MPLS",
+      "OVS_ACTION_ATTR_POP_MPLS",  "OVS_ACTION_ATTR_SET_MASKED",
+      "OVS_ACTION_ATTR_CT",        "OVS_ACTION_ATTR_TRUNC",
+      "OVS_ACTION_ATTR_PUSH_ETH",  "OVS_ACTION_ATTR_POP_ETH",
+      "OVS_ACTION_ATTR_CT_CLEAR",  "OVS_ACTION_ATTR_PUSH_NSH",
+      "OVS_ACTION_ATTR_POP_NSH",   "OVS_ACTION_ATTR_METER",
+      "OVS_ACTION_ATTR_CLONE",     "OVS_ACTION_ATTR_CHECK_PKT_LEN",
+      "OVS_ACTION_ATTR_ADD_MPLS",  "OVS_ACTION_ATTR_DEC_TTL",
+      "OVS_ACTION_ATTR_DROP",      "OVS_ACTION_ATTR_PSAMPLE",
   };
   static_assert(OVS_ACTION_ATTR_DEC_TTL == 23, "attribute names follow the uapi enum order");
   return name_from_table(kNames, "OVS_ACTION_ATTR", type);

@@ -60,7 +60,7 @@ class AttributeWriter {
 
   // The attribute stream written so far (without the netlink message header).
   std::span<const uint8_t> bytes() const;
-  std::vector<uint8_t> take_bytes() const;
+  std::vector<uint8_t> to_vector() const;
   // Set when an attribute or nest grew past the 64 KiB a nla_len can express;
   // the stream is then unusable.
   bool overflowed() const { return overflowed_; }
@@ -74,6 +74,31 @@ class AttributeWriter {
   bool overflowed_ = false;
 };
 
+// Payload lengths in the kernel's tables (ovs_key_lens, ovs_tunnel_key_lens)
+// that stand for "any length".
+inline constexpr int kNestedLength = -1;
+inline constexpr int kVariableLength = -2;
+
+// A T filled from the start of `payload`; bytes the payload lacks stay zero.
+template <typename T>
+T read_payload(std::span<const uint8_t> payload) {
+  static_assert(std::is_trivially_copyable_v<T>);
+  T value;
+  std::memset(&value, 0, sizeof value);
+  std::memcpy(&value, payload.data(), sizeof value < payload.size() ? sizeof value : payload.size());
+  return value;
+}
+
+inline bool is_all_zero(std::span<const uint8_t> bytes) {
+  for (uint8_t b : bytes)
+    if (b) return false;
+  return true;
+}
+template <typename T>
+bool is_all_zero_value(const T& value) {
+  return is_all_zero(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(&value), sizeof value));
+}
+
 // One attribute of a stream being read. `raw` points into the caller's
 // buffer, which must be 4-byte aligned (see AlignedBytes).
 struct Attribute {
@@ -86,10 +111,7 @@ struct Attribute {
   // Reads a fixed-size payload; the caller has checked the length.
   template <typename T>
   T as() const {
-    static_assert(std::is_trivially_copyable_v<T>);
-    T value{};
-    std::memcpy(&value, payload.data(), sizeof value < payload.size() ? sizeof value : payload.size());
-    return value;
+    return read_payload<T>(payload);
   }
 };
 
@@ -114,6 +136,11 @@ class AlignedBytes {
 // alignment padding.
 template <typename Visit>
 Status for_each_attribute(std::span<const uint8_t> bytes, std::string_view where, Visit&& visit);
+
+// check_attr_len: the payload must be exactly `expected` bytes, unless
+// `expected` is kNestedLength or kVariableLength. The error names `name`:
+// "OVS_KEY_ATTR_IPV4: length 10, expected 12".
+Status check_payload_length(const Attribute& attribute, int expected, const std::string& name);
 
 // "OVS_KEY_ATTR_IPV4", or "OVS_KEY_ATTR type 40" for a type with no name.
 std::string key_attr_name(uint16_t type);

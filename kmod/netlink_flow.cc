@@ -14,9 +14,9 @@ namespace flowlift {
 namespace {
 
 constexpr std::array<const char*, OVS_FLOW_ATTR_MAX + 1> kFlowAttrNames = {
-    "OVS_FLOW_ATTR_UNSPEC", "OVS_FLOW_ATTR_KEY",   "OVS_FLOW_ATTR_ACTIONS", "OVS_FLOW_ATTR_STATS",
-    "OVS_FLOW_ATTR_TCP_FLAGS", "OVS_FLOW_ATTR_USED", "OVS_FLOW_ATTR_CLEAR", "OVS_FLOW_ATTR_MASK",
-    "OVS_FLOW_ATTR_PROBE", "OVS_FLOW_ATTR_UFID", "OVS_FLOW_ATTR_UFID_FLAGS", "OVS_FLOW_ATTR_PAD",
+    "OVS_FLOW_ATTR_UNSPEC",    "OVS_FLOW_ATTR_KEY",  "OVS_FLOW_ATTR_ACTIONS",    "OVS_FLOW_ATTR_STATS",
+    "OVS_FLOW_ATTR_TCP_FLAGS", "OVS_FLOW_ATTR_USED", "OVS_FLOW_ATTR_CLEAR",      "OVS_FLOW_ATTR_MASK",
+    "OVS_FLOW_ATTR_PROBE",     "OVS_FLOW_ATTR_UFID", "OVS_FLOW_ATTR_UFID_FLAGS", "OVS_FLOW_ATTR_PAD",
 };
 static_assert(OVS_FLOW_ATTR_PAD == 11, "attribute names follow the uapi enum order");
 
@@ -59,20 +59,24 @@ Result<std::vector<uint8_t>> encode_flow(const Megaflow& flow) {
   writer.end_nested(mask);
 
   if (flow.stats.used_ms) writer.put_u64(OVS_FLOW_ATTR_USED, flow.stats.used_ms);
-  if (flow.stats.packets) {
+  // The kernel writes STATS once a packet was counted; bytes without packets
+  // only come from a request someone built, and are kept rather than lost.
+  if (flow.stats.packets || flow.stats.bytes) {
     ovs_flow_stats stats{flow.stats.packets, flow.stats.bytes};
     writer.put_struct(OVS_FLOW_ATTR_STATS, stats);
   }
   // The attribute holds the low 8 flag bits only (FIN..CWR).
-  if (uint8_t flags = static_cast<uint8_t>(flow.stats.tcp_flags)) writer.put_u8(OVS_FLOW_ATTR_TCP_FLAGS, flags);
+  if (uint8_t flags = static_cast<uint8_t>(flow.stats.tcp_flags))
+    writer.put_u8(OVS_FLOW_ATTR_TCP_FLAGS, flags);
 
   size_t actions = writer.begin_nested(OVS_FLOW_ATTR_ACTIONS);
-  if (Status s = put_actions(writer, flow.actions); !s) return s.with_context(kFlowAttrNames[OVS_FLOW_ATTR_ACTIONS]);
+  if (Status s = put_actions(writer, flow.actions); !s)
+    return s.with_context(kFlowAttrNames[OVS_FLOW_ATTR_ACTIONS]);
   writer.end_nested(actions);
   if (writer.overflowed()) {
     return Status(EMSGSIZE, "flow: an attribute grew past the 65535 bytes a netlink attribute can hold");
   }
-  return writer.take_bytes();
+  return writer.to_vector();
 }
 
 Result<Megaflow> decode_flow(std::span<const uint8_t> attributes) {

@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdio>
 
+#include "kmod/netlink_key_fields.h"
+#include "kmod/netlink_tunnel.h"
 #include "kmod/protocol_numbers.h"
 
 namespace flowlift {
@@ -16,47 +18,6 @@ constexpr uint32_t kCtStateSupported = 0xff;  // CT_SUPPORTED_MASK: every OVS_CS
 constexpr uint16_t kTunnelFlagsAll = kTunnelDontFragment | kTunnelCsum | kTunnelKey | kTunnelOam;
 
 constexpr uint64_t bit(uint16_t type) { return uint64_t{1} << type; }
-
-template <typename T>
-T zeroed() {
-  T value;
-  std::memset(&value, 0, sizeof value);
-  return value;
-}
-
-// A uapi struct serialised field by field into zeroed bytes. Building the
-// struct itself and copying it out would leave its padding (ovs_key_arp,
-// the conntrack tuples) to whatever the compiler's copies put there.
-template <typename T>
-struct StructBytes {
-  template <typename Field>
-  StructBytes&& at(size_t offset, const Field& field) && {
-    std::memcpy(bytes.data() + offset, &field, sizeof field);
-    return std::move(*this);
-  }
-  std::vector<uint8_t> bytes = std::vector<uint8_t>(sizeof(T), 0);
-};
-
-template <typename T>
-std::vector<uint8_t> bytes_of(const T& value) {
-  const auto* p = reinterpret_cast<const uint8_t*>(&value);
-  return {p, p + sizeof value};
-}
-
-template <typename T>
-T read_as(std::span<const uint8_t> payload) {
-  T value = zeroed<T>();
-  std::memcpy(&value, payload.data(), std::min(sizeof value, payload.size()));
-  return value;
-}
-
-bool all_zero(std::span<const uint8_t> bytes) {
-  return std::all_of(bytes.begin(), bytes.end(), [](uint8_t b) { return b == 0; });
-}
-template <typename T>
-bool all_zero_value(const T& value) {
-  return all_zero(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(&value), sizeof value));
-}
 
 // The attributes of one key or mask, collected across ENCAP levels the way
 // the kernel's a[] array is: an attribute type may appear once in total.
@@ -76,13 +37,7 @@ struct MatchBuilder {
 };
 
 Status check_key_attribute_length(const Attribute& attribute) {
-  int expected = key_attribute_length(attribute.type);
-  if (expected == kNestedLength || expected == kVariableLength) return Status::ok();
-  bool fits = expected == 0 ? mnl_attr_validate(attribute.raw, MNL_TYPE_FLAG) == 0
-                            : mnl_attr_validate2(attribute.raw, MNL_TYPE_BINARY, expected) == 0;
-  if (fits) return Status::ok();
-  return invalid_argument(key_attr_name(attribute.type) + ": length " + std::to_string(attribute.length()) +
-                          ", expected " + std::to_string(expected));
+  return check_payload_length(attribute, key_attribute_length(attribute.type), key_attr_name(attribute.type));
 }
 
 // __parse_flow_nlattrs: one level of key or mask attributes. In a mask an
@@ -93,9 +48,10 @@ Status parse_key_level(std::span<const uint8_t> bytes, bool is_mask, KeyAttribut
       return invalid_argument("unknown key attribute type " + std::to_string(attribute.type) +
                               " (OVS_KEY_ATTR_MAX is " + std::to_string(OVS_KEY_ATTR_MAX) + ")");
     }
-    if (set.has(attribute.type)) return invalid_argument(key_attr_name(attribute.type) + ": duplicate attribute");
+    if (set.has(attribute.type))
+      return invalid_argument(key_attr_name(attribute.type) + ": duplicate attribute");
     if (Status s = check_key_attribute_length(attribute); !s) return s;
-    if (!is_mask || !all_zero(attribute.payload)) {
+    if (!is_mask || !is_all_zero(attribute.payload)) {
       set.attributes[attribute.type] = attribute;
       set.present |= bit(attribute.type);
     }
@@ -114,8 +70,8 @@ Status parse_one_vlan(KeyAttributeSet& set, bool is_mask, bool inner, MatchBuild
       return Status::ok();
     }
     if (!set.has(OVS_KEY_ATTR_VLAN) || !set.has(OVS_KEY_ATTR_ENCAP)) {
-      return invalid_argument("OVS_KEY_ATTR_ETHERTYPE " + hex16(host16(set[OVS_KEY_ATTR_ETHERTYPE].as<Be16>())) +
-                              " announces a " + tag +
+      return invalid_argument("OVS_KEY_ATTR_ETHERTYPE " +
+                              hex16(host16(set[OVS_KEY_ATTR_ETHERTYPE].as<Be16>())) + " announces a " + tag +
                               " but OVS_KEY_ATTR_VLAN and OVS_KEY_ATTR_ENCAP are not both present");
     }
     Be16 tci = set[OVS_KEY_ATTR_VLAN].as<Be16>();
@@ -125,7 +81,8 @@ Status parse_one_vlan(KeyAttributeSet& set, bool is_mask, bool inner, MatchBuild
                                 " lacks the VLAN_CFI_MASK bit (0x1000)");
       }
       if (set[OVS_KEY_ATTR_ENCAP].length() != 0) {
-        return invalid_argument("OVS_KEY_ATTR_ENCAP: a truncated " + tag + " (tci 0) must have an empty ENCAP");
+        return invalid_argument("OVS_KEY_ATTR_ENCAP: a truncated " + tag +
+                                " (tci 0) must have an empty ENCAP");
       }
     }
   } else {
@@ -137,12 +94,12 @@ Status parse_one_vlan(KeyAttributeSet& set, bool is_mask, bool inner, MatchBuild
     Be16 tpid = set.has(OVS_KEY_ATTR_ETHERTYPE) ? set[OVS_KEY_ATTR_ETHERTYPE].as<Be16>() : 0;
     Be16 tci = set.has(OVS_KEY_ATTR_VLAN) ? set[OVS_KEY_ATTR_VLAN].as<Be16>() : 0;
     if (tpid != 0xffff) {
-      return invalid_argument("OVS_KEY_ATTR_ETHERTYPE: the mask of a " + tag + "'s TPID must be 0xffff, got " +
-                              hex16(host16(tpid)));
+      return invalid_argument("OVS_KEY_ATTR_ETHERTYPE: the mask of a " + tag +
+                              "'s TPID must be 0xffff, got " + hex16(host16(tpid)));
     }
     if ((tci & be16(kVlanCfi)) == 0) {
-      return invalid_argument("OVS_KEY_ATTR_VLAN: the mask of a " + tag + "'s tci must cover VLAN_CFI_MASK (0x1000), got " +
-                              hex16(host16(tci)));
+      return invalid_argument("OVS_KEY_ATTR_VLAN: the mask of a " + tag +
+                              "'s tci must cover VLAN_CFI_MASK (0x1000), got " + hex16(host16(tci)));
     }
   }
   VlanHead& target = inner ? builder.side(is_mask).cvlan : builder.side(is_mask).vlan;
@@ -182,9 +139,10 @@ Status parse_eth_type(const KeyAttributeSet& set, bool is_mask, MatchBuilder& bu
 Status metadata_from_attributes(const KeyAttributeSet& set, uint64_t& remaining, bool is_mask,
                                 MatchBuilder& builder) {
   FlowKey& target = builder.side(is_mask);
-  for (uint16_t type : {OVS_KEY_ATTR_DP_HASH, OVS_KEY_ATTR_RECIRC_ID, OVS_KEY_ATTR_PRIORITY, OVS_KEY_ATTR_SKB_MARK,
-                        OVS_KEY_ATTR_CT_ZONE, OVS_KEY_ATTR_CT_MARK, OVS_KEY_ATTR_CT_LABELS,
-                        OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV4, OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV6}) {
+  for (uint16_t type :
+       {OVS_KEY_ATTR_DP_HASH, OVS_KEY_ATTR_RECIRC_ID, OVS_KEY_ATTR_PRIORITY, OVS_KEY_ATTR_SKB_MARK,
+        OVS_KEY_ATTR_CT_ZONE, OVS_KEY_ATTR_CT_MARK, OVS_KEY_ATTR_CT_LABELS, OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV4,
+        OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV6}) {
     if (!set.has(type)) continue;
     key_attribute_to_fields(type, set[type].payload, target);
     remaining &= ~bit(type);
@@ -269,7 +227,7 @@ Status key_from_attributes(const KeyAttributeSet& set, bool is_mask, MatchBuilde
   }
 
   if (take(OVS_KEY_ATTR_IPV4)) {
-    auto ipv4 = read_as<ovs_key_ipv4>(set[OVS_KEY_ATTR_IPV4].payload);
+    auto ipv4 = read_payload<ovs_key_ipv4>(set[OVS_KEY_ATTR_IPV4].payload);
     if (!is_mask && ipv4.ipv4_frag > OVS_FRAG_TYPE_MAX) {
       return invalid_argument("OVS_KEY_ATTR_IPV4: fragment type " + std::to_string(ipv4.ipv4_frag) +
                               " is out of range (max " + std::to_string(OVS_FRAG_TYPE_MAX) + ")");
@@ -277,7 +235,7 @@ Status key_from_attributes(const KeyAttributeSet& set, bool is_mask, MatchBuilde
     key_attribute_to_fields(OVS_KEY_ATTR_IPV4, set[OVS_KEY_ATTR_IPV4].payload, target);
   }
   if (take(OVS_KEY_ATTR_IPV6)) {
-    auto ipv6 = read_as<ovs_key_ipv6>(set[OVS_KEY_ATTR_IPV6].payload);
+    auto ipv6 = read_payload<ovs_key_ipv6>(set[OVS_KEY_ATTR_IPV6].payload);
     if (!is_mask && ipv6.ipv6_frag > OVS_FRAG_TYPE_MAX) {
       return invalid_argument("OVS_KEY_ATTR_IPV6: fragment type " + std::to_string(ipv6.ipv6_frag) +
                               " is out of range (max " + std::to_string(OVS_FRAG_TYPE_MAX) + ")");
@@ -294,7 +252,7 @@ Status key_from_attributes(const KeyAttributeSet& set, bool is_mask, MatchBuilde
         "exthdrs field)");
   }
   if (take(OVS_KEY_ATTR_ARP)) {
-    auto arp = read_as<ovs_key_arp>(set[OVS_KEY_ATTR_ARP].payload);
+    auto arp = read_payload<ovs_key_arp>(set[OVS_KEY_ATTR_ARP].payload);
     if (!is_mask && (arp.arp_op & be16(0xff00))) {
       return invalid_argument("OVS_KEY_ATTR_ARP: opcode " + std::to_string(host16(arp.arp_op)) +
                               " does not fit in 8 bits");
@@ -341,7 +299,9 @@ constexpr uint64_t kConditionalAttributes =
     bit(OVS_KEY_ATTR_UDP) | bit(OVS_KEY_ATTR_SCTP) | bit(OVS_KEY_ATTR_ICMP) | bit(OVS_KEY_ATTR_ICMPV6) |
     bit(OVS_KEY_ATTR_ARP) | bit(OVS_KEY_ATTR_ND) | bit(OVS_KEY_ATTR_MPLS) | bit(OVS_KEY_ATTR_NSH);
 
-bool is_arp(const FlowKey& key) { return key.eth_type == be16(kEthTypeArp) || key.eth_type == be16(kEthTypeRarp); }
+bool is_arp(const FlowKey& key) {
+  return key.eth_type == be16(kEthTypeArp) || key.eth_type == be16(kEthTypeRarp);
+}
 bool has_l4(const FlowKey& key) { return key.ip_frag != kFragLater; }
 bool is_neighbour_discovery(const FlowKey& key) {
   return key.tp_src == be16(kNeighbourSolicitation) || key.tp_src == be16(kNeighbourAdvertisement);
@@ -393,7 +353,8 @@ Status check_key_shape(uint64_t key_attributes, const FlowKey& key) {
   }
   if (uint64_t missing = expected & ~key_attributes) {
     uint16_t type = static_cast<uint16_t>(std::countr_zero(missing));
-    return invalid_argument(key_attr_name(type) + " missing: the key's " + key_protocol(key) + " calls for it");
+    return invalid_argument(key_attr_name(type) + " missing: the key's " + key_protocol(key) +
+                            " calls for it");
   }
   uint64_t conditional = kConditionalAttributes | bit(OVS_KEY_ATTR_IPV6_EXTHDRS);
   if (uint64_t extra = key_attributes & conditional & ~permitted) {
@@ -431,20 +392,23 @@ Status check_mask_shape(uint64_t key_attributes, uint64_t mask_attributes, const
   if (unexpected == 0) return Status::ok();
   uint16_t type = static_cast<uint16_t>(std::countr_zero(unexpected));
   std::string name = key_attr_name(type);
-  if (!(key_attributes & bit(type))) return invalid_argument(name + ": the mask matches it but the key does not carry it");
+  if (!(key_attributes & bit(type)))
+    return invalid_argument(name + ": the mask matches it but the key does not carry it");
   if (type == OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV6 && (l4 & bit(OVS_KEY_ATTR_ND))) {
-    return invalid_argument(name + ": cannot be matched together with OVS_KEY_ATTR_ND (the kernel stores both in "
-                                   "the same key bytes)");
+    return invalid_argument(name +
+                            ": cannot be matched together with OVS_KEY_ATTR_ND (the kernel stores both in "
+                            "the same key bytes)");
   }
   if (type == OVS_KEY_ATTR_ND) {
     return invalid_argument(name + ": the mask must match the ICMPv6 type exactly (mask " +
                             hex16(host16(mask.tp_src)) + ")");
   }
   if (l4 & bit(type)) {
-    return invalid_argument(name + ": the mask must match ip_proto exactly (mask " + hex16(mask.ip_proto) + ")");
+    return invalid_argument(name + ": the mask must match ip_proto exactly (mask " + hex16(mask.ip_proto) +
+                            ")");
   }
-  return invalid_argument(name + ": the mask must match the ethertype exactly (mask " + hex16(host16(mask.eth_type)) +
-                          ")");
+  return invalid_argument(name + ": the mask must match the ethertype exactly (mask " +
+                          hex16(host16(mask.eth_type)) + ")");
 }
 
 int tunnel_family(const TunnelKey& tunnel) {
@@ -457,17 +421,28 @@ int tunnel_family(const TunnelKey& tunnel) {
 // represented.
 Status check_tunnel_representable(const MatchBuilder& builder) {
   int family = tunnel_family(builder.key.tunnel);
-  if (family == 0 || all_zero_value(builder.mask.tunnel)) return Status::ok();
+  const TunnelKey& mask = builder.mask.tunnel;
+  if (family == 0 || is_all_zero_value(mask)) return Status::ok();
+  // The kernel keeps IPv4 and IPv6 tunnel addresses in one union, so a mask
+  // of the other family covers bytes of this one; FlowKey keeps them apart.
+  bool ipv4_mask = mask.ipv4_src || mask.ipv4_dst;
+  bool ipv6_mask = !is_all_zero_value(mask.ipv6_src) || !is_all_zero_value(mask.ipv6_dst);
+  if ((family == 4 && ipv6_mask) || (family == 6 && ipv4_mask)) {
+    return invalid_argument(std::string("OVS_KEY_ATTR_TUNNEL: the mask matches ") +
+                            (family == 4 ? "IPv6" : "IPv4") + " tunnel addresses but the key's tunnel is " +
+                            (family == 4 ? "IPv4" : "IPv6"));
+  }
   bool destination_kept = false;
   if (family == 4) {
-    destination_kept = (builder.key.tunnel.ipv4_dst & builder.mask.tunnel.ipv4_dst) != 0;
+    destination_kept = (builder.key.tunnel.ipv4_dst & mask.ipv4_dst) != 0;
   } else {
     for (size_t i = 0; i < 16; ++i)
-      destination_kept |= (builder.key.tunnel.ipv6_dst[i] & builder.mask.tunnel.ipv6_dst[i]) != 0;
+      destination_kept |= (builder.key.tunnel.ipv6_dst[i] & mask.ipv6_dst[i]) != 0;
   }
   if (destination_kept) return Status::ok();
   return invalid_argument(
-      "OVS_KEY_ATTR_TUNNEL: the mask matches tunnel fields but wildcards the tunnel destination; flowlift tells "
+      "OVS_KEY_ATTR_TUNNEL: the mask matches tunnel fields but wildcards the tunnel destination; flowlift "
+      "tells "
       "tunnelled from untunnelled packets by that destination (FlowKey has no tun_proto)");
 }
 
@@ -534,7 +509,7 @@ bool ct_orig_tuple_set(const FlowKey& fields, Be16 eth_type) {
   if (fields.ct_orig_proto || fields.ct_orig_tp_src || fields.ct_orig_tp_dst) return true;
   if (eth_type == be16(kEthTypeIpv4)) return fields.ct_orig_ipv4_src || fields.ct_orig_ipv4_dst;
   if (eth_type == be16(kEthTypeIpv6)) {
-    return !all_zero_value(fields.ct_orig_ipv6_src) || !all_zero_value(fields.ct_orig_ipv6_dst);
+    return !is_all_zero_value(fields.ct_orig_ipv6_src) || !is_all_zero_value(fields.ct_orig_ipv6_dst);
   }
   return false;
 }
@@ -563,8 +538,9 @@ KeyShape shape_of_match(const Match& match) {
   shape.key_in_port = mask.in_port != 0 && key.in_port != kNoInPort;
   shape.mask_in_port = mask.in_port != 0;
   shape.key_tunnel = tunnel_family(key.tunnel) != 0;
-  shape.tunnel_ipv6 = shape.key_tunnel ? key.tunnel.is_ipv6()
-                                       : !all_zero_value(mask.tunnel.ipv6_src) || !all_zero_value(mask.tunnel.ipv6_dst);
+  shape.tunnel_ipv6 =
+      shape.key_tunnel ? key.tunnel.is_ipv6()
+                       : !is_all_zero_value(mask.tunnel.ipv6_src) || !is_all_zero_value(mask.tunnel.ipv6_dst);
   shape.vxlan_options = key.tunnel.vxlan_gbp != 0 || mask.tunnel.vxlan_gbp != 0;
   shape.outer_tag_in_mask = mask.vlan.tpid != 0;
   shape.inner_tag_in_mask = shape.outer_tag_in_mask && mask.cvlan.tpid != 0;
@@ -580,8 +556,8 @@ void put_field(AttributeWriter& writer, uint16_t type, const FlowKey& fields, in
 
 // __ovs_nla_put_key: `key` decides which attributes appear, `out` (the key
 // itself or the mask) provides their values.
-void put_key_attributes(AttributeWriter& writer, const FlowKey& key, const FlowKey& mask, const KeyShape& shape,
-                        bool is_mask) {
+void put_key_attributes(AttributeWriter& writer, const FlowKey& key, const FlowKey& mask,
+                        const KeyShape& shape, bool is_mask) {
   const FlowKey& out = is_mask ? mask : key;
   writer.put_u32(OVS_KEY_ATTR_RECIRC_ID, out.recirc_id);
   writer.put_u32(OVS_KEY_ATTR_DP_HASH, out.dp_hash);
@@ -664,466 +640,6 @@ void put_key_attributes(AttributeWriter& writer, const FlowKey& key, const FlowK
 
 }  // namespace
 
-// --- Single attributes ---
-
-int key_attribute_length(uint16_t type) {
-  switch (type) {
-    case OVS_KEY_ATTR_ENCAP:
-    case OVS_KEY_ATTR_TUNNEL:
-    case OVS_KEY_ATTR_NSH:
-      return kNestedLength;
-    case OVS_KEY_ATTR_MPLS:
-      return kVariableLength;
-    case OVS_KEY_ATTR_PRIORITY:
-    case OVS_KEY_ATTR_IN_PORT:
-    case OVS_KEY_ATTR_SKB_MARK:
-    case OVS_KEY_ATTR_RECIRC_ID:
-    case OVS_KEY_ATTR_DP_HASH:
-    case OVS_KEY_ATTR_CT_STATE:
-    case OVS_KEY_ATTR_CT_MARK:
-      return 4;
-    case OVS_KEY_ATTR_VLAN:
-    case OVS_KEY_ATTR_ETHERTYPE:
-    case OVS_KEY_ATTR_TCP_FLAGS:
-    case OVS_KEY_ATTR_CT_ZONE:
-      return 2;
-    case OVS_KEY_ATTR_ETHERNET:
-      return sizeof(ovs_key_ethernet);
-    case OVS_KEY_ATTR_IPV4:
-      return sizeof(ovs_key_ipv4);
-    case OVS_KEY_ATTR_IPV6:
-      return sizeof(ovs_key_ipv6);
-    case OVS_KEY_ATTR_TCP:
-      return sizeof(ovs_key_tcp);
-    case OVS_KEY_ATTR_UDP:
-      return sizeof(ovs_key_udp);
-    case OVS_KEY_ATTR_SCTP:
-      return sizeof(ovs_key_sctp);
-    case OVS_KEY_ATTR_ICMP:
-      return sizeof(ovs_key_icmp);
-    case OVS_KEY_ATTR_ICMPV6:
-      return sizeof(ovs_key_icmpv6);
-    case OVS_KEY_ATTR_ARP:
-      return sizeof(ovs_key_arp);
-    case OVS_KEY_ATTR_ND:
-      return sizeof(ovs_key_nd);
-    case OVS_KEY_ATTR_CT_LABELS:
-      return sizeof(ovs_key_ct_labels);
-    case OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV4:
-      return sizeof(ovs_key_ct_tuple_ipv4);
-    case OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV6:
-      return sizeof(ovs_key_ct_tuple_ipv6);
-    case OVS_KEY_ATTR_IPV6_EXTHDRS:
-      return sizeof(ovs_key_ipv6_exthdrs);
-    default:
-      return 0;
-  }
-}
-
-bool key_attribute_has_fields(uint16_t type) {
-  switch (type) {
-    case OVS_KEY_ATTR_UNSPEC:
-    case OVS_KEY_ATTR_ENCAP:
-    case OVS_KEY_ATTR_TUNNEL:
-    case OVS_KEY_ATTR_NSH:
-    case OVS_KEY_ATTR_PACKET_TYPE:
-    case OVS_KEY_ATTR_ND_EXTENSIONS:
-    case OVS_KEY_ATTR_TUNNEL_INFO:
-    case OVS_KEY_ATTR_IPV6_EXTHDRS:
-      return false;
-    default:
-      return type <= OVS_KEY_ATTR_MAX;
-  }
-}
-
-std::vector<uint8_t> key_attribute_payload(uint16_t type, const FlowKey& f, int mpls_labels) {
-  switch (type) {
-    case OVS_KEY_ATTR_PRIORITY:
-      return bytes_of(f.priority);
-    case OVS_KEY_ATTR_IN_PORT:
-      return bytes_of(f.in_port);
-    case OVS_KEY_ATTR_SKB_MARK:
-      return bytes_of(f.skb_mark);
-    case OVS_KEY_ATTR_RECIRC_ID:
-      return bytes_of(f.recirc_id);
-    case OVS_KEY_ATTR_DP_HASH:
-      return bytes_of(f.dp_hash);
-    case OVS_KEY_ATTR_CT_STATE:
-      return bytes_of(f.ct_state);
-    case OVS_KEY_ATTR_CT_ZONE:
-      return bytes_of(f.ct_zone);
-    case OVS_KEY_ATTR_CT_MARK:
-      return bytes_of(f.ct_mark);
-    case OVS_KEY_ATTR_CT_LABELS:
-      return bytes_of(f.ct_labels);
-    case OVS_KEY_ATTR_VLAN:
-      return bytes_of(f.vlan.tci);
-    case OVS_KEY_ATTR_ETHERTYPE:
-      return bytes_of(f.eth_type);
-    case OVS_KEY_ATTR_TCP_FLAGS:
-      return bytes_of(f.tcp_flags);
-    case OVS_KEY_ATTR_ETHERNET:
-      return StructBytes<ovs_key_ethernet>()
-          .at(offsetof(ovs_key_ethernet, eth_src), f.eth_src)
-          .at(offsetof(ovs_key_ethernet, eth_dst), f.eth_dst)
-          .bytes;
-    case OVS_KEY_ATTR_IPV4:
-      return StructBytes<ovs_key_ipv4>()
-          .at(offsetof(ovs_key_ipv4, ipv4_src), f.ipv4_src)
-          .at(offsetof(ovs_key_ipv4, ipv4_dst), f.ipv4_dst)
-          .at(offsetof(ovs_key_ipv4, ipv4_proto), f.ip_proto)
-          .at(offsetof(ovs_key_ipv4, ipv4_tos), f.ip_tos)
-          .at(offsetof(ovs_key_ipv4, ipv4_ttl), f.ip_ttl)
-          .at(offsetof(ovs_key_ipv4, ipv4_frag), f.ip_frag)
-          .bytes;
-    case OVS_KEY_ATTR_IPV6:
-      return StructBytes<ovs_key_ipv6>()
-          .at(offsetof(ovs_key_ipv6, ipv6_src), f.ipv6_src)
-          .at(offsetof(ovs_key_ipv6, ipv6_dst), f.ipv6_dst)
-          .at(offsetof(ovs_key_ipv6, ipv6_label), f.ipv6_label)
-          .at(offsetof(ovs_key_ipv6, ipv6_proto), f.ip_proto)
-          .at(offsetof(ovs_key_ipv6, ipv6_tclass), f.ip_tos)
-          .at(offsetof(ovs_key_ipv6, ipv6_hlimit), f.ip_ttl)
-          .at(offsetof(ovs_key_ipv6, ipv6_frag), f.ip_frag)
-          .bytes;
-    case OVS_KEY_ATTR_TCP:
-    case OVS_KEY_ATTR_UDP:
-    case OVS_KEY_ATTR_SCTP:
-      // ovs_key_tcp, ovs_key_udp and ovs_key_sctp are all {src, dst}.
-      return StructBytes<ovs_key_tcp>()
-          .at(offsetof(ovs_key_tcp, tcp_src), f.tp_src)
-          .at(offsetof(ovs_key_tcp, tcp_dst), f.tp_dst)
-          .bytes;
-    case OVS_KEY_ATTR_ICMP:
-    case OVS_KEY_ATTR_ICMPV6:
-      // The key keeps htons(type) and htons(code); the attribute one byte each.
-      return StructBytes<ovs_key_icmp>()
-          .at(offsetof(ovs_key_icmp, icmp_type), static_cast<uint8_t>(host16(f.tp_src)))
-          .at(offsetof(ovs_key_icmp, icmp_code), static_cast<uint8_t>(host16(f.tp_dst)))
-          .bytes;
-    case OVS_KEY_ATTR_ARP:
-      return StructBytes<ovs_key_arp>()
-          .at(offsetof(ovs_key_arp, arp_sip), f.arp_sip)
-          .at(offsetof(ovs_key_arp, arp_tip), f.arp_tip)
-          .at(offsetof(ovs_key_arp, arp_op), f.arp_op)
-          .at(offsetof(ovs_key_arp, arp_sha), f.arp_sha)
-          .at(offsetof(ovs_key_arp, arp_tha), f.arp_tha)
-          .bytes;
-    case OVS_KEY_ATTR_ND:
-      return StructBytes<ovs_key_nd>()
-          .at(offsetof(ovs_key_nd, nd_target), f.nd_target)
-          .at(offsetof(ovs_key_nd, nd_sll), f.nd_sll)
-          .at(offsetof(ovs_key_nd, nd_tll), f.nd_tll)
-          .bytes;
-    case OVS_KEY_ATTR_MPLS: {
-      int labels = std::clamp(mpls_labels, 1, kMaxMplsLabels);
-      const auto* first = reinterpret_cast<const uint8_t*>(f.mpls_lse);
-      return {first, first + labels * sizeof(ovs_key_mpls)};
-    }
-    case OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV4:
-      return StructBytes<ovs_key_ct_tuple_ipv4>()
-          .at(offsetof(ovs_key_ct_tuple_ipv4, ipv4_src), f.ct_orig_ipv4_src)
-          .at(offsetof(ovs_key_ct_tuple_ipv4, ipv4_dst), f.ct_orig_ipv4_dst)
-          .at(offsetof(ovs_key_ct_tuple_ipv4, src_port), f.ct_orig_tp_src)
-          .at(offsetof(ovs_key_ct_tuple_ipv4, dst_port), f.ct_orig_tp_dst)
-          .at(offsetof(ovs_key_ct_tuple_ipv4, ipv4_proto), f.ct_orig_proto)
-          .bytes;
-    case OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV6:
-      return StructBytes<ovs_key_ct_tuple_ipv6>()
-          .at(offsetof(ovs_key_ct_tuple_ipv6, ipv6_src), f.ct_orig_ipv6_src)
-          .at(offsetof(ovs_key_ct_tuple_ipv6, ipv6_dst), f.ct_orig_ipv6_dst)
-          .at(offsetof(ovs_key_ct_tuple_ipv6, src_port), f.ct_orig_tp_src)
-          .at(offsetof(ovs_key_ct_tuple_ipv6, dst_port), f.ct_orig_tp_dst)
-          .at(offsetof(ovs_key_ct_tuple_ipv6, ipv6_proto), f.ct_orig_proto)
-          .bytes;
-    default:
-      return {};
-  }
-}
-
-void key_attribute_to_fields(uint16_t type, std::span<const uint8_t> payload, FlowKey& f) {
-  switch (type) {
-    case OVS_KEY_ATTR_PRIORITY:
-      f.priority = read_as<uint32_t>(payload);
-      break;
-    case OVS_KEY_ATTR_IN_PORT:
-      f.in_port = read_as<uint32_t>(payload);
-      break;
-    case OVS_KEY_ATTR_SKB_MARK:
-      f.skb_mark = read_as<uint32_t>(payload);
-      break;
-    case OVS_KEY_ATTR_RECIRC_ID:
-      f.recirc_id = read_as<uint32_t>(payload);
-      break;
-    case OVS_KEY_ATTR_DP_HASH:
-      f.dp_hash = read_as<uint32_t>(payload);
-      break;
-    case OVS_KEY_ATTR_CT_STATE:
-      f.ct_state = read_as<uint32_t>(payload);
-      break;
-    case OVS_KEY_ATTR_CT_ZONE:
-      f.ct_zone = read_as<uint16_t>(payload);
-      break;
-    case OVS_KEY_ATTR_CT_MARK:
-      f.ct_mark = read_as<uint32_t>(payload);
-      break;
-    case OVS_KEY_ATTR_CT_LABELS:
-      f.ct_labels = read_as<std::array<uint8_t, 16>>(payload);
-      break;
-    case OVS_KEY_ATTR_VLAN:
-      f.vlan.tci = read_as<Be16>(payload);
-      break;
-    case OVS_KEY_ATTR_ETHERTYPE:
-      f.eth_type = read_as<Be16>(payload);
-      break;
-    case OVS_KEY_ATTR_TCP_FLAGS:
-      f.tcp_flags = read_as<Be16>(payload);
-      break;
-    case OVS_KEY_ATTR_ETHERNET: {
-      auto eth = read_as<ovs_key_ethernet>(payload);
-      std::memcpy(f.eth_src.data(), eth.eth_src, 6);
-      std::memcpy(f.eth_dst.data(), eth.eth_dst, 6);
-      break;
-    }
-    case OVS_KEY_ATTR_IPV4: {
-      auto ipv4 = read_as<ovs_key_ipv4>(payload);
-      f.ipv4_src = ipv4.ipv4_src;
-      f.ipv4_dst = ipv4.ipv4_dst;
-      f.ip_proto = ipv4.ipv4_proto;
-      f.ip_tos = ipv4.ipv4_tos;
-      f.ip_ttl = ipv4.ipv4_ttl;
-      f.ip_frag = ipv4.ipv4_frag;
-      break;
-    }
-    case OVS_KEY_ATTR_IPV6: {
-      auto ipv6 = read_as<ovs_key_ipv6>(payload);
-      std::memcpy(f.ipv6_src.data(), ipv6.ipv6_src, 16);
-      std::memcpy(f.ipv6_dst.data(), ipv6.ipv6_dst, 16);
-      f.ipv6_label = ipv6.ipv6_label;
-      f.ip_proto = ipv6.ipv6_proto;
-      f.ip_tos = ipv6.ipv6_tclass;
-      f.ip_ttl = ipv6.ipv6_hlimit;
-      f.ip_frag = ipv6.ipv6_frag;
-      break;
-    }
-    case OVS_KEY_ATTR_TCP:
-    case OVS_KEY_ATTR_UDP:
-    case OVS_KEY_ATTR_SCTP: {
-      auto ports = read_as<ovs_key_tcp>(payload);
-      f.tp_src = ports.tcp_src;
-      f.tp_dst = ports.tcp_dst;
-      break;
-    }
-    case OVS_KEY_ATTR_ICMP:
-    case OVS_KEY_ATTR_ICMPV6: {
-      auto icmp = read_as<ovs_key_icmp>(payload);
-      f.tp_src = be16(icmp.icmp_type);
-      f.tp_dst = be16(icmp.icmp_code);
-      break;
-    }
-    case OVS_KEY_ATTR_ARP: {
-      auto arp = read_as<ovs_key_arp>(payload);
-      f.arp_sip = arp.arp_sip;
-      f.arp_tip = arp.arp_tip;
-      f.arp_op = arp.arp_op;
-      std::memcpy(f.arp_sha.data(), arp.arp_sha, 6);
-      std::memcpy(f.arp_tha.data(), arp.arp_tha, 6);
-      break;
-    }
-    case OVS_KEY_ATTR_ND: {
-      auto nd = read_as<ovs_key_nd>(payload);
-      std::memcpy(f.nd_target.data(), nd.nd_target, 16);
-      std::memcpy(f.nd_sll.data(), nd.nd_sll, 6);
-      std::memcpy(f.nd_tll.data(), nd.nd_tll, 6);
-      break;
-    }
-    case OVS_KEY_ATTR_MPLS: {
-      size_t labels = std::min<size_t>(payload.size() / sizeof(ovs_key_mpls), kMaxMplsLabels);
-      std::memcpy(f.mpls_lse, payload.data(), labels * sizeof(ovs_key_mpls));
-      f.mpls_depth = static_cast<uint8_t>(labels);
-      break;
-    }
-    case OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV4: {
-      auto tuple = read_as<ovs_key_ct_tuple_ipv4>(payload);
-      f.ct_orig_ipv4_src = tuple.ipv4_src;
-      f.ct_orig_ipv4_dst = tuple.ipv4_dst;
-      f.ct_orig_tp_src = tuple.src_port;
-      f.ct_orig_tp_dst = tuple.dst_port;
-      f.ct_orig_proto = tuple.ipv4_proto;
-      break;
-    }
-    case OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV6: {
-      auto tuple = read_as<ovs_key_ct_tuple_ipv6>(payload);
-      std::memcpy(f.ct_orig_ipv6_src.data(), tuple.ipv6_src, 16);
-      std::memcpy(f.ct_orig_ipv6_dst.data(), tuple.ipv6_dst, 16);
-      f.ct_orig_tp_src = tuple.src_port;
-      f.ct_orig_tp_dst = tuple.dst_port;
-      f.ct_orig_proto = tuple.ipv6_proto;
-      break;
-    }
-    default:
-      break;
-  }
-}
-
-// --- Tunnel ---
-
-namespace {
-
-int tunnel_attribute_length(uint16_t type) {
-  switch (type) {
-    case OVS_TUNNEL_KEY_ATTR_ID:
-      return 8;
-    case OVS_TUNNEL_KEY_ATTR_IPV4_SRC:
-    case OVS_TUNNEL_KEY_ATTR_IPV4_DST:
-      return 4;
-    case OVS_TUNNEL_KEY_ATTR_TOS:
-    case OVS_TUNNEL_KEY_ATTR_TTL:
-      return 1;
-    case OVS_TUNNEL_KEY_ATTR_TP_SRC:
-    case OVS_TUNNEL_KEY_ATTR_TP_DST:
-      return 2;
-    case OVS_TUNNEL_KEY_ATTR_IPV6_SRC:
-    case OVS_TUNNEL_KEY_ATTR_IPV6_DST:
-      return 16;
-    case OVS_TUNNEL_KEY_ATTR_VXLAN_OPTS:
-      return kNestedLength;
-    case OVS_TUNNEL_KEY_ATTR_GENEVE_OPTS:
-    case OVS_TUNNEL_KEY_ATTR_ERSPAN_OPTS:
-      return kVariableLength;
-    default:
-      return 0;  // the flags, PAD and IPV4_INFO_BRIDGE carry nothing
-  }
-}
-
-Status check_length(const Attribute& attribute, int expected, const std::string& name) {
-  if (expected == kNestedLength || expected == kVariableLength) return Status::ok();
-  bool fits = expected == 0 ? mnl_attr_validate(attribute.raw, MNL_TYPE_FLAG) == 0
-                            : mnl_attr_validate2(attribute.raw, MNL_TYPE_BINARY, expected) == 0;
-  if (fits) return Status::ok();
-  return invalid_argument(name + ": length " + std::to_string(attribute.length()) + ", expected " +
-                          std::to_string(expected));
-}
-
-Status decode_vxlan_options(std::span<const uint8_t> nested, TunnelKey& tunnel) {
-  bool have_gbp = false;
-  return for_each_attribute(nested, "", [&](const Attribute& attribute) -> Status {
-    if (attribute.type != OVS_VXLAN_EXT_GBP) {
-      return invalid_argument("unknown VXLAN extension attribute type " + std::to_string(attribute.type) +
-                              " (only OVS_VXLAN_EXT_GBP = 1 exists)");
-    }
-    if (have_gbp) return invalid_argument("OVS_VXLAN_EXT_GBP: duplicate attribute");
-    if (Status s = check_length(attribute, 4, "OVS_VXLAN_EXT_GBP"); !s) return s;
-    tunnel.vxlan_gbp = attribute.as<uint32_t>();
-    have_gbp = true;
-    return Status::ok();
-  });
-}
-
-}  // namespace
-
-Status decode_tunnel_attributes(std::span<const uint8_t> nested, bool is_mask, TunnelKey& tunnel) {
-  uint32_t seen = 0;
-  bool ttl = false, ipv4 = false, ipv6 = false;
-  uint16_t flags = 0;
-  Status walked = for_each_attribute(nested, "", [&](const Attribute& attribute) -> Status {
-    uint16_t type = attribute.type;
-    if (type > OVS_TUNNEL_KEY_ATTR_MAX) {
-      return invalid_argument("unknown tunnel attribute type " + std::to_string(type) + " (OVS_TUNNEL_KEY_ATTR_MAX is " +
-                              std::to_string(OVS_TUNNEL_KEY_ATTR_MAX) + ")");
-    }
-    std::string name = tunnel_attr_name(type);
-    if (seen & (1u << type)) return invalid_argument(name + ": duplicate attribute");
-    seen |= 1u << type;
-    if (Status s = check_length(attribute, tunnel_attribute_length(type), name); !s) return s;
-    switch (type) {
-      case OVS_TUNNEL_KEY_ATTR_ID:
-        tunnel.tun_id = attribute.as<Be64>();
-        flags |= kTunnelKey;
-        break;
-      case OVS_TUNNEL_KEY_ATTR_IPV4_SRC:
-        tunnel.ipv4_src = attribute.as<Be32>();
-        ipv4 = true;
-        break;
-      case OVS_TUNNEL_KEY_ATTR_IPV4_DST:
-        tunnel.ipv4_dst = attribute.as<Be32>();
-        ipv4 = true;
-        break;
-      case OVS_TUNNEL_KEY_ATTR_IPV6_SRC:
-        tunnel.ipv6_src = attribute.as<Ipv6Addr>();
-        ipv6 = true;
-        break;
-      case OVS_TUNNEL_KEY_ATTR_IPV6_DST:
-        tunnel.ipv6_dst = attribute.as<Ipv6Addr>();
-        ipv6 = true;
-        break;
-      case OVS_TUNNEL_KEY_ATTR_TOS:
-        tunnel.tos = attribute.as<uint8_t>();
-        break;
-      case OVS_TUNNEL_KEY_ATTR_TTL:
-        tunnel.ttl = attribute.as<uint8_t>();
-        ttl = true;
-        break;
-      case OVS_TUNNEL_KEY_ATTR_DONT_FRAGMENT:
-        flags |= kTunnelDontFragment;
-        break;
-      case OVS_TUNNEL_KEY_ATTR_CSUM:
-        flags |= kTunnelCsum;
-        break;
-      case OVS_TUNNEL_KEY_ATTR_OAM:
-        flags |= kTunnelOam;
-        break;
-      case OVS_TUNNEL_KEY_ATTR_TP_SRC:
-        tunnel.tp_src = attribute.as<Be16>();
-        break;
-      case OVS_TUNNEL_KEY_ATTR_TP_DST:
-        tunnel.tp_dst = attribute.as<Be16>();
-        break;
-      case OVS_TUNNEL_KEY_ATTR_VXLAN_OPTS:
-        return decode_vxlan_options(attribute.payload, tunnel).with_context(name);
-      case OVS_TUNNEL_KEY_ATTR_PAD:
-        break;
-      default:  // GENEVE_OPTS, ERSPAN_OPTS, IPV4_INFO_BRIDGE
-        return invalid_argument(name + ": not supported by flowlift (TunnelKey has no field for it)");
-    }
-    return Status::ok();
-  });
-  if (!walked) return walked;
-  tunnel.flags = flags;
-  if (ipv4 && ipv6) return invalid_argument("both IPv4 and IPv6 tunnel addresses are present");
-  if (is_mask) return Status::ok();
-  if (!ipv4 && !ipv6) return invalid_argument("no tunnel destination address (IPV4_DST or IPV6_DST) is present");
-  if (ipv4 && tunnel.ipv4_dst == 0) return invalid_argument("OVS_TUNNEL_KEY_ATTR_IPV4_DST: the destination is zero");
-  if (ipv6 && all_zero_value(tunnel.ipv6_dst)) {
-    return invalid_argument("OVS_TUNNEL_KEY_ATTR_IPV6_DST: the destination is zero");
-  }
-  if (!ttl) return invalid_argument("OVS_TUNNEL_KEY_ATTR_TTL missing: a tunnel key needs a TTL");
-  return Status::ok();
-}
-
-void put_tunnel_attributes(AttributeWriter& writer, const TunnelKey& tunnel, bool ipv6, bool vxlan_options) {
-  if (tunnel.flags & kTunnelKey) writer.put_u64(OVS_TUNNEL_KEY_ATTR_ID, tunnel.tun_id);
-  if (!ipv6) {
-    if (tunnel.ipv4_src) writer.put_u32(OVS_TUNNEL_KEY_ATTR_IPV4_SRC, tunnel.ipv4_src);
-    if (tunnel.ipv4_dst) writer.put_u32(OVS_TUNNEL_KEY_ATTR_IPV4_DST, tunnel.ipv4_dst);
-  } else {
-    if (!all_zero_value(tunnel.ipv6_src)) writer.put(OVS_TUNNEL_KEY_ATTR_IPV6_SRC, tunnel.ipv6_src.data(), 16);
-    if (!all_zero_value(tunnel.ipv6_dst)) writer.put(OVS_TUNNEL_KEY_ATTR_IPV6_DST, tunnel.ipv6_dst.data(), 16);
-  }
-  if (tunnel.tos) writer.put_u8(OVS_TUNNEL_KEY_ATTR_TOS, tunnel.tos);
-  writer.put_u8(OVS_TUNNEL_KEY_ATTR_TTL, tunnel.ttl);
-  if (tunnel.flags & kTunnelDontFragment) writer.put_flag(OVS_TUNNEL_KEY_ATTR_DONT_FRAGMENT);
-  if (tunnel.flags & kTunnelCsum) writer.put_flag(OVS_TUNNEL_KEY_ATTR_CSUM);
-  if (tunnel.tp_src) writer.put_u16(OVS_TUNNEL_KEY_ATTR_TP_SRC, tunnel.tp_src);
-  if (tunnel.tp_dst) writer.put_u16(OVS_TUNNEL_KEY_ATTR_TP_DST, tunnel.tp_dst);
-  if (tunnel.flags & kTunnelOam) writer.put_flag(OVS_TUNNEL_KEY_ATTR_OAM);
-  if (vxlan_options) {
-    size_t options = writer.begin_nested(OVS_TUNNEL_KEY_ATTR_VXLAN_OPTS);
-    writer.put_u32(OVS_VXLAN_EXT_GBP, tunnel.vxlan_gbp);
-    writer.end_nested(options);
-  }
-}
-
 // --- Whole keys and matches ---
 
 void put_match_key(AttributeWriter& writer, const Match& match) {
@@ -1138,7 +654,7 @@ MatchAttributes encode_match(const Match& match) {
   AttributeWriter key, mask;
   put_match_key(key, match);
   put_match_mask(mask, match);
-  return {key.take_bytes(), mask.take_bytes()};
+  return {key.to_vector(), mask.to_vector()};
 }
 
 void put_packet_key(AttributeWriter& writer, const FlowKey& key) {
@@ -1148,22 +664,29 @@ void put_packet_key(AttributeWriter& writer, const FlowKey& key) {
 std::vector<uint8_t> encode_key(const FlowKey& key) {
   AttributeWriter writer;
   put_packet_key(writer, key);
-  return writer.take_bytes();
+  return writer.to_vector();
 }
 
 namespace {
+
+// The key half of ovs_nla_get_match.
+Status decode_key_into(std::span<const uint8_t> key_attributes, MatchBuilder& builder, uint64_t& key_attrs) {
+  KeyAttributeSet key_set;
+  Status status = parse_key_level(key_attributes, false, key_set);
+  if (status) status = parse_vlans(key_set, false, builder);
+  if (status) status = key_from_attributes(key_set, false, builder);
+  if (status) status = check_key_shape(key_set.present, builder.key);
+  key_attrs = key_set.present;
+  return status.with_context("key");
+}
 
 // ovs_nla_get_match, leaving the key unmasked.
 Result<MatchBuilder> decode_key_and_mask(std::span<const uint8_t> key_attributes,
                                          std::optional<std::span<const uint8_t>> mask_attributes) {
   AlignedBytes key_bytes(key_attributes);
   MatchBuilder builder;
-  KeyAttributeSet key_set;
-  Status status = parse_key_level(key_bytes.span(), false, key_set);
-  if (status) status = parse_vlans(key_set, false, builder);
-  if (status) status = key_from_attributes(key_set, false, builder);
-  if (status) status = check_key_shape(key_set.present, builder.key);
-  if (!status) return status.with_context("key");
+  uint64_t key_attrs = 0;
+  if (Status s = decode_key_into(key_bytes.span(), builder, key_attrs); !s) return s;
 
   // Without a mask the kernel matches every bit of every key attribute: it
   // copies the key attributes, fills their payloads with ones and parses
@@ -1175,13 +698,13 @@ Result<MatchBuilder> decode_key_and_mask(std::span<const uint8_t> key_attributes
   KeyAttributeSet mask_set;
   builder.mask.vlan.tci = 0xffff;  // the kernel always matches the tci unless the mask says otherwise
   builder.mask.cvlan.tci = 0xffff;
-  status = parse_key_level(mask_bytes.span(), true, mask_set);
+  Status status = parse_key_level(mask_bytes.span(), true, mask_set);
   if (status) status = parse_vlans(mask_set, true, builder);
   if (status) status = key_from_attributes(mask_set, true, builder);
   if (status && !mask_attributes && tunnel_family(builder.key.tunnel) != 0) {
     set_exact_tunnel_mask(tunnel_family(builder.key.tunnel), builder.mask.tunnel);
   }
-  if (status) status = check_mask_shape(key_set.present, mask_set.present, builder);
+  if (status) status = check_mask_shape(key_attrs, mask_set.present, builder);
   if (status) status = check_tunnel_representable(builder);
   if (!status) return status.with_context(mask_context);
   return builder;
@@ -1197,9 +720,11 @@ Result<Match> decode_match(std::span<const uint8_t> key_attributes,
 }
 
 Result<FlowKey> decode_key(std::span<const uint8_t> key_attributes) {
-  Result<MatchBuilder> decoded = decode_key_and_mask(key_attributes, std::nullopt);
-  if (!decoded) return decoded.status();
-  return decoded->key;
+  AlignedBytes key_bytes(key_attributes);
+  MatchBuilder builder;
+  uint64_t key_attrs = 0;
+  if (Status s = decode_key_into(key_bytes.span(), builder, key_attrs); !s) return s;
+  return builder.key;
 }
 
 }  // namespace flowlift

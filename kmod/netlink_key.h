@@ -9,14 +9,24 @@
 //  - layer-3 flows (OVS_KEY_ATTR_ETHERTYPE without OVS_KEY_ATTR_ETHERNET),
 //    NSH, Geneve/ERSPAN tunnel options and IPv4 "info bridge" tunnels;
 //  - a mask that matches OVS_KEY_ATTR_IPV6_EXTHDRS (the key's value is
-//    accepted and dropped, as it is when the mask wildcards it);
+//    accepted and dropped, as it is when the mask wildcards it; the encoder
+//    never writes the attribute, as kernels before 5.16 did not);
 //  - a tunnel mask that wildcards the tunnel destination while matching other
-//    tunnel fields: FlowKey has no tun_proto, so "some tunnel" cannot be told
-//    from "no tunnel" once the destination is masked away.
-// Decoding is also stricter than the kernel in one respect the task asks for:
-// an L3/L4 attribute the key's eth_type/ip_proto does not call for (IPV4 with
+//    tunnel fields (FlowKey has no tun_proto, so "some tunnel" cannot be told
+//    from "no tunnel" once the destination is masked away), or that matches
+//    addresses of the other family (the kernel overlays them in a union);
+//  - an MPLS mask with a different number of label entries than the key.
+// Decoding is also stricter than the kernel where the task asks for it: an
+// L3/L4 attribute the key's eth_type/ip_proto does not call for (IPV4 with
 // eth_type 0x0806, TCP with ip_proto 17, ...) is an error even when the mask
 // would have wildcarded it.
+//
+// The encoder follows the kernel's dump, except for masked keys the kernel
+// itself could not read back: a wildcarded in_port (the kernel writes
+// in_port(0)/0xffff0000), ethertype (ETHERTYPE 0) or TPID, and a conntrack
+// tuple with protocol 0. There it writes what decode_match turns back into
+// the same Match: no IN_PORT, no ETHERTYPE in the key, a mask without the
+// tag's ETHERTYPE/VLAN/ENCAP and 802.1Q as the key's TPID, the tuple.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +37,8 @@
 #include "flowlift/flow_key.h"
 #include "flowlift/status.h"
 #include "kmod/netlink_attr.h"
+#include "kmod/netlink_key_fields.h"
+#include "kmod/netlink_tunnel.h"
 
 namespace flowlift {
 
@@ -57,33 +69,10 @@ void put_packet_key(AttributeWriter& writer, const FlowKey& key);
 // name the attribute and what was wrong with it.
 Result<Match> decode_match(std::span<const uint8_t> key_attributes,
                            std::optional<std::span<const uint8_t>> mask_attributes);
-// A packet's key (execute, upcall replies): decode_match without a mask,
-// returning the key unmasked, so that a key without OVS_KEY_ATTR_IN_PORT has
-// kNoInPort and an 802.3 frame eth_type 0x05ff.
+// A packet's key (an upcall's or an execute's OVS_PACKET_ATTR_KEY): the key
+// half of decode_match, without deriving a mask, so keys no flow could be
+// installed with (a truncated VLAN tag, IPV6_EXTHDRS) still decode. A key
+// without OVS_KEY_ATTR_IN_PORT has kNoInPort, an 802.3 frame eth_type 0x05ff.
 Result<FlowKey> decode_key(std::span<const uint8_t> key_attributes);
-
-// --- Single key attributes, shared with the SET actions codec. ---
-
-inline constexpr int kNestedLength = -1;
-inline constexpr int kVariableLength = -2;
-// The payload length the kernel's ovs_key_lens expects for a key attribute
-// type (kNestedLength / kVariableLength), or 0 for a type with no entry.
-int key_attribute_length(uint16_t type);
-// Whether the attribute maps onto FlowKey fields one to one (all fixed-size
-// attributes plus MPLS); TUNNEL, ENCAP, NSH, ... are not.
-bool key_attribute_has_fields(uint16_t type);
-// Serialises the fields of one attribute. For MPLS, `mpls_labels` entries.
-std::vector<uint8_t> key_attribute_payload(uint16_t type, const FlowKey& fields, int mpls_labels = 1);
-// Copies a payload whose length was checked into the attribute's fields of
-// `fields`; for MPLS it also stores the number of entries in mpls_depth.
-void key_attribute_to_fields(uint16_t type, std::span<const uint8_t> payload, FlowKey& fields);
-
-// OVS_KEY_ATTR_TUNNEL's nested OVS_TUNNEL_KEY_ATTR_* stream (ip_tun_from_nlattr):
-// a key must name a non-zero destination and a TTL; a mask need not.
-Status decode_tunnel_attributes(std::span<const uint8_t> nested, bool is_mask, TunnelKey& tunnel);
-// Writes the nested tunnel attributes of `tunnel` (not the OVS_KEY_ATTR_TUNNEL
-// header) as __ip_tun_to_nlattr does: addresses of `ipv6` or IPv4 family and
-// non-zero fields only, TTL always, VXLAN options when asked.
-void put_tunnel_attributes(AttributeWriter& writer, const TunnelKey& tunnel, bool ipv6, bool vxlan_options);
 
 }  // namespace flowlift

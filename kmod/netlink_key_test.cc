@@ -5,18 +5,18 @@
 
 #include <arpa/inet.h>
 #include <endian.h>
-
-#include <algorithm>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 #include "kmod/test_attribute_bytes.h"
 
 namespace flowlift {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::AttrBytes;
+using ::testing::HasSubstr;
 using testing::ip4;
 using testing::ip6;
 using testing::mac;
@@ -104,7 +104,8 @@ TEST(KeyEncoding, Ipv4TcpKeyIsByteExact) {
   AttrBytes expected = metadata(1);
   expected.put(OVS_KEY_ATTR_ETHERNET, ethernet_struct(kSrcMac, kDstMac));
   expected.u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x0800));
-  expected.put(OVS_KEY_ATTR_IPV4, ipv4_struct(ip4(10, 0, 0, 1), ip4(10, 0, 0, 2), 6, 0, 64, OVS_FRAG_TYPE_NONE));
+  expected.put(OVS_KEY_ATTR_IPV4,
+               ipv4_struct(ip4(10, 0, 0, 1), ip4(10, 0, 0, 2), 6, 0, 64, OVS_FRAG_TYPE_NONE));
   ovs_key_tcp tcp;
   zero(tcp);
   tcp.tcp_src = htons(12345);
@@ -202,7 +203,8 @@ TEST(KeyEncoding, VxlanTunnelKeyIsByteExact) {
 
   AttrBytes tunnel;
   tunnel.u64(OVS_TUNNEL_KEY_ATTR_ID, htobe64(5000));
-  tunnel.u32(OVS_TUNNEL_KEY_ATTR_IPV4_SRC, ip4(172, 16, 0, 1)).u32(OVS_TUNNEL_KEY_ATTR_IPV4_DST, ip4(172, 16, 0, 2));
+  tunnel.u32(OVS_TUNNEL_KEY_ATTR_IPV4_SRC, ip4(172, 16, 0, 1))
+      .u32(OVS_TUNNEL_KEY_ATTR_IPV4_DST, ip4(172, 16, 0, 2));
   tunnel.u8(OVS_TUNNEL_KEY_ATTR_TTL, 64).flag(OVS_TUNNEL_KEY_ATTR_DONT_FRAGMENT);
   tunnel.u16(OVS_TUNNEL_KEY_ATTR_TP_SRC, htons(49152)).u16(OVS_TUNNEL_KEY_ATTR_TP_DST, htons(4789));
   tunnel.nest(OVS_TUNNEL_KEY_ATTR_VXLAN_OPTS, AttrBytes().u32(OVS_VXLAN_EXT_GBP, 0x00800042));
@@ -474,7 +476,8 @@ TEST(KeyRoundTrip, SctpAndLaterFragment) {
   expect_exact_round_trip(fragment);
   std::vector<uint8_t> encoded = encode_key(fragment);
   AttrBytes ipv4_last;
-  ipv4_last.put(OVS_KEY_ATTR_IPV4, ipv4_struct(ip4(10, 0, 0, 1), ip4(10, 0, 0, 2), 6, 0, 64, OVS_FRAG_TYPE_LATER));
+  ipv4_last.put(OVS_KEY_ATTR_IPV4,
+                ipv4_struct(ip4(10, 0, 0, 1), ip4(10, 0, 0, 2), 6, 0, 64, OVS_FRAG_TYPE_LATER));
   EXPECT_EQ(std::vector<uint8_t>(encoded.end() - ipv4_last.bytes.size(), encoded.end()), ipv4_last.bytes)
       << "a later fragment has no L4 attributes";
 }
@@ -515,8 +518,9 @@ TEST(MatchRoundTrip, WildcardedEthTypeKeepsOnlyMetadata) {
   MatchAttributes encoded = encode_match(match);
   AttrBytes ipv4_type;
   ipv4_type.u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x0800));
-  EXPECT_EQ(std::search(encoded.key.begin(), encoded.key.end(), ipv4_type.bytes.begin(), ipv4_type.bytes.end()),
-            encoded.key.end());
+  EXPECT_EQ(
+      std::search(encoded.key.begin(), encoded.key.end(), ipv4_type.bytes.begin(), ipv4_type.bytes.end()),
+      encoded.key.end());
 }
 
 TEST(MatchRoundTrip, VlanWithPartialTciMask) {
@@ -608,7 +612,8 @@ TEST(MatchDecoding, AllZeroMaskAttributesCountAsAbsent) {
 
 TEST(MatchDecoding, KeyWithoutInPortHasNoPort) {
   AttrBytes key;
-  key.put(OVS_KEY_ATTR_ETHERNET, ethernet_struct(kSrcMac, kDstMac)).u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x88cc));
+  key.put(OVS_KEY_ATTR_ETHERNET, ethernet_struct(kSrcMac, kDstMac))
+      .u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x88cc));
   Result<FlowKey> decoded = decode_key(key.span());
   ASSERT_TRUE(decoded) << decoded.status().message();
   AttrBytes mask;
@@ -626,6 +631,31 @@ TEST(MatchDecoding, EthernetWithoutEthertypeIs802_2) {
   EXPECT_EQ(decoded->eth_type, htons(0x05ff));
 }
 
+TEST(KeyDecoding, PacketKeysThatNoFlowCouldMatchStillDecode) {
+  // A truncated VLAN header: the kernel reports the tag it could not parse.
+  AttrBytes truncated;
+  truncated.put(OVS_KEY_ATTR_ETHERNET, ethernet_struct(kSrcMac, kDstMac));
+  truncated.u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x8100)).u16(OVS_KEY_ATTR_VLAN, 0);
+  truncated.nest(OVS_KEY_ATTR_ENCAP, AttrBytes());
+  Result<FlowKey> key = decode_key(truncated.span());
+  ASSERT_TRUE(key) << key.status().message();
+  EXPECT_EQ(key->vlan.tpid, htons(0x8100));
+  EXPECT_EQ(key->vlan.tci, 0);
+  EXPECT_FALSE(decode_match(truncated.span(), std::nullopt));
+
+  // Linux 5.16+ reports IPv6 extension headers, which FlowKey does not keep.
+  ovs_key_ipv6 ipv6;
+  zero(ipv6);
+  ipv6.ipv6_proto = 59;
+  AttrBytes exthdrs;
+  exthdrs.put(OVS_KEY_ATTR_ETHERNET, ethernet_struct(kSrcMac, kDstMac))
+      .u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x86dd));
+  exthdrs.put(OVS_KEY_ATTR_IPV6, ipv6).u16(OVS_KEY_ATTR_IPV6_EXTHDRS, 0x0001);
+  key = decode_key(exthdrs.span());
+  ASSERT_TRUE(key) << key.status().message();
+  EXPECT_EQ(key->ip_proto, 59);
+}
+
 TEST(MatchDecoding, AttributesMayBeInAnyOrder) {
   AttrBytes shuffled;
   ovs_key_udp udp;
@@ -639,7 +669,8 @@ TEST(MatchDecoding, AttributesMayBeInAnyOrder) {
 
 TEST(MatchDecoding, LastAttributeMayOmitItsPadding) {
   AttrBytes key;
-  key.put(OVS_KEY_ATTR_ETHERNET, ethernet_struct(kSrcMac, kDstMac)).u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x88cc));
+  key.put(OVS_KEY_ATTR_ETHERNET, ethernet_struct(kSrcMac, kDstMac))
+      .u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x88cc));
   key.bytes.resize(key.bytes.size() - 2);  // the ETHERTYPE attribute is 6 bytes, padded to 8
   EXPECT_TRUE(decode_key(key.span()));
 }
@@ -680,7 +711,8 @@ TEST(MalformedKey, NlaLenBelowHeaderSize) {
 
 TEST(MalformedKey, WrongLengthPerAttributeType) {
   AttrBytes key;
-  key.put(OVS_KEY_ATTR_ETHERNET, ethernet_struct(kSrcMac, kDstMac)).u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x0800));
+  key.put(OVS_KEY_ATTR_ETHERNET, ethernet_struct(kSrcMac, kDstMac))
+      .u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x0800));
   uint8_t ten[10] = {};
   key.put(OVS_KEY_ATTR_IPV4, ten, sizeof ten);
   expect_key_error(key, "OVS_KEY_ATTR_IPV4: length 10, expected 12");
@@ -771,7 +803,8 @@ TEST(MalformedKey, TruncatedTagCannotBeInstalled) {
 
 TEST(MalformedKey, Ipv4AttributeWithoutIpv4Ethertype) {
   AttrBytes key;
-  key.put(OVS_KEY_ATTR_ETHERNET, ethernet_struct(kSrcMac, kDstMac)).u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x0806));
+  key.put(OVS_KEY_ATTR_ETHERNET, ethernet_struct(kSrcMac, kDstMac))
+      .u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x0806));
   ovs_key_arp arp;
   zero(arp);
   key.put(OVS_KEY_ATTR_ARP, arp);
@@ -787,7 +820,8 @@ TEST(MalformedKey, TransportAttributeForAnotherProtocol) {
 
 TEST(MalformedKey, MissingTransportAttribute) {
   AttrBytes key;
-  key.put(OVS_KEY_ATTR_ETHERNET, ethernet_struct(kSrcMac, kDstMac)).u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x0800));
+  key.put(OVS_KEY_ATTR_ETHERNET, ethernet_struct(kSrcMac, kDstMac))
+      .u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x0800));
   key.put(OVS_KEY_ATTR_IPV4, ipv4_struct(ip4(1, 1, 1, 1), ip4(2, 2, 2, 2), 6, 0, 64, 0));
   key.put(OVS_KEY_ATTR_TCP, zeroed_struct<ovs_key_tcp>());
   expect_key_error(key, "OVS_KEY_ATTR_TCP_FLAGS missing: the key's eth_type 0x0800, ip_proto 6 calls for it");
@@ -795,7 +829,8 @@ TEST(MalformedKey, MissingTransportAttribute) {
 
 TEST(MalformedKey, MissingL3Attribute) {
   AttrBytes key;
-  key.put(OVS_KEY_ATTR_ETHERNET, ethernet_struct(kSrcMac, kDstMac)).u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x86dd));
+  key.put(OVS_KEY_ATTR_ETHERNET, ethernet_struct(kSrcMac, kDstMac))
+      .u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x86dd));
   expect_key_error(key, "OVS_KEY_ATTR_IPV6 missing");
 }
 
@@ -807,14 +842,18 @@ TEST(MalformedKey, NdForAnIcmpv6EchoRequest) {
   zero(icmpv6);
   icmpv6.icmpv6_type = 128;
   AttrBytes key;
-  key.put(OVS_KEY_ATTR_ETHERNET, ethernet_struct(kSrcMac, kDstMac)).u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x86dd));
-  key.put(OVS_KEY_ATTR_IPV6, ipv6).put(OVS_KEY_ATTR_ICMPV6, icmpv6).put(OVS_KEY_ATTR_ND, zeroed_struct<ovs_key_nd>());
+  key.put(OVS_KEY_ATTR_ETHERNET, ethernet_struct(kSrcMac, kDstMac))
+      .u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x86dd));
+  key.put(OVS_KEY_ATTR_IPV6, ipv6)
+      .put(OVS_KEY_ATTR_ICMPV6, icmpv6)
+      .put(OVS_KEY_ATTR_ND, zeroed_struct<ovs_key_nd>());
   expect_key_error(key, "OVS_KEY_ATTR_ND: does not fit");
 }
 
 TEST(MalformedKey, EthertypeBelow0x0600) {
   AttrBytes key;
-  key.put(OVS_KEY_ATTR_ETHERNET, ethernet_struct(kSrcMac, kDstMac)).u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x05dc));
+  key.put(OVS_KEY_ATTR_ETHERNET, ethernet_struct(kSrcMac, kDstMac))
+      .u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x05dc));
   expect_key_error(key, "OVS_KEY_ATTR_ETHERTYPE: 0x05dc is below 0x0600");
 }
 
@@ -827,7 +866,8 @@ TEST(MalformedKey, InPortOutOfRange) {
 
 TEST(MalformedKey, FieldValuesTheKernelRefuses) {
   AttrBytes frag;
-  frag.put(OVS_KEY_ATTR_ETHERNET, ethernet_struct(kSrcMac, kDstMac)).u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x0800));
+  frag.put(OVS_KEY_ATTR_ETHERNET, ethernet_struct(kSrcMac, kDstMac))
+      .u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x0800));
   frag.put(OVS_KEY_ATTR_IPV4, ipv4_struct(0, 0, 0, 0, 0, 3));
   expect_key_error(frag, "OVS_KEY_ATTR_IPV4: fragment type 3 is out of range");
 
@@ -835,7 +875,8 @@ TEST(MalformedKey, FieldValuesTheKernelRefuses) {
   zero(ipv6);
   ipv6.ipv6_label = htonl(0x100000);
   AttrBytes label;
-  label.put(OVS_KEY_ATTR_ETHERNET, ethernet_struct(kSrcMac, kDstMac)).u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x86dd));
+  label.put(OVS_KEY_ATTR_ETHERNET, ethernet_struct(kSrcMac, kDstMac))
+      .u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x86dd));
   label.put(OVS_KEY_ATTR_IPV6, ipv6);
   expect_key_error(label, "OVS_KEY_ATTR_IPV6: flow label 1048576 does not fit in 20 bits");
 
@@ -843,7 +884,8 @@ TEST(MalformedKey, FieldValuesTheKernelRefuses) {
   zero(arp);
   arp.arp_op = htons(0x0101);
   AttrBytes opcode;
-  opcode.put(OVS_KEY_ATTR_ETHERNET, ethernet_struct(kSrcMac, kDstMac)).u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x0806));
+  opcode.put(OVS_KEY_ATTR_ETHERNET, ethernet_struct(kSrcMac, kDstMac))
+      .u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x0806));
   opcode.put(OVS_KEY_ATTR_ARP, arp);
   expect_key_error(opcode, "OVS_KEY_ATTR_ARP: opcode 257 does not fit in 8 bits");
 
@@ -854,7 +896,8 @@ TEST(MalformedKey, FieldValuesTheKernelRefuses) {
 
 TEST(MalformedKey, MplsLengthNotWholeLabels) {
   AttrBytes key;
-  key.put(OVS_KEY_ATTR_ETHERNET, ethernet_struct(kSrcMac, kDstMac)).u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x8847));
+  key.put(OVS_KEY_ATTR_ETHERNET, ethernet_struct(kSrcMac, kDstMac))
+      .u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x8847));
   uint8_t six[6] = {};
   key.put(OVS_KEY_ATTR_MPLS, six, sizeof six);
   expect_key_error(key, "OVS_KEY_ATTR_MPLS: length 6, expected 1 to 3 label stack entries");
@@ -910,8 +953,8 @@ TEST(MalformedTunnel, MixedFamiliesWrongLengthsAndUnsupportedOptions) {
   expect_key_error(mixed, "both IPv4 and IPv6 tunnel addresses");
 
   AttrBytes ttl = minimal_udp_key();
-  ttl.nest(OVS_KEY_ATTR_TUNNEL, AttrBytes().u32(OVS_TUNNEL_KEY_ATTR_IPV4_DST, ip4(1, 2, 3, 4)).u16(
-                                    OVS_TUNNEL_KEY_ATTR_TTL, 64));
+  ttl.nest(OVS_KEY_ATTR_TUNNEL,
+           AttrBytes().u32(OVS_TUNNEL_KEY_ATTR_IPV4_DST, ip4(1, 2, 3, 4)).u16(OVS_TUNNEL_KEY_ATTR_TTL, 64));
   expect_key_error(ttl, "OVS_TUNNEL_KEY_ATTR_TTL: length 2, expected 1");
 
   AttrBytes geneve = minimal_udp_key();
@@ -938,7 +981,8 @@ TEST(MalformedTunnel, MixedFamiliesWrongLengthsAndUnsupportedOptions) {
 TEST(MalformedMask, MaskAttributeTheKeyDoesNotCarry) {
   AttrBytes mask;
   mask.u32(OVS_KEY_ATTR_SKB_MARK, 0xff);
-  expect_mask_error(minimal_udp_key(), mask, "mask: OVS_KEY_ATTR_SKB_MARK: the mask matches it but the key does not");
+  expect_mask_error(minimal_udp_key(), mask,
+                    "mask: OVS_KEY_ATTR_SKB_MARK: the mask matches it but the key does not");
 }
 
 TEST(MalformedMask, TransportMaskWithoutExactProtocol) {
@@ -949,7 +993,8 @@ TEST(MalformedMask, TransportMaskWithoutExactProtocol) {
   mask.u16(OVS_KEY_ATTR_ETHERTYPE, 0xffff);
   mask.put(OVS_KEY_ATTR_IPV4, ipv4_struct(~0u, 0, 0x0f, 0, 0, 0));
   mask.put(OVS_KEY_ATTR_UDP, udp);
-  expect_mask_error(minimal_udp_key(), mask, "OVS_KEY_ATTR_UDP: the mask must match ip_proto exactly (mask 0x000f)");
+  expect_mask_error(minimal_udp_key(), mask,
+                    "OVS_KEY_ATTR_UDP: the mask must match ip_proto exactly (mask 0x000f)");
 }
 
 TEST(MalformedMask, L3MaskWithoutEthertype) {
@@ -978,7 +1023,8 @@ TEST(MalformedMask, EncapForAnUntaggedKey) {
   AttrBytes mask;
   mask.u16(OVS_KEY_ATTR_ETHERTYPE, 0xffff).u16(OVS_KEY_ATTR_VLAN, 0xffff);
   mask.nest(OVS_KEY_ATTR_ENCAP, AttrBytes().u16(OVS_KEY_ATTR_ETHERTYPE, 0xffff));
-  expect_mask_error(minimal_udp_key(), mask, "OVS_KEY_ATTR_ENCAP: the mask describes a VLAN tag the key does not have");
+  expect_mask_error(minimal_udp_key(), mask,
+                    "OVS_KEY_ATTR_ENCAP: the mask describes a VLAN tag the key does not have");
 }
 
 TEST(MalformedMask, TagMaskNeedsExactTpidAndCfi) {
@@ -995,7 +1041,8 @@ TEST(MalformedMask, TagMaskNeedsExactTpidAndCfi) {
 
 TEST(MalformedMask, MplsMaskWithAnotherLabelCount) {
   AttrBytes key;
-  key.put(OVS_KEY_ATTR_ETHERNET, ethernet_struct(kSrcMac, kDstMac)).u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x8847));
+  key.put(OVS_KEY_ATTR_ETHERNET, ethernet_struct(kSrcMac, kDstMac))
+      .u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x8847));
   key.u32(OVS_KEY_ATTR_MPLS, htonl(100 << 12 | 1 << 8));
   AttrBytes mask;
   mask.u16(OVS_KEY_ATTR_ETHERTYPE, 0xffff).u64(OVS_KEY_ATTR_MPLS, ~0ull);
@@ -1014,8 +1061,11 @@ TEST(MalformedMask, NdAndIpv6OriginalTupleTogether) {
   tuple.ipv6_proto = 58;
   AttrBytes key;
   key.put(OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV6, tuple);
-  key.put(OVS_KEY_ATTR_ETHERNET, ethernet_struct(kSrcMac, kDstMac)).u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x86dd));
-  key.put(OVS_KEY_ATTR_IPV6, ipv6).put(OVS_KEY_ATTR_ICMPV6, icmpv6).put(OVS_KEY_ATTR_ND, zeroed_struct<ovs_key_nd>());
+  key.put(OVS_KEY_ATTR_ETHERNET, ethernet_struct(kSrcMac, kDstMac))
+      .u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x86dd));
+  key.put(OVS_KEY_ATTR_IPV6, ipv6)
+      .put(OVS_KEY_ATTR_ICMPV6, icmpv6)
+      .put(OVS_KEY_ATTR_ND, zeroed_struct<ovs_key_nd>());
   expect_key_error(key, "OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV6: cannot be matched together with OVS_KEY_ATTR_ND");
 }
 
@@ -1030,9 +1080,9 @@ TEST(MalformedMask, TunnelMaskThatDropsTheDestination) {
   expect_mask_error(key, mask, "wildcards the tunnel destination");
 
   AttrBytes keep_destination;
-  keep_destination.nest(OVS_KEY_ATTR_TUNNEL, AttrBytes()
-                                                 .u64(OVS_TUNNEL_KEY_ATTR_ID, ~0ull)
-                                                 .u32(OVS_TUNNEL_KEY_ATTR_IPV4_DST, ~0u));
+  keep_destination.nest(
+      OVS_KEY_ATTR_TUNNEL,
+      AttrBytes().u64(OVS_TUNNEL_KEY_ATTR_ID, ~0ull).u32(OVS_TUNNEL_KEY_ATTR_IPV4_DST, ~0u));
   EXPECT_TRUE(decode_match(key.span(), keep_destination.span()));
 }
 
@@ -1041,19 +1091,22 @@ TEST(MalformedMask, Ipv6ExtensionHeaderMaskIsNotSupported) {
   zero(ipv6);
   ipv6.ipv6_proto = 59;
   AttrBytes key;
-  key.put(OVS_KEY_ATTR_ETHERNET, ethernet_struct(kSrcMac, kDstMac)).u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x86dd));
+  key.put(OVS_KEY_ATTR_ETHERNET, ethernet_struct(kSrcMac, kDstMac))
+      .u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x86dd));
   key.put(OVS_KEY_ATTR_IPV6, ipv6).u16(OVS_KEY_ATTR_IPV6_EXTHDRS, 1);
   AttrBytes wildcarded;
   wildcarded.u16(OVS_KEY_ATTR_ETHERTYPE, 0xffff);
   EXPECT_TRUE(decode_match(key.span(), wildcarded.span()));
   AttrBytes matched = wildcarded;
   matched.u16(OVS_KEY_ATTR_IPV6_EXTHDRS, 0xffff);
-  expect_mask_error(key, matched, "OVS_KEY_ATTR_IPV6_EXTHDRS: matching on IPv6 extension headers is not supported");
+  expect_mask_error(key, matched,
+                    "OVS_KEY_ATTR_IPV6_EXTHDRS: matching on IPv6 extension headers is not supported");
 }
 
 TEST(MalformedKey, NshIsNotSupported) {
   AttrBytes key;
-  key.put(OVS_KEY_ATTR_ETHERNET, ethernet_struct(kSrcMac, kDstMac)).u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x894f));
+  key.put(OVS_KEY_ATTR_ETHERNET, ethernet_struct(kSrcMac, kDstMac))
+      .u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x894f));
   key.nest(OVS_KEY_ATTR_NSH, AttrBytes());
   expect_key_error(key, "OVS_KEY_ATTR_NSH: NSH flows are not supported");
 }

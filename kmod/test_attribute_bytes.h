@@ -40,7 +40,9 @@ class AttrBytes {
     bytes.insert(bytes.end(), b);
     return *this;
   }
-  AttrBytes& nest(uint16_t type, const AttrBytes& inner) { return put(type, inner.bytes.data(), inner.bytes.size()); }
+  AttrBytes& nest(uint16_t type, const AttrBytes& inner) {
+    return put(type, inner.bytes.data(), inner.bytes.size());
+  }
   AttrBytes& append_stream(const AttrBytes& other) {
     bytes.insert(bytes.end(), other.bytes.begin(), other.bytes.end());
     return *this;
