@@ -15,7 +15,6 @@ namespace flowlift {
 namespace {
 
 constexpr uint32_t kCtStateSupported = 0xff;  // CT_SUPPORTED_MASK: every OVS_CS_F_* bit
-constexpr uint16_t kTunnelFlagsAll = kTunnelDontFragment | kTunnelCsum | kTunnelKey | kTunnelOam;
 
 constexpr uint64_t bit(uint16_t type) { return uint64_t{1} << type; }
 
@@ -486,7 +485,7 @@ void set_exact_tunnel_mask(int family, TunnelKey& mask) {
   }
   mask.tp_src = mask.tp_dst = 0xffff;
   mask.tos = mask.ttl = 0xff;
-  mask.flags = kTunnelFlagsAll;
+  mask.flags = kTunnelAllFlags;
 }
 
 // --- Encoding ---
