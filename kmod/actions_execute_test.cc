@@ -694,8 +694,8 @@ TunnelKey tunnel_to(const char* destination, uint64_t vni) {
 SetAction set_tunnel(const TunnelKey& tunnel) {
   SetAction set;
   set.attr = OVS_KEY_ATTR_TUNNEL;
-  set.value.tunnel = tunnel;
-  std::memset(&set.mask.tunnel, 0xff, sizeof set.mask.tunnel);
+  set.value->tunnel = tunnel;
+  std::memset(&set.mask->tunnel, 0xff, sizeof set.mask->tunnel);
   return set;
 }
 

@@ -35,7 +35,7 @@ std::string set_name(const SetAction& set) {
 
 // validate_masked: a masked set may not carry value bits outside its mask.
 Status check_value_within_mask(const SetAction& set) {
-  int labels = std::max<int>(set.value.mpls_depth, 1);
+  int labels = std::max<int>(set.value->mpls_depth, 1);
   std::vector<uint8_t> value = key_attribute_payload(set.attr, set.value, labels);
   std::vector<uint8_t> mask = key_attribute_payload(set.attr, set.mask, labels);
   for (size_t i = 0; i < value.size(); ++i) {
@@ -63,7 +63,7 @@ Status check_transport_set(const FlowKey& flow, Be16 eth_type, uint8_t proto, co
 Status check_set(const SetAction& set, const FlowKey& flow, Be16 eth_type) {
   if (set.attr == OVS_KEY_ATTR_TUNNEL) {
     if (set.masked) return invalid_argument("the datapath has no masked tunnel set");
-    const TunnelKey& tunnel = set.value.tunnel;
+    const TunnelKey& tunnel = set.value->tunnel;
     if (tunnel.is_ipv6() && tunnel.ipv4_dst != 0) {
       return invalid_argument("both an IPv4 and an IPv6 tunnel destination are set");
     }
@@ -86,15 +86,15 @@ Status check_set(const SetAction& set, const FlowKey& flow, Be16 eth_type) {
         return invalid_argument("flow eth_type is " + hex16(host16(eth_type)) + ", not 0x0800 (IPv4)");
       }
       if (set.masked) {
-        if (set.mask.ip_proto || set.mask.ip_frag) {
+        if (set.mask->ip_proto || set.mask->ip_frag) {
           return invalid_argument("the mask covers ipv4_proto or ipv4_frag, which are not writable");
         }
-      } else if (set.value.ip_proto != flow.ip_proto) {
-        return invalid_argument("ipv4_proto " + std::to_string(set.value.ip_proto) +
+      } else if (set.value->ip_proto != flow.ip_proto) {
+        return invalid_argument("ipv4_proto " + std::to_string(set.value->ip_proto) +
                                 " differs from the flow's " + std::to_string(flow.ip_proto) +
                                 "; the protocol is not writable");
-      } else if (set.value.ip_frag != flow.ip_frag) {
-        return invalid_argument("ipv4_frag " + std::to_string(set.value.ip_frag) +
+      } else if (set.value->ip_frag != flow.ip_frag) {
+        return invalid_argument("ipv4_frag " + std::to_string(set.value->ip_frag) +
                                 " differs from the flow's " + std::to_string(flow.ip_frag) +
                                 "; the fragment type is not writable");
       }
@@ -104,24 +104,24 @@ Status check_set(const SetAction& set, const FlowKey& flow, Be16 eth_type) {
         return invalid_argument("flow eth_type is " + hex16(host16(eth_type)) + ", not 0x86dd (IPv6)");
       }
       if (set.masked) {
-        if (set.mask.ip_proto || set.mask.ip_frag) {
+        if (set.mask->ip_proto || set.mask->ip_frag) {
           return invalid_argument("the mask covers ipv6_proto or ipv6_frag, which are not writable");
         }
-        if (set.mask.ipv6_label & be32(0xfff00000)) {
-          return invalid_argument("the flow label mask " + hex32(host32(set.mask.ipv6_label)) +
+        if (set.mask->ipv6_label & be32(0xfff00000)) {
+          return invalid_argument("the flow label mask " + hex32(host32(set.mask->ipv6_label)) +
                                   " reaches beyond the label's 20 bits");
         }
-      } else if (set.value.ip_proto != flow.ip_proto) {
-        return invalid_argument("ipv6_proto " + std::to_string(set.value.ip_proto) +
+      } else if (set.value->ip_proto != flow.ip_proto) {
+        return invalid_argument("ipv6_proto " + std::to_string(set.value->ip_proto) +
                                 " differs from the flow's " + std::to_string(flow.ip_proto) +
                                 "; the protocol is not writable");
-      } else if (set.value.ip_frag != flow.ip_frag) {
-        return invalid_argument("ipv6_frag " + std::to_string(set.value.ip_frag) +
+      } else if (set.value->ip_frag != flow.ip_frag) {
+        return invalid_argument("ipv6_frag " + std::to_string(set.value->ip_frag) +
                                 " differs from the flow's " + std::to_string(flow.ip_frag) +
                                 "; the fragment type is not writable");
       }
-      if (set.value.ipv6_label & be32(0xfff00000)) {
-        return invalid_argument("flow label " + hex32(host32(set.value.ipv6_label)) +
+      if (set.value->ipv6_label & be32(0xfff00000)) {
+        return invalid_argument("flow label " + hex32(host32(set.value->ipv6_label)) +
                                 " does not fit in 20 bits");
       }
       return Status::ok();

@@ -56,7 +56,7 @@ SetAction set_of(ovs_key_attr attr, FlowKey value = {}) {
   SetAction set;
   set.attr = attr;
   set.value = value;
-  std::memset(&set.mask, 0xff, sizeof set.mask);
+  std::memset(&*set.mask, 0xff, sizeof(FlowKey));
   return set;
 }
 

@@ -202,7 +202,7 @@ Status decode_set(const Attribute& action, bool masked, SetAction& out) {
 
   if (type == OVS_KEY_ATTR_TUNNEL) {
     if (masked) return invalid_argument(name + ": a masked tunnel set is not supported by the datapath");
-    if (Status s = decode_tunnel_attributes(data, false, out.value.tunnel); !s) return s.with_context(name);
+    if (Status s = decode_tunnel_attributes(data, false, out.value->tunnel); !s) return s.with_context(name);
     mark_whole_attribute(type, 0, out.mask);
     return Status::ok();
   }
@@ -247,7 +247,7 @@ Status decode_set(const Attribute& action, bool masked, SetAction& out) {
     }
   }
   key_attribute_to_fields(type, mask, out.mask);
-  if (type == OVS_KEY_ATTR_MPLS) out.mask.mpls_depth = 0;
+  if (type == OVS_KEY_ATTR_MPLS) out.mask->mpls_depth = 0;
   return Status::ok();
 }
 
@@ -356,15 +356,15 @@ Status put_set(AttributeWriter& writer, const SetAction& set) {
     if (set.masked) return invalid_argument("set of " + name + ": the datapath has no masked tunnel set");
     size_t action = writer.begin_nested(OVS_ACTION_ATTR_SET);
     size_t tunnel = writer.begin_nested(OVS_KEY_ATTR_TUNNEL);
-    put_tunnel_attributes(writer, set.value.tunnel, set.value.tunnel.is_ipv6(),
-                          set.value.tunnel.vxlan_gbp != 0);
+    put_tunnel_attributes(writer, set.value->tunnel, set.value->tunnel.is_ipv6(),
+                          set.value->tunnel.vxlan_gbp != 0);
     writer.end_nested(tunnel);
     writer.end_nested(action);
     return Status::ok();
   }
   if (!key_attribute_has_fields(set.attr))
     return invalid_argument("set of " + name + " has no attribute form");
-  int labels = std::max<int>(set.value.mpls_depth, 1);
+  int labels = std::max<int>(set.value->mpls_depth, 1);
   std::vector<uint8_t> payload = key_attribute_payload(set.attr, set.value, labels);
   if (set.masked) {
     std::vector<uint8_t> mask = key_attribute_payload(set.attr, set.mask, labels);

@@ -118,25 +118,25 @@ TEST(ActionEncoding, SetAndMaskedSetAreByteExact) {
 
   SetAction set_ipv4;
   set_ipv4.attr = OVS_KEY_ATTR_IPV4;
-  set_ipv4.value.ipv4_src = ip4(10, 0, 0, 1);
-  set_ipv4.value.ipv4_dst = ip4(10, 0, 0, 9);
-  set_ipv4.value.ip_proto = 6;
-  set_ipv4.value.ip_ttl = 63;
+  set_ipv4.value->ipv4_src = ip4(10, 0, 0, 1);
+  set_ipv4.value->ipv4_dst = ip4(10, 0, 0, 9);
+  set_ipv4.value->ip_proto = 6;
+  set_ipv4.value->ip_ttl = 63;
   SetAction set_tcp;
   set_tcp.attr = OVS_KEY_ATTR_TCP;
   set_tcp.masked = true;
-  set_tcp.value.tp_dst = htons(8080);
-  set_tcp.mask.tp_dst = 0xffff;
+  set_tcp.value->tp_dst = htons(8080);
+  set_tcp.mask->tp_dst = 0xffff;
   EXPECT_EQ(encoded({set_ipv4, set_tcp}), expected.bytes);
 
   ActionList back = decoded(expected);
   ASSERT_EQ(back.size(), 2u);
   const auto& ipv4_back = back[0].as<SetAction>();
   EXPECT_FALSE(ipv4_back.masked);
-  EXPECT_EQ(ipv4_back.value.ipv4_dst, ip4(10, 0, 0, 9));
-  EXPECT_EQ(ipv4_back.mask.ipv4_dst, ~0u) << "an unmasked set writes the whole attribute";
-  EXPECT_EQ(ipv4_back.mask.ip_frag, 0xff);
-  EXPECT_EQ(ipv4_back.mask.tp_dst, 0) << "nothing outside the attribute";
+  EXPECT_EQ(ipv4_back.value->ipv4_dst, ip4(10, 0, 0, 9));
+  EXPECT_EQ(ipv4_back.mask->ipv4_dst, ~0u) << "an unmasked set writes the whole attribute";
+  EXPECT_EQ(ipv4_back.mask->ip_frag, 0xff);
+  EXPECT_EQ(ipv4_back.mask->tp_dst, 0) << "nothing outside the attribute";
   EXPECT_EQ(back[1].as<SetAction>(), set_tcp);
 }
 
@@ -206,14 +206,14 @@ TEST(ActionEncoding, SetTunnelIsANestedTunnelKey) {
 
   ActionList actions = decoded(expected);
   ASSERT_EQ(actions.size(), 1u);
-  const TunnelKey& value = actions[0].as<SetAction>().value.tunnel;
+  const TunnelKey& value = actions[0].as<SetAction>().value->tunnel;
   EXPECT_EQ(value.tun_id, htobe64(77));
   EXPECT_EQ(value.ipv4_dst, ip4(2, 2, 2, 2));
   EXPECT_EQ(value.flags, kTunnelKey | kTunnelDontFragment);
   EXPECT_EQ(value.vxlan_gbp, 0x00400010u);
   Ipv6Addr all_ones;
   all_ones.fill(0xff);
-  EXPECT_EQ(actions[0].as<SetAction>().mask.tunnel.ipv6_dst, all_ones)
+  EXPECT_EQ(actions[0].as<SetAction>().mask->tunnel.ipv6_dst, all_ones)
       << "a tunnel set replaces the whole tunnel key";
   EXPECT_EQ(encoded(actions), expected.bytes);
 }
@@ -261,12 +261,12 @@ TEST(ActionRoundTrip, EverySetTarget) {
 
   ActionList actions = decoded(bytes);
   const SetAction& ipv6_set = actions[5].as<SetAction>();
-  EXPECT_EQ(ipv6_set.value.ipv6_dst, dst);
-  EXPECT_EQ(ipv6_set.mask.ipv6_label, htonl(0x000fffff))
+  EXPECT_EQ(ipv6_set.value->ipv6_dst, dst);
+  EXPECT_EQ(ipv6_set.mask->ipv6_label, htonl(0x000fffff))
       << "like the kernel's SET_TO_MASKED, only the label's 20 bits are written";
   const SetAction& icmp_set = actions[11].as<SetAction>();
-  EXPECT_EQ(icmp_set.value.tp_src, htons(3));
-  EXPECT_EQ(icmp_set.mask.tp_src, htons(0xff));
+  EXPECT_EQ(icmp_set.value->tp_src, htons(3));
+  EXPECT_EQ(icmp_set.mask->tp_src, htons(0xff));
 }
 
 TEST(ActionRoundTrip, NestedListsAndEveryOtherAction) {

@@ -41,8 +41,8 @@ Megaflow sample_flow() {
   flow.match = udp_match();
   SetAction mark;
   mark.attr = OVS_KEY_ATTR_SKB_MARK;
-  mark.value.skb_mark = 5;
-  mark.mask.skb_mark = ~0u;
+  mark.value->skb_mark = 5;
+  mark.mask->skb_mark = ~0u;
   flow.actions = {mark, OutputAction{2}};
   flow.stats = {10, 1500, 123456, 0x0112};
   return flow;

@@ -81,22 +81,22 @@ TEST(ActionsText, SetWithPartialKeyIsMaskedSet) {
   auto set = only<SetAction>(parse_ok("set(ipv4(ttl=63))"));
   EXPECT_EQ(set.attr, OVS_KEY_ATTR_IPV4);
   EXPECT_TRUE(set.masked);
-  EXPECT_EQ(set.value.ip_ttl, 63);
-  EXPECT_EQ(set.mask.ip_ttl, 0xff);
-  EXPECT_EQ(set.mask.ipv4_src, 0u);
-  EXPECT_EQ(set.mask.ip_frag, 0);
+  EXPECT_EQ(set.value->ip_ttl, 63);
+  EXPECT_EQ(set.mask->ip_ttl, 0xff);
+  EXPECT_EQ(set.mask->ipv4_src, 0u);
+  EXPECT_EQ(set.mask->ip_frag, 0);
 }
 
 TEST(ActionsText, SetWithEveryFieldFullyMaskedIsPlainSet) {
   auto set = only<SetAction>(parse_ok("set(eth(src=02:00:00:00:00:01,dst=02:00:00:00:00:02))"));
   EXPECT_EQ(set.attr, OVS_KEY_ATTR_ETHERNET);
   EXPECT_FALSE(set.masked);
-  EXPECT_EQ(set.value.eth_dst, (EthAddr{2, 0, 0, 0, 0, 2}));
-  EXPECT_EQ(set.mask.eth_src, (EthAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}));
+  EXPECT_EQ(set.value->eth_dst, (EthAddr{2, 0, 0, 0, 0, 2}));
+  EXPECT_EQ(set.mask->eth_src, (EthAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}));
 
   auto ports = only<SetAction>(parse_ok("set(tcp(src=1,dst=80))"));
   EXPECT_FALSE(ports.masked);
-  EXPECT_EQ(ports.value.tp_dst, htons(80));
+  EXPECT_EQ(ports.value->tp_dst, htons(80));
 }
 
 TEST(ActionsText, SetIpv6IsAlwaysMaskedBecauseTheLabelMaskHasTwentyBits) {
@@ -105,7 +105,7 @@ TEST(ActionsText, SetIpv6IsAlwaysMaskedBecauseTheLabelMaskHasTwentyBits) {
   auto set =
       only<SetAction>(parse_ok("set(ipv6(src=::1,dst=::2,label=0,proto=6,tclass=0,hlimit=64,frag=no))"));
   EXPECT_TRUE(set.masked);
-  EXPECT_EQ(set.mask.ipv6_label, htonl(0xfffff));
+  EXPECT_EQ(set.mask->ipv6_label, htonl(0xfffff));
 }
 
 TEST(ActionsText, MaskedSetValueIsKeptInsideItsMask) {
@@ -115,18 +115,18 @@ TEST(ActionsText, MaskedSetValueIsKeptInsideItsMask) {
   ASSERT_EQ(actions.size(), 2u);
   const auto& ipv4 = actions[0].as<SetAction>();
   EXPECT_TRUE(ipv4.masked);
-  EXPECT_EQ(ipv4.value.ipv4_src, htonl(0x0a000000));
-  EXPECT_EQ(ipv4.mask.ipv4_src, htonl(0xffffff00));
-  EXPECT_EQ(actions[1].as<SetAction>().value.tp_dst, 0);
+  EXPECT_EQ(ipv4.value->ipv4_src, htonl(0x0a000000));
+  EXPECT_EQ(ipv4.mask->ipv4_src, htonl(0xffffff00));
+  EXPECT_EQ(actions[1].as<SetAction>().value->tp_dst, 0);
   EXPECT_EQ(format_actions(actions), "set(ipv4(src=10.0.0.0/255.255.255.0)),set(tcp())");
 }
 
 TEST(ActionsText, PlainSetPrintsEveryFieldOfTheAttribute) {
   SetAction set;
   set.attr = OVS_KEY_ATTR_IPV4;
-  set.value.ipv4_src = htonl(0x0a000001);
-  set.value.ip_ttl = 9;
-  set.mask.ipv4_src = ~0u;
+  set.value->ipv4_src = htonl(0x0a000001);
+  set.value->ip_ttl = 9;
+  set.mask->ipv4_src = ~0u;
   EXPECT_EQ(format_actions({set}), "set(ipv4(src=10.0.0.1,dst=0.0.0.0,proto=0,tos=0,ttl=9,frag=no))");
   set.masked = true;
   EXPECT_EQ(format_actions({set}), "set(ipv4(src=10.0.0.1))");
@@ -137,12 +137,12 @@ TEST(ActionsText, TunnelSet) {
       parse_ok("set(tunnel(tun_id=0x64,src=192.0.2.1,dst=192.0.2.2,ttl=64,tp_dst=4789,flags(df|key)))"));
   EXPECT_EQ(set.attr, OVS_KEY_ATTR_TUNNEL);
   EXPECT_FALSE(set.masked);
-  EXPECT_EQ(set.value.tunnel.tun_id, be64(0x64));
-  EXPECT_EQ(set.value.tunnel.ipv4_dst, htonl(0xc0000202));
-  EXPECT_EQ(set.value.tunnel.tp_dst, htons(4789));
-  EXPECT_EQ(set.value.tunnel.ttl, 64);
-  EXPECT_EQ(set.value.tunnel.flags, kTunnelDontFragment | kTunnelKey);
-  EXPECT_EQ(set.mask.tunnel.ipv4_src, ~0u);
+  EXPECT_EQ(set.value->tunnel.tun_id, be64(0x64));
+  EXPECT_EQ(set.value->tunnel.ipv4_dst, htonl(0xc0000202));
+  EXPECT_EQ(set.value->tunnel.tp_dst, htons(4789));
+  EXPECT_EQ(set.value->tunnel.ttl, 64);
+  EXPECT_EQ(set.value->tunnel.flags, kTunnelDontFragment | kTunnelKey);
+  EXPECT_EQ(set.mask->tunnel.ipv4_src, ~0u);
 }
 
 TEST(ActionsText, PushAndPopHeaders) {

@@ -64,8 +64,8 @@ Megaflow sample_flow() {
   SetAction& set = flow.actions[0].as<SetAction>();
   set.attr = OVS_KEY_ATTR_IPV4;
   set.masked = true;
-  set.value.ip_ttl = 63;
-  set.mask.ip_ttl = 0xff;
+  set.value->ip_ttl = 63;
+  set.mask->ip_ttl = 0xff;
   flow.stats = FlowStats{22, 2596, kNowMs - 1889, 0x012};
   return flow;
 }

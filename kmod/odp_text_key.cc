@@ -732,18 +732,18 @@ Result<SetAction> parse_set_attribute(std::string_view text, size_t* consumed) {
     set.attr = list->attr;
     set.masked = !odp_text::field_list_mask_is_full(*list, set.mask);
   } else if (name == "tunnel") {
-    if (Status s = odp_text::parse_tunnel(c, set.value.tunnel, set.mask.tunnel, false); !s) return s;
+    if (Status s = odp_text::parse_tunnel(c, set.value->tunnel, set.mask->tunnel, false); !s) return s;
     set.attr = OVS_KEY_ATTR_TUNNEL;
-    set.mask.tunnel = TunnelKey{};
-    std::memset(&set.mask.tunnel, 0xff, offsetof(TunnelKey, pad));
-    set.mask.tunnel.flags = kTunnelAllFlags;  // the defined flag bits, as the netlink decoder has them
+    set.mask->tunnel = TunnelKey{};
+    std::memset(&set.mask->tunnel, 0xff, offsetof(TunnelKey, pad));
+    set.mask->tunnel.flags = kTunnelAllFlags;  // the defined flag bits, as the netlink decoder has them
   } else if (name == "skb_priority" || name == "skb_mark") {
     bool priority = name == "skb_priority";
     odp_text::MaskedNumber n;
     if (Status s = odp_text::parse_masked_number(c, name, UINT32_MAX, true, &n); !s) return s;
     set.attr = priority ? OVS_KEY_ATTR_PRIORITY : OVS_KEY_ATTR_SKB_MARK;
-    (priority ? set.value.priority : set.value.skb_mark) = static_cast<uint32_t>(n.value);
-    (priority ? set.mask.priority : set.mask.skb_mark) = static_cast<uint32_t>(n.mask);
+    (priority ? set.value->priority : set.value->skb_mark) = static_cast<uint32_t>(n.value);
+    (priority ? set.mask->priority : set.mask->skb_mark) = static_cast<uint32_t>(n.mask);
     set.masked = n.mask != UINT32_MAX;
   } else if (name == "mpls") {
     int count = 0;
@@ -751,8 +751,8 @@ Result<SetAction> parse_set_attribute(std::string_view text, size_t* consumed) {
     if (Status s = odp_text::parse_mpls(c, lse, mask, &count); !s) return s;
     if (count != 1) return invalid_argument("set(mpls(...)): sets exactly one label stack entry");
     set.attr = OVS_KEY_ATTR_MPLS;
-    set.value.mpls_lse[0] = lse[0];
-    set.mask.mpls_lse[0] = mask[0];
+    set.value->mpls_lse[0] = lse[0];
+    set.mask->mpls_lse[0] = mask[0];
     set.masked = mask[0] != 0xffffffffu;
   } else if (list || name == "recirc_id" || name == "dp_hash" || name == "in_port" || name == "eth_type" ||
              name == "vlan" || name == "encap" || name == "tcp_flags" || name.substr(0, 3) == "ct_") {
@@ -772,19 +772,19 @@ Result<SetAction> parse_set_attribute(std::string_view text, size_t* consumed) {
 std::string format_set_attribute(const SetAction& set) {
   if (const odp_text::FieldListSpec* list = odp_text::find_field_list(set.attr)) {
     return std::string(list->name) + "(" +
-           odp_text::format_field_list(*list, set.value, set.masked ? &set.mask : nullptr) + ")";
+           odp_text::format_field_list(*list, set.value, set.masked ? &*set.mask : nullptr) + ")";
   }
   switch (set.attr) {
     case OVS_KEY_ATTR_TUNNEL:
       // The kernel has no masked tunnel set; the value is what it would carry.
-      return "tunnel(" + odp_text::format_tunnel_set(set.value.tunnel) + ")";
+      return "tunnel(" + odp_text::format_tunnel_set(set.value->tunnel) + ")";
     case OVS_KEY_ATTR_PRIORITY:
-      return set_number("skb_priority", set.value.priority, set.mask.priority, set.masked);
+      return set_number("skb_priority", set.value->priority, set.mask->priority, set.masked);
     case OVS_KEY_ATTR_SKB_MARK:
-      return set_number("skb_mark", set.value.skb_mark, set.mask.skb_mark, set.masked);
+      return set_number("skb_mark", set.value->skb_mark, set.mask->skb_mark, set.masked);
     case OVS_KEY_ATTR_MPLS:
       return "mpls(" +
-             odp_text::format_mpls(&set.value.mpls_lse[0], set.masked ? &set.mask.mpls_lse[0] : nullptr, 1) +
+             odp_text::format_mpls(&set.value->mpls_lse[0], set.masked ? &set.mask->mpls_lse[0] : nullptr, 1) +
              ")";
     default:
       // odp-util's spelling for an attribute it has no text for.

@@ -8,6 +8,7 @@
 #include <linux/openvswitch.h>
 
 #include <cstdint>
+#include <memory>
 #include <variant>
 #include <vector>
 
@@ -17,6 +18,44 @@ namespace flowlift {
 
 struct Action;
 using ActionList = std::vector<Action>;
+
+// A FlowKey held out of line, with value semantics. A set action is typed as
+// a whole key but names one attribute's worth of fields; held inline, its two
+// keys made every Action (the variant) over 600 bytes and every installed
+// megaflow pay for that whatever its actions were.
+class BoxedKey {
+ public:
+  BoxedKey() : key_(std::make_unique<FlowKey>()) {}
+  BoxedKey(const FlowKey& key) : key_(std::make_unique<FlowKey>(key)) {}  // NOLINT(google-explicit-constructor)
+  BoxedKey(const BoxedKey& other) : key_(std::make_unique<FlowKey>(*other)) {}
+  BoxedKey(BoxedKey&& other) noexcept : key_(std::move(other.key_)) {}
+  BoxedKey& operator=(const BoxedKey& other) {
+    if (this != &other) key_ = std::make_unique<FlowKey>(*other);
+    return *this;
+  }
+  BoxedKey& operator=(BoxedKey&& other) noexcept {
+    key_ = std::move(other.key_);
+    return *this;
+  }
+  // A moved-from box reads as an all-zero key, so it stays safe to compare.
+  const FlowKey& operator*() const { return key_ ? *key_ : zero(); }
+  FlowKey& operator*() {
+    if (!key_) key_ = std::make_unique<FlowKey>();
+    return *key_;
+  }
+  operator const FlowKey&() const { return **this; }  // NOLINT(google-explicit-constructor)
+  operator FlowKey&() { return **this; }              // NOLINT(google-explicit-constructor)
+  const FlowKey* operator->() const { return &**this; }
+  FlowKey* operator->() { return &**this; }
+  bool operator==(const BoxedKey& other) const { return **this == *other; }
+
+ private:
+  static const FlowKey& zero() {
+    static const FlowKey kZero{};
+    return kZero;
+  }
+  std::unique_ptr<FlowKey> key_;
+};
 
 // OVS_ACTION_ATTR_OUTPUT: send to a datapath port.
 struct OutputAction {
@@ -44,8 +83,8 @@ struct UserspaceAction {
 struct SetAction {
   ovs_key_attr attr = OVS_KEY_ATTR_UNSPEC;
   bool masked = false;
-  FlowKey value{};
-  FlowKey mask{};
+  BoxedKey value;
+  BoxedKey mask;
   bool operator==(const SetAction&) const = default;
 };
 
