@@ -20,15 +20,15 @@
 namespace flowlift {
 namespace {
 
-using testing::BuiltFrame;
-using testing::FrameBuilder;
+using execute_testing::BuiltFrame;
+using execute_testing::FrameBuilder;
 using ::testing::HasSubstr;
-using testing::ip4;
-using testing::ip6;
-using testing::kMacA;
-using testing::kMacB;
-using testing::rd16;
-using testing::rd32;
+using execute_testing::ip4;
+using execute_testing::ip6;
+using execute_testing::kMacA;
+using execute_testing::kMacB;
+using execute_testing::rd16;
+using execute_testing::rd32;
 
 constexpr EthAddr kMacC = {0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f};
 
@@ -341,7 +341,7 @@ TEST(ExecuteSetIpv4, UdpChecksumThatComesOutZeroIsSentAsFfff) {
   ASSERT_TRUE(run(context, udp4(), {set_ipv4_dst(zero_sum_address), OutputAction{1}}).is_ok());
   const Packet& out = context.outputs[0].packet;
   EXPECT_EQ(rd16(out.data() + 40), 0xffff);
-  EXPECT_TRUE(testing::l4_checksum_ok(out, 14, 34, 17));
+  EXPECT_TRUE(execute_testing::l4_checksum_ok(out, 14, 34, 17));
 }
 
 TEST(ExecuteSetIpv4, UnchangedAddressLeavesChecksumsAlone) {
@@ -394,7 +394,7 @@ TEST(ExecuteSetIpv4, LaterFragmentKeepsItsPayloadBytes) {
   ASSERT_TRUE(run(context, frame, {set_ipv4_src("9.9.9.9"), OutputAction{1}}).is_ok());
   const Packet& out = context.outputs[0].packet;
   EXPECT_TRUE(std::equal(before.begin() + 34, before.end(), out.data() + 34));
-  EXPECT_TRUE(testing::ipv4_header_checksum_ok(out, 14));
+  EXPECT_TRUE(execute_testing::ipv4_header_checksum_ok(out, 14));
   EXPECT_EQ(rd32(out.data() + 26), 0x09090909u);
 }
 
@@ -1119,7 +1119,7 @@ TEST(ExecuteClone, CloneInsideSampleStaysIsolated) {
   ASSERT_EQ(context.outputs.size(), 3u);
   EXPECT_EQ(context.outputs[0].port, 1u);
   EXPECT_EQ(context.outputs[0].packet.data()[22], 2);
-  EXPECT_TRUE(testing::ipv4_header_checksum_ok(context.outputs[0].packet, 14));
+  EXPECT_TRUE(execute_testing::ipv4_header_checksum_ok(context.outputs[0].packet, 14));
   EXPECT_EQ(bytes_of(context.outputs[1].packet), bytes_of(frame.packet));
   EXPECT_EQ(bytes_of(context.outputs[2].packet), bytes_of(frame.packet));
 }

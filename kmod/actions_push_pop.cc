@@ -9,12 +9,6 @@
 namespace flowlift {
 namespace {
 
-uint16_t host16(Be16 value) {
-  uint8_t bytes[2];
-  store_raw(bytes, value);
-  return load_be16(bytes);
-}
-
 std::string hex16(uint16_t value) {
   char buffer[8];
   std::snprintf(buffer, sizeof buffer, "0x%04x", value);
@@ -66,7 +60,7 @@ Status pop_vlan(KeyedPacket& skb) {
 
 Status push_mpls(const PushMplsAction& action, KeyedPacket& skb) {
   const uint16_t ethertype = host16(action.ethertype);
-  if (!is_mpls_ethertype(ethertype))
+  if (!is_mpls_ethertype(be16(ethertype)))
     return Status(EINVAL, "push_mpls: ethertype " + hex16(ethertype) + " is not MPLS (0x8847 or 0x8848)");
   Packet& packet = skb.packet;
   const L2Layout l2 = l2_layout(packet);
@@ -84,15 +78,15 @@ Status pop_mpls(const PopMplsAction& action, KeyedPacket& skb) {
   Packet& packet = skb.packet;
   const L2Layout l2 = l2_layout(packet);
   skb.key_valid = false;
-  if (!is_mpls_ethertype(l2.ethertype)) return Status::ok();
+  if (!is_mpls_ethertype(be16(l2.ethertype))) return Status::ok();
   if (l2.mac_length + kMplsHeaderLength > packet.size())
     return too_short("pop_mpls", packet.size(), "ends inside its label stack entry");
   packet.erase(l2.mac_length, kMplsHeaderLength);
   const uint16_t next = host16(action.ethertype);
   store_be16(packet.data() + l2.mac_length - 2, next);
   const auto where = static_cast<uint16_t>(l2.mac_length);
-  packet.l2_5_ofs = is_mpls_ethertype(next) ? where : Packet::kNoOffset;
-  packet.l3_ofs = is_mpls_ethertype(next) ? Packet::kNoOffset : where;
+  packet.l2_5_ofs = is_mpls_ethertype(be16(next)) ? where : Packet::kNoOffset;
+  packet.l3_ofs = is_mpls_ethertype(be16(next)) ? Packet::kNoOffset : where;
   packet.l4_ofs = Packet::kNoOffset;
   return Status::ok();
 }

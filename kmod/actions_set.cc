@@ -87,12 +87,6 @@ std::string hex16(uint16_t value) {
   return buffer;
 }
 
-uint16_t host16(Be16 value) {
-  uint8_t bytes[2];
-  store_raw(bytes, value);
-  return load_be16(bytes);
-}
-
 uint32_t host32(Be32 value) {
   uint8_t bytes[4];
   store_raw(bytes, value);
@@ -456,7 +450,7 @@ Status FieldWriter::set_sctp() {
 
 Status FieldWriter::set_mpls() {
   const L2Layout l2 = l2_layout(skb_.packet);
-  if (!is_mpls_ethertype(l2.ethertype))
+  if (!is_mpls_ethertype(be16(l2.ethertype)))
     return fail(EINVAL, "packet is not MPLS (ethertype " + hex16(l2.ethertype) + ")");
   if (l2.mac_length + kMplsHeaderLength > size())
     return fail(ENOMEM, "packet of " + std::to_string(size()) +

@@ -13,8 +13,8 @@
 namespace flowlift {
 namespace {
 
-using testing::ip4;
-using testing::reference_checksum;
+using execute_testing::ip4;
+using execute_testing::reference_checksum;
 
 std::span<const uint8_t> as_bytes(std::string_view text) {
   return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
@@ -86,8 +86,8 @@ TEST(Checksum, PseudoHeaderSumsMatchFromScratch) {
   expected = (expected & 0xffff) + (expected >> 16);
   EXPECT_EQ(ipv4_pseudo_header_sum(src, dst, 17, 28), expected);
 
-  const Ipv6Addr a = testing::ip6("2001:db8::1"), b = testing::ip6("2001:db8::2");
-  uint64_t sum = testing::pseudo_header_sum_v6(a.data(), b.data(), 58, 70000);
+  const Ipv6Addr a = execute_testing::ip6("2001:db8::1"), b = execute_testing::ip6("2001:db8::2");
+  uint64_t sum = execute_testing::pseudo_header_sum_v6(a.data(), b.data(), 58, 70000);
   while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
   EXPECT_EQ(ipv6_pseudo_header_sum(a, b, 58, 70000), sum);
 }
@@ -109,7 +109,7 @@ TEST(Crc32c, ChainsAcrossCalls) {
 TEST(SctpChecksum, IgnoresTheStoredChecksumField) {
   std::vector<uint8_t> packet(40);
   for (size_t i = 0; i < packet.size(); ++i) packet[i] = static_cast<uint8_t>(i * 13 + 5);
-  const uint32_t expected = testing::reference_sctp_checksum(packet);
+  const uint32_t expected = execute_testing::reference_sctp_checksum(packet);
   EXPECT_EQ(sctp_checksum(packet), expected);
   packet[8] ^= 0xff;
   EXPECT_EQ(sctp_checksum(packet), expected);

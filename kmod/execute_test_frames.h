@@ -14,7 +14,7 @@
 #include "flowlift/flow_key.h"
 #include "flowlift/packet.h"
 
-namespace flowlift::testing {
+namespace flowlift::execute_testing {
 
 inline constexpr EthAddr kMacA = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55};
 inline constexpr EthAddr kMacB = {0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb};
@@ -338,4 +338,4 @@ class FrameBuilder {
   uint16_t l4_ = Packet::kNoOffset;
 };
 
-}  // namespace flowlift::testing
+}  // namespace flowlift::execute_testing

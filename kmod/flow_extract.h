@@ -10,14 +10,15 @@
 
 #include "flowlift/flow_key.h"
 #include "flowlift/packet.h"
+#include "kmod/protocol_numbers.h"
 
 namespace flowlift {
 
-// eth_type of an 802.3 frame whose payload is not SNAP-encapsulated Ethernet
-// II (flow_key.h). The kernel keeps ETH_P_802_2 (0x0004) internally but never
-// shows it: its netlink key omits OVS_KEY_ATTR_ETHERTYPE for such frames. OVS
-// userspace calls 0x05ff FLOW_DL_TYPE_NONE; flowlift's key uses that value.
-inline constexpr uint16_t kEthType802_2 = 0x05ff;
+// kEthType802_2 (protocol_numbers.h) is the eth_type of an 802.3 frame whose
+// payload is not SNAP-encapsulated Ethernet II. The kernel keeps ETH_P_802_2
+// (0x0004) internally but never shows it: its netlink key omits
+// OVS_KEY_ATTR_ETHERTYPE for such frames. OVS userspace calls 0x05ff
+// FLOW_DL_TYPE_NONE; flowlift's key uses that value.
 
 // Fills a FlowKey from packet.bytes() and packet.md: in_port, recirc_id,
 // dp_hash, priority and skb_mark always; the tunnel key when

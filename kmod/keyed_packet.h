@@ -8,6 +8,7 @@
 
 #include "flowlift/flow_key.h"
 #include "flowlift/packet.h"
+#include "kmod/protocol_numbers.h"
 
 namespace flowlift {
 
@@ -23,7 +24,6 @@ struct KeyedPacket {
 };
 
 inline bool is_vlan_tpid(uint16_t ethertype) { return ethertype == 0x8100 || ethertype == 0x88a8; }
-inline bool is_mpls_ethertype(uint16_t ethertype) { return ethertype == 0x8847 || ethertype == 0x8848; }
 
 inline constexpr size_t kEthernetHeaderLength = 14;
 inline constexpr size_t kVlanHeaderLength = 4;

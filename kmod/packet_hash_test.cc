@@ -10,7 +10,7 @@
 namespace flowlift {
 namespace {
 
-using testing::FrameBuilder;
+using execute_testing::FrameBuilder;
 
 std::span<const uint8_t> as_bytes(std::string_view text) {
   return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
@@ -72,7 +72,7 @@ TEST(PacketFlowHash, Ipv6FlowLabelStandsInForPorts) {
 TEST(PacketFlowHash, SymmetricHashIsTheSameBothWays) {
   auto forward = frame_bytes(FrameBuilder().ethernet().ipv4("10.0.0.1", "10.0.0.2").tcp(1000, 80));
   auto reverse = frame_bytes(
-      FrameBuilder().ethernet(testing::kMacA, testing::kMacB).ipv4("10.0.0.2", "10.0.0.1").tcp(80, 1000));
+      FrameBuilder().ethernet(execute_testing::kMacA, execute_testing::kMacB).ipv4("10.0.0.2", "10.0.0.1").tcp(80, 1000));
   EXPECT_EQ(packet_symmetric_flow_hash(forward), packet_symmetric_flow_hash(reverse));
   EXPECT_NE(packet_flow_hash(forward), packet_flow_hash(reverse));
 }

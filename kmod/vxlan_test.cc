@@ -14,15 +14,15 @@
 namespace flowlift {
 namespace {
 
-using testing::FrameBuilder;
+using execute_testing::FrameBuilder;
 using ::testing::HasSubstr;
-using testing::ip4;
-using testing::ip6;
-using testing::rd16;
-using testing::rd32;
-using testing::reference_checksum;
-using testing::wr16;
-using testing::wr32;
+using execute_testing::ip4;
+using execute_testing::ip6;
+using execute_testing::rd16;
+using execute_testing::rd32;
+using execute_testing::reference_checksum;
+using execute_testing::wr16;
+using execute_testing::wr32;
 
 constexpr EthAddr kUnderlaySrcMac = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
 constexpr EthAddr kUnderlayDstMac = {0x02, 0x00, 0x00, 0x00, 0x00, 0x02};
@@ -127,9 +127,9 @@ TEST(VxlanEncapsulate, DontFragmentTtlTosAndChecksumFollowTheTunnelKey) {
   EXPECT_EQ(rd16(ip + 6), 0x4000);
   EXPECT_EQ(ip[8], 9);
   EXPECT_EQ(rd32(ip + 12), 0xcb007109u);
-  EXPECT_TRUE(testing::ipv4_header_checksum_ok(packet, 14));
+  EXPECT_TRUE(execute_testing::ipv4_header_checksum_ok(packet, 14));
   EXPECT_NE(rd16(packet.data() + 34 + 6), 0);
-  EXPECT_TRUE(testing::l4_checksum_ok(packet, 14, 34, 17));
+  EXPECT_TRUE(execute_testing::l4_checksum_ok(packet, 14, 34, 17));
 }
 
 TEST(VxlanEncapsulate, InnerCongestionMarkLeavesAsEct0) {
@@ -159,7 +159,7 @@ TEST(VxlanEncapsulate, Ipv6UnderlayHeadersAndMandatedChecksum) {
   EXPECT_EQ(rd16(&out[56]), 4789);
   EXPECT_EQ(rd32(&out[62]), 0x08000000u);
   EXPECT_EQ(rd32(&out[66]), 0xabcdef00u);
-  EXPECT_TRUE(testing::l4_checksum_ok(packet, 14, 54, 17));
+  EXPECT_TRUE(execute_testing::l4_checksum_ok(packet, 14, 54, 17));
   EXPECT_NE(rd16(&out[60]), 0);
   EXPECT_EQ(packet.l4_ofs, 54);
 }
@@ -296,7 +296,7 @@ TEST(VxlanDecapsulate, OuterCongestionMarkReachesAnEcnCapableInnerHeader) {
   wr16(packet.data() + 24, reference_checksum({packet.data() + 14, 20}));
   ASSERT_TRUE(vxlan_decapsulate(packet).is_ok());
   EXPECT_EQ(packet.data()[15], 0x03);
-  EXPECT_TRUE(testing::ipv4_header_checksum_ok(packet, 14));
+  EXPECT_TRUE(execute_testing::ipv4_header_checksum_ok(packet, 14));
 }
 
 TEST(VxlanDecapsulate, TrailingEthernetPaddingIsDropped) {
