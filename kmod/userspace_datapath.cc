@@ -148,7 +148,22 @@ const PortInfo* UserspaceDatapath::vxlan_port_for_underlay(uint32_t underlay_por
   return nullptr;
 }
 
+bool UserspaceDatapath::run_periodic_work(uint64_t now_ms) {
+  uint64_t last = last_rebalance_ms_.load(std::memory_order_relaxed);
+  if (last == 0) {  // the first call starts the clock
+    last_rebalance_ms_.compare_exchange_strong(last, now_ms, std::memory_order_relaxed);
+    return false;
+  }
+  if (now_ms - last < kMaskRebalanceIntervalMs) return false;
+  if (!last_rebalance_ms_.compare_exchange_strong(last, now_ms, std::memory_order_relaxed)) return false;
+  return table_.rebalance();
+}
+
 ReceiveOutcome UserspaceDatapath::receive(LookupContext& context, uint32_t port, Packet packet) {
+  if (packets_until_periodic_check_.fetch_sub(1, std::memory_order_relaxed) == 1) {
+    packets_until_periodic_check_.store(kPeriodicCheckPackets, std::memory_order_relaxed);
+    run_periodic_work(monotonic_ms());
+  }
   std::optional<PortInfo> tunnel_port;
   {
     std::lock_guard lock(mutex_);

@@ -112,6 +112,16 @@ class UserspaceDatapath {
   std::vector<QueuedUpcall> take_upcalls();
   DatapathStats stats() const;
 
+  // Housekeeping the kernel does from delayed work: every
+  // kMaskRebalanceIntervalMs the mask list is reordered by hits
+  // (ovs_dp_masks_rebalance), so busy masks are tried first on cache misses.
+  // The datapath has no thread of its own: receive() calls this every
+  // kPeriodicCheckPackets packets, and an owner with a timer may call it too.
+  // Returns whether the mask order changed.
+  static constexpr uint64_t kMaskRebalanceIntervalMs = 4000;
+  static constexpr uint64_t kPeriodicCheckPackets = 1024;
+  bool run_periodic_work(uint64_t now_ms);
+
  private:
   class Executor;
   friend class Executor;
@@ -135,6 +145,8 @@ class UserspaceDatapath {
     std::atomic<uint64_t> malformed{0}, action_errors{0};
   };
   AtomicStats stats_;
+  std::atomic<uint64_t> packets_until_periodic_check_{kPeriodicCheckPackets};
+  std::atomic<uint64_t> last_rebalance_ms_{0};
 };
 
 // Monotonic milliseconds, the clock flow statistics use.

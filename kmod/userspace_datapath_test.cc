@@ -220,3 +220,22 @@ TEST_F(UserspaceDatapathTest, RecirculationLoopStopsAtTheKernelsLimit) {
 
 }  // namespace
 }  // namespace flowlift
+
+namespace flowlift {
+namespace {
+
+TEST_F(UserspaceDatapathTest, PeriodicWorkRebalancesMasksByHitsEveryFourSeconds) {
+  // Two masks; the second one installed gets all the traffic.
+  ASSERT_TRUE(put("in_port(2),eth(),eth_type(0x0800),ipv4(frag=no)", "1", 1).is_ok());
+  ASSERT_TRUE(put("in_port(1),eth(),eth_type(0x0800),ipv4(dst=10.0.0.2,frag=no)", "2", 2).is_ok());
+  FlowMask busy = datapath.flow_table().masks()[1].mask;
+  for (int i = 0; i < 20; ++i) receive(1, frame(kIcmp));
+  EXPECT_FALSE(datapath.run_periodic_work(1000));  // starts the clock
+  EXPECT_FALSE(datapath.run_periodic_work(1000 + 3999));
+  EXPECT_EQ(datapath.flow_table().masks()[1].mask, busy);
+  EXPECT_TRUE(datapath.run_periodic_work(1000 + 4000));
+  EXPECT_EQ(datapath.flow_table().masks()[0].mask, busy);
+}
+
+}  // namespace
+}  // namespace flowlift
