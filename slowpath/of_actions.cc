@@ -219,19 +219,26 @@ Result<OfAction> parse_move(std::string_view text) {
   return OfAction(OfMoveAction{*source, *destination});
 }
 
+std::string_view trim_spaces(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
 Result<OfAction> parse_conjunction(const OfKeyValue& kv) {
-  // conjunction(ID,K/N)
+  // conjunction(ID,K/N); OVS's scanf format allows spaces around the numbers.
   std::string_view args = kv.value;
   size_t comma = args.find(',');
   size_t slash = args.find('/');
   if (kv.delimiter != '(' || comma == std::string_view::npos || slash == std::string_view::npos ||
       slash < comma)
     return invalid_argument("expected conjunction(id,k/n)");
-  Result<uint64_t> id = parse_ranged(args.substr(0, comma), UINT32_MAX, "conjunction id");
+  Result<uint64_t> id = parse_ranged(trim_spaces(args.substr(0, comma)), UINT32_MAX, "conjunction id");
   if (!id) return id.status();
-  Result<uint64_t> k = parse_ranged(args.substr(comma + 1, slash - comma - 1), UINT8_MAX, "clause number k");
+  Result<uint64_t> k =
+      parse_ranged(trim_spaces(args.substr(comma + 1, slash - comma - 1)), UINT8_MAX, "clause number k");
   if (!k) return k.status();
-  Result<uint64_t> n = parse_ranged(args.substr(slash + 1), UINT8_MAX, "number of clauses n");
+  Result<uint64_t> n = parse_ranged(trim_spaces(args.substr(slash + 1)), UINT8_MAX, "number of clauses n");
   if (!n) return n.status();
   if (*n < 2 || *n > 64) return invalid_argument("n must be between 2 and 64");
   if (*k < 1 || *k > *n) return invalid_argument("k must be between 1 and n");
@@ -535,6 +542,17 @@ Status check_field(const OfAction& action, const OfFlow& flow, OfFieldId id) {
   return Status::ok();
 }
 
+// mod_tp_*: as OVS's check_set_l4_port(), also refused for later fragments,
+// which carry no L4 header.
+Status check_l4_port(const OfAction& action, const OfFlow& flow, OfFieldId id) {
+  Status s = check_field(action, flow, id);
+  if (!s.is_ok()) return s;
+  if (flow.nw_frag & kOfFragLater)
+    return invalid_argument(format_of_action(action, nullptr) +
+                            ": the match admits later fragments, which have no L4 header");
+  return Status::ok();
+}
+
 }  // namespace
 
 Status check_of_actions(const OfActionList& actions, const OfMatch& match, uint8_t table_id) {
@@ -576,8 +594,8 @@ Status check_of_actions(const OfActionList& actions, const OfMatch& match, uint8
             [&](const OfDecTtlAction&) {
               return flow_is_ip_any(flow) ? Status::ok() : needs(action, OfPrereq::kIpAny);
             },
-            [&](const OfSetL4SrcPortAction&) { return check_field(action, flow, OfFieldId::kTpSrc); },
-            [&](const OfSetL4DstPortAction&) { return check_field(action, flow, OfFieldId::kTpDst); },
+            [&](const OfSetL4SrcPortAction&) { return check_l4_port(action, flow, OfFieldId::kTpSrc); },
+            [&](const OfSetL4DstPortAction&) { return check_l4_port(action, flow, OfFieldId::kTpDst); },
             [&](const OfPushVlanAction& a) {
               flow.vlan_tpid = htons(a.ethertype);
               flow.vlan_tci = htons(kVlanCfi);

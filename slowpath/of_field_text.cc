@@ -134,7 +134,9 @@ std::string format_named_flags(std::span<const odp_text::FlagName> names, uint32
                                uint32_t all) {
   uint32_t named = 0;
   for (const odp_text::FlagName& n : names) named |= n.bit;
-  if (((flags | mask) & ~named & all) != 0 || (flags & ~mask) != 0) {
+  // With a full mask only set bits print ("syn|ack"); otherwise every masked bit does ("+syn-ack").
+  uint32_t printed = mask == all ? flags : flags | mask;
+  if ((printed & ~named & all) != 0 || (flags & ~mask) != 0) {
     if (mask == all) return format_hex(flags);
     return format_hex(flags) + "/" + format_hex(mask);
   }
