@@ -148,6 +148,8 @@ Result<OfAction> parse_resubmit(const OfKeyValue& kv, const PortNames& ports) {
   if (kv.delimiter != '(') {
     Result<uint32_t> port = parse_of_port(kv.value, ports);
     if (!port) return port.status();
+    if (*port == kOfPortInPort)
+      return invalid_argument("at least one of the port and the table must be given");
     r.in_port = *port;
     return OfAction(r);
   }
@@ -167,7 +169,8 @@ Result<OfAction> parse_resubmit(const OfKeyValue& kv, const PortNames& ports) {
     if (!table) return table.status();
     r.table = static_cast<uint8_t>(*table);
   }
-  if (port_text.empty() && table_text.empty())
+  // Resubmitting on the same port to the same table would loop (OVS refuses it too).
+  if (r.in_port == kOfPortInPort && r.table == 255)
     return invalid_argument("at least one of the port and the table must be given");
   return OfAction(r);
 }

@@ -87,6 +87,19 @@ constexpr std::string_view kRegNxmNames[16] = {
     "NXM_NX_REG6",  "NXM_NX_REG7",  "NXM_NX_REG8",  "NXM_NX_REG9", "NXM_NX_REG10", "NXM_NX_REG11",
     "NXM_NX_REG12", "NXM_NX_REG13", "NXM_NX_REG14", "NXM_NX_REG15"};
 
+constexpr std::string_view kXregNames[8] = {"xreg0", "xreg1", "xreg2", "xreg3",
+                                            "xreg4", "xreg5", "xreg6", "xreg7"};
+constexpr std::string_view kXregOxmNames[8] = {"OXM_OF_PKT_REG0", "OXM_OF_PKT_REG1", "OXM_OF_PKT_REG2",
+                                               "OXM_OF_PKT_REG3", "OXM_OF_PKT_REG4", "OXM_OF_PKT_REG5",
+                                               "OXM_OF_PKT_REG6", "OXM_OF_PKT_REG7"};
+
+constexpr Def xreg(int i) {
+  return Def(static_cast<Id>(static_cast<int>(Id::kXreg0) + i), kXregNames[i],
+             offsetof(OfFlow, regs) + 8 * static_cast<size_t>(i), 8, kHost, kHex)
+      .oxm(kXregOxmNames[i])
+      .quirk(kOfQuirkRegisterPair);
+}
+
 constexpr Def reg(int i) {
   return Def(static_cast<Id>(static_cast<int>(Id::kReg0) + i), kRegNames[i],
              offsetof(OfFlow, regs) + 4 * static_cast<size_t>(i), 4, kHost, kHex)
@@ -137,6 +150,14 @@ constexpr Def kTable[] = {
     reg(13),
     reg(14),
     reg(15),
+    xreg(0),
+    xreg(1),
+    xreg(2),
+    xreg(3),
+    xreg(4),
+    xreg(5),
+    xreg(6),
+    xreg(7),
     // L2
     Def(Id::kEthSrc, "eth_src", AT(dl_src), 6, kNet, kEthernet)
         .alias("dl_src")
@@ -369,6 +390,12 @@ uint8_t* unit_pointer(OfFlow& flow, const OfField& field) {
 
 Uint128 load_unit(const OfFlow& flow, const OfField& field) {
   const uint8_t* p = unit_pointer(flow, field);
+  if (field.quirks & kOfQuirkRegisterPair) {
+    uint32_t high, low;
+    std::memcpy(&high, p, 4);
+    std::memcpy(&low, p + 4, 4);
+    return Uint128{high} << 32 | low;
+  }
   if (!field.network_order && field.storage_bytes > 1) {
     switch (field.storage_bytes) {
       case 2: {
@@ -395,6 +422,13 @@ Uint128 load_unit(const OfFlow& flow, const OfField& field) {
 
 void store_unit(OfFlow& flow, const OfField& field, Uint128 value) {
   uint8_t* p = unit_pointer(flow, field);
+  if (field.quirks & kOfQuirkRegisterPair) {
+    auto high = static_cast<uint32_t>(value >> 32);
+    auto low = static_cast<uint32_t>(value);
+    std::memcpy(p, &high, 4);
+    std::memcpy(p + 4, &low, 4);
+    return;
+  }
   if (!field.network_order && field.storage_bytes > 1) {
     switch (field.storage_bytes) {
       case 2: {
@@ -478,6 +512,9 @@ void set_field_in_match(OfFlow& flow, OfFlow& mask, const OfField& field, Uint12
   value_mask &= field.value_mask();
   value &= value_mask;
   Uint128 bits = unit_bits(field);
+  // An ICMP type/code match owns its whole port unit, so that a masked match
+  // written after an exact one leaves no stale high byte behind.
+  if (field.quirks & kOfQuirkExactCoversUnit) bits = unit_all_ones(field);
   Uint128 flow_unit = (load_unit(flow, field) & ~bits) | ((value << field.shift) & bits);
   Uint128 mask_unit = (load_unit(mask, field) & ~bits) | ((value_mask << field.shift) & bits);
   if ((field.quirks & kOfQuirkExactCoversUnit) && !mask_was_written && value_mask == field.value_mask()) {

@@ -46,6 +46,8 @@ enum class OfFieldId : uint8_t {
   kPktMark,
   kReg0,
   kReg15 = kReg0 + 15,
+  kXreg0,  // OpenFlow 1.5 64-bit registers: xregN is regN*2 (high half) and regN*2+1
+  kXreg7 = kXreg0 + 7,
   // L2
   kEthSrc,
   kEthDst,
@@ -101,6 +103,9 @@ inline constexpr size_t kOfFieldCount = static_cast<size_t>(OfFieldId::kCount);
 inline OfFieldId of_register(int index) {
   return static_cast<OfFieldId>(static_cast<int>(OfFieldId::kReg0) + index);
 }
+inline OfFieldId of_extended_register(int index) {
+  return static_cast<OfFieldId>(static_cast<int>(OfFieldId::kXreg0) + index);
+}
 
 // What the match must establish before a field can be matched or written
 // (OVS's enum mf_prereqs, plus the combined forms OVS's parser tolerates).
@@ -146,6 +151,9 @@ enum OfFieldQuirk : uint8_t {
   // An exact match covers the whole 16-bit tp_src/tp_dst unit, as OVS's
   // match_set_icmp_type() does; a masked one only the low 8 bits.
   kOfQuirkExactCoversUnit = 1 << 1,
+  // The 8-byte unit is two host-order 32-bit registers, the first one the
+  // high half (OVS's flow_get_xreg()).
+  kOfQuirkRegisterPair = 1 << 2,
 };
 
 struct OfField {

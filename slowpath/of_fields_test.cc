@@ -146,6 +146,18 @@ TEST(OfFieldAccess, ByteOrderFollowsTheFlow) {
   EXPECT_EQ(read_field(f, of_field(OfFieldId::kInPort)), 0xfffeu);
 }
 
+TEST(OfFieldAccess, ExtendedRegistersArePairsOfRegistersHighHalfFirst) {
+  OfFlow f{};
+  write_field(f, of_field(of_extended_register(1)), 0x1122334455667788ull);
+  EXPECT_EQ(f.regs[2], 0x11223344u);
+  EXPECT_EQ(f.regs[3], 0x55667788u);
+  f.regs[15] = 7;
+  EXPECT_TRUE(read_field(f, of_field(of_extended_register(7))) == 7);
+  write_subfield(f, OfSubfield{of_extended_register(0), 32, 32}, 0xabcd);
+  EXPECT_EQ(f.regs[0], 0xabcdu);
+  EXPECT_EQ(f.regs[1], 0u);
+}
+
 TEST(OfFieldAccess, SubfieldsReadAndWriteOnlyTheirBits) {
   OfFlow f{};
   f.regs[2] = 0xffff0000;

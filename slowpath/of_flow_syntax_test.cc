@@ -85,6 +85,14 @@ const MatchCase kMatchCases[] = {
        f.regs[0] = 2, m.regs[0] = 0xffffffff;
        f.regs[1] = 3, m.regs[1] = 0xffffffff;
      }},
+    // OVS prints an xreg match as the two registers it is made of.
+    {"xreg1=0x100000002", "reg2=0x1,reg3=0x2",
+     [](OfFlow& f, OfFlow& m) {
+       f.regs[2] = 1, m.regs[2] = 0xffffffff;
+       f.regs[3] = 2, m.regs[3] = 0xffffffff;
+     }},
+    {"xreg0=0x5/0xff00000000", "reg0=0/0xff",
+     [](OfFlow& f, OfFlow& m) { f.regs[0] = 0, m.regs[0] = 0xff; }},
     {"metadata=0x1234/0xffff", "metadata=0x1234/0xffff",
      [](OfFlow& f, OfFlow& m) { f.metadata = 0x1234, m.metadata = 0xffff; }},
     {"metadata=0x5", "metadata=0x5", [](OfFlow& f, OfFlow& m) { f.metadata = 5, m.metadata = UINT64_MAX; }},
@@ -248,6 +256,9 @@ const MatchCase kMatchCases[] = {
      }},
     {"icmp,icmp_type=0x8/0xff", "icmp,icmp_type=0x8/0xff",
      [](OfFlow& f, OfFlow& m) { ip(f, m), proto(f, m, 1), f.tp_src = htons(8), m.tp_src = htons(0xff); }},
+    // A later icmp_type replaces the earlier one, exact mask over 16 bits included.
+    {"icmp6,icmp_type=125,icmp_type=1/5", "icmp6,icmp_type=0x1/0x5",
+     [](OfFlow& f, OfFlow& m) { ipv6(f, m), proto(f, m, 58), f.tp_src = htons(1), m.tp_src = htons(5); }},
     {"icmp6,icmp_type=135", "icmp6,icmp_type=135",
      [](OfFlow& f, OfFlow& m) { ipv6(f, m), proto(f, m, 58), f.tp_src = htons(135), m.tp_src = 0xffff; }},
     {"icmp6,icmpv6_type=128,icmpv6_code=0", "icmp6,icmp_type=128,icmp_code=0",
