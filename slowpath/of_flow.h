@@ -46,7 +46,10 @@ enum OfFragBits : uint8_t {
 struct alignas(8) OfFlow {
   // ---- stage 1: metadata [0, 152) ----
   uint32_t recirc_id;
-  uint32_t in_port;  // OpenFlow port number (OVS's 16-bit numbering: LOCAL = 0xfffe)
+  // OpenFlow port number in OVS's 16-bit numbering (LOCAL = 0xfffe), so the
+  // high half is always zero; rules match it through the 16-bit in_port
+  // field (NXM_OF_IN_PORT), i.e. with mask 0x0000ffff.
+  uint32_t in_port;
   uint32_t regs[kOfRegisterCount];
   uint64_t metadata;
   uint32_t conj_id;
@@ -60,7 +63,7 @@ struct alignas(8) OfFlow {
   Be32 tun_dst;
   Ipv6Addr tun_ipv6_src;
   Ipv6Addr tun_ipv6_dst;
-  Be16 tun_tp_src;
+  Be16 tun_tp_src;  // outer UDP ports: carried for xlate, not matchable (as in OVS)
   Be16 tun_tp_dst;
   uint8_t pad_metadata[4];
 
