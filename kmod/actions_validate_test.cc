@@ -309,7 +309,8 @@ TEST(ValidateActions, CheckPktLenNeedsALength) {
 // __ovs_nla_copy_actions / validate_set refuse what needs a MAC header when
 // the flow's mac_proto is not Ethernet.
 TEST(ValidateActions, VlanActionsNeedAnEthernetFlow) {
-  expect_rejected({PopVlanAction{}}, layer3(ipv4_flow()), "actions[0]: pop_vlan: flow is not Ethernet (L3 packet)");
+  expect_rejected({PopVlanAction{}}, layer3(ipv4_flow()),
+                  "actions[0]: pop_vlan: flow is not Ethernet (L3 packet)");
   expect_rejected({OutputAction{2}, PushVlanAction{htons(0x8100), htons(0x1001)}}, layer3(ipv4_flow()),
                   "actions[1]: push_vlan: flow is not Ethernet (L3 packet)");
   expect_ok({PopVlanAction{}}, ipv4_flow());
@@ -350,9 +351,10 @@ TEST(ValidateActions, MplsAndL3ActionsDoNotNeedAnEthernetFlow) {
 // packet without a MAC header of its own.
 TEST(ValidateActions, PopMplsToEthernetOnlyOnAnL3Flow) {
   expect_ok({PopMplsAction{htons(0x6558)}}, layer3(mpls_flow(1)));
-  expect_rejected({PopMplsAction{htons(0x6558)}}, mpls_flow(1),
-                  "pop_mpls: ethertype 0x6558 (Ethernet in MPLS) needs a packet without an Ethernet header (an L3 "
-                  "flow); this flow is Ethernet");
+  expect_rejected(
+      {PopMplsAction{htons(0x6558)}}, mpls_flow(1),
+      "pop_mpls: ethertype 0x6558 (Ethernet in MPLS) needs a packet without an Ethernet header (an L3 "
+      "flow); this flow is Ethernet");
 }
 
 TEST(ValidateActions, NestingDepthIsLimited) {

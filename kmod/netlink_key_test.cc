@@ -354,7 +354,6 @@ TEST(MatchRoundTrip, WildcardedLayer3Megaflow) {
                                 })));
 }
 
-
 TEST(KeyRoundTrip, Ipv6Udp) {
   FlowKey key = ethernet_key(7, 0x86dd);
   key.ipv6_src = ip6({0x2001, 0xdb8, 0, 0, 0, 0, 0, 1});

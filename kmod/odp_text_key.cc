@@ -532,8 +532,8 @@ class MatchParser {
       }
     }
     if (ns_mask != 0xffff || id_mask != 0xffff)
-      return odp_text::field_error("packet_type", token,
-                                   "the datapath matches the packet type exactly: give ns and id without masks");
+      return odp_text::field_error(
+          "packet_type", token, "the datapath matches the packet type exactly: give ns and id without masks");
     if (ns == kPacketTypeNsEthernet && id == 0) {
       packet_type_ = kMacProtoEthernet;
       return Status::ok();
@@ -571,8 +571,8 @@ class MatchParser {
     Level& level = levels_[0];
     if (level.attrs & (attr_bit(OVS_KEY_ATTR_VLAN) | attr_bit(OVS_KEY_ATTR_ENCAP)))
       return invalid_argument(
-          "vlan(...) and encap(...) need eth(...): a match without eth(...) is a layer-3 packet, which has no "
-          "VLAN tags");
+          "vlan(...) and encap(...) need eth(...): a match without eth(...) is a layer-3 packet, which has "
+          "no VLAN tags");
     bool has_eth_type = (level.attrs & attr_bit(OVS_KEY_ATTR_ETHERTYPE)) && level.eth_type_mask != 0;
     if (packet_type_eth_type_) {
       if (has_eth_type && ntohs(level.eth_type) != *packet_type_eth_type_)

@@ -140,7 +140,8 @@ TEST(MatchText, KeyIsStoredMasked) {
 
 TEST(MatchText, QinQTagsFillOuterAndInnerVlanHeads) {
   Match m = parse_ok(
-      "eth(),eth_type(0x88a8),vlan(vid=10,pcp=0),encap(eth_type(0x8100),vlan(vid=20,pcp=3),encap(eth_type(0x0800))"
+      "eth(),eth_type(0x88a8),vlan(vid=10,pcp=0),encap(eth_type(0x8100),vlan(vid=20,pcp=3),encap(eth_type("
+      "0x0800))"
       ")");
   EXPECT_EQ(m.key.vlan.tpid, htons(0x88a8));
   EXPECT_EQ(m.key.vlan.tci, htons(kVlanCfi | 10));
@@ -158,8 +159,8 @@ TEST(MatchText, IcmpTypeAndCodeLiveInTransportPorts) {
 }
 
 TEST(MatchText, TunnelFieldsAndFlags) {
-  Match m =
-      parse_ok("tunnel(tun_id=0x64,src=192.0.2.2,dst=192.0.2.1,ttl=64,tp_dst=4789,flags(-df-csum+key)),eth()");
+  Match m = parse_ok(
+      "tunnel(tun_id=0x64,src=192.0.2.2,dst=192.0.2.1,ttl=64,tp_dst=4789,flags(-df-csum+key)),eth()");
   const TunnelKey& t = m.key.tunnel;
   const TunnelKey& tm = m.mask.bits().tunnel;
   EXPECT_EQ(t.tun_id, be64(0x64));
@@ -175,7 +176,8 @@ TEST(MatchText, TunnelFieldsAndFlags) {
 
 TEST(MatchText, TunnelFieldsMatchedAgainstZeroAreAbsentAsInAKernelDump) {
   // The kernel omits zero-valued tos/ports/addresses from the dumped tunnel key.
-  Match m = parse_ok("tunnel(tun_id=0x1,src=192.0.2.2,dst=192.0.2.1,tos=0,tp_src=0,flags(-df-csum+key)),eth()");
+  Match m =
+      parse_ok("tunnel(tun_id=0x1,src=192.0.2.2,dst=192.0.2.1,tos=0,tp_src=0,flags(-df-csum+key)),eth()");
   EXPECT_EQ(m.mask.bits().tunnel.tos, 0xff);
   EXPECT_EQ(format_match(m), "tunnel(tun_id=0x1,src=192.0.2.2,dst=192.0.2.1,flags(-df-csum+key)),eth()");
 }
@@ -330,15 +332,18 @@ INSTANTIATE_TEST_SUITE_P(
                  "icmp(...) requires ipv4(proto=1) with frag other than later"},
         BadMatch{"eth(),eth_type(0x86dd),ipv6(proto=58),icmpv6(type=128),nd(target=::1)",
                  "nd(...) requires icmpv6(type=135) or icmpv6(type=136)"},
-        BadMatch{"eth(),eth_type(0x0800),mpls(label=1)", "mpls(...) requires eth_type(0x8847) or eth_type(0x8848)"},
+        BadMatch{"eth(),eth_type(0x0800),mpls(label=1)",
+                 "mpls(...) requires eth_type(0x8847) or eth_type(0x8848)"},
         BadMatch{"eth(),eth_type(0x8847),mpls(label=1,label=2,label=3,label=4)",
                  "mpls(label=4): more than 3 MPLS labels"},
         BadMatch{"eth(),eth_type(0x8847),mpls(label=1048576)", "mpls(label=1048576): value out of range"},
-        BadMatch{"eth(),ct_tuple4(src=1.2.3.4)", "ct_tuple4(...) requires eth_type(0x0800) and a non-zero proto"},
+        BadMatch{"eth(),ct_tuple4(src=1.2.3.4)",
+                 "ct_tuple4(...) requires eth_type(0x0800) and a non-zero proto"},
         BadMatch{"eth(),eth_type(0x0800),vlan(vid=5),encap()",
                  "vlan(...) must follow eth_type(0x8100) or eth_type(0x88a8)"},
         BadMatch{"eth(),eth_type(0x8100),vlan(vid=5)", "vlan(...) must be followed by encap(...)"},
-        BadMatch{"eth(),eth_type(0x0800),encap(ipv4(frag=no))", "encap(...) must follow eth_type(TPID),vlan(...)"},
+        BadMatch{"eth(),eth_type(0x0800),encap(ipv4(frag=no))",
+                 "encap(...) must follow eth_type(TPID),vlan(...)"},
         BadMatch{"eth(),eth_type(0x8100),vlan(vid=4096),encap()", "vlan(vid=4096): value out of range"},
         BadMatch{"eth(),eth_type(0x8100),vlan(vid=5,cfi=0),encap()",
                  "vlan(vid=5,cfi=0): a TCI without cfi=1 (truncated tag) must have vid=0 and pcp=0"},
@@ -384,16 +389,20 @@ INSTANTIATE_TEST_SUITE_P(
         BadMatch{"packet_type(ns=1,id=0x800),eth_type(0x86dd)",
                  "eth_type(0x86dd) contradicts packet_type(ns=1,id=0x800)"},
         // Without eth(...) a match is a layer-3 packet (odp-util, the kernel).
-        BadMatch{"in_port(1)",
-                 "a match without eth(...) is a layer-3 packet and needs eth_type(...) matched exactly; write "
-                 "eth() for an Ethernet frame"},
-        BadMatch{"in_port(1),eth_type(0x0800/0)",
-                 "a match without eth(...) is a layer-3 packet and needs eth_type(...) matched exactly; write "
-                 "eth() for an Ethernet frame"},
-        BadMatch{"eth_type(0/0xffff)", "eth_type(0x0000): a layer-3 packet's EtherType must be 0x0600 or above"},
-        BadMatch{"eth_type(0x8100),vlan(vid=5),encap(eth_type(0x0800))",
-                 "vlan(...) and encap(...) need eth(...): a match without eth(...) is a layer-3 packet, which "
-                 "has no VLAN tags"},
+        BadMatch{
+            "in_port(1)",
+            "a match without eth(...) is a layer-3 packet and needs eth_type(...) matched exactly; write "
+            "eth() for an Ethernet frame"},
+        BadMatch{
+            "in_port(1),eth_type(0x0800/0)",
+            "a match without eth(...) is a layer-3 packet and needs eth_type(...) matched exactly; write "
+            "eth() for an Ethernet frame"},
+        BadMatch{"eth_type(0/0xffff)",
+                 "eth_type(0x0000): a layer-3 packet's EtherType must be 0x0600 or above"},
+        BadMatch{
+            "eth_type(0x8100),vlan(vid=5),encap(eth_type(0x0800))",
+            "vlan(...) and encap(...) need eth(...): a match without eth(...) is a layer-3 packet, which "
+            "has no VLAN tags"},
         BadMatch{"nsh(spi=1)", "unsupported key attribute \"nsh\""},
         BadMatch{"ct_label(0x123456789012345678901234567890123)",
                  "ct_label(0x123456789012345678901234567890123): "
@@ -466,6 +475,77 @@ TEST(MatchText, SingleTaggedFlowDoesNotMatchQinQ) {
   Result<Match> m = parse_match("eth(),eth_type(0x8100),vlan(vid=10,pcp=0),encap(eth_type(0x0800))");
   ASSERT_TRUE(m.is_ok()) << m.status().message();
   EXPECT_EQ(m->mask.bits().cvlan.tci, 0xffff);
+}
+
+}  // namespace
+}  // namespace flowlift
+
+namespace flowlift {
+namespace {
+
+// odp-util: eth(...) (even eth()) makes an Ethernet match; without it the
+// match is a layer-3 packet, the kernel's key without OVS_KEY_ATTR_ETHERNET.
+TEST(MatchText, MatchWithoutEthIsALayer3Packet) {
+  Match m = parse_ok("in_port(4),eth_type(0x0800),ipv4(dst=10.0.0.1,frag=no)");
+  EXPECT_EQ(m.key.mac_proto, kMacProtoNone);
+  EXPECT_EQ(m.mask.bits().mac_proto, 0xff);
+  EXPECT_EQ(m.key.eth_type, htons(0x0800));
+  EXPECT_EQ(m.mask.bits().eth_type, 0xffff);
+  // The kernel prints no eth() for it; OVS's userspace datapath names it by
+  // packet_type (ns=1: an EtherType, id: the EtherType).
+  EXPECT_EQ(format_match(m), "in_port(4),eth_type(0x0800),ipv4(dst=10.0.0.1,frag=no)");
+  EXPECT_EQ(format_match(m, OdpTextStyle::kUserspace),
+            "in_port(4),packet_type(ns=1,id=0x800),eth_type(0x0800),ipv4(dst=10.0.0.1,frag=no)");
+}
+
+TEST(MatchText, EvenAnEmptyEthMakesAnEthernetMatch) {
+  Match m = parse_ok("in_port(4),eth(),eth_type(0x0800),ipv4(frag=no)");
+  EXPECT_EQ(m.key.mac_proto, kMacProtoEthernet);
+  EXPECT_EQ(m.mask.bits().mac_proto, 0xff);
+}
+
+TEST(MatchText, PacketTypeSaysEthernetOrLayer3) {
+  Match ethernet = parse_ok("in_port(1),packet_type(ns=0,id=0),eth_type(0x0800),ipv4(frag=no)");
+  EXPECT_EQ(ethernet.key.mac_proto, kMacProtoEthernet);
+  EXPECT_EQ(format_match(ethernet), "in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)");
+
+  Match layer3 = parse_ok("in_port(1),packet_type(ns=1,id=0x86dd),ipv6(frag=no)");
+  EXPECT_EQ(layer3.key.mac_proto, kMacProtoNone);
+  EXPECT_EQ(layer3.key.eth_type, htons(0x86dd));
+  EXPECT_EQ(format_match(layer3), "in_port(1),eth_type(0x86dd),ipv6(frag=no)");
+  EXPECT_EQ(parse_ok("in_port(1),packet_type(ns=1,id=0x86dd),eth_type(0x86dd),ipv6(frag=no)"), layer3);
+}
+
+class Layer3MatchRoundTrip : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(Layer3MatchRoundTrip, ParsesAndPrintsBackUnchanged) {
+  Match m = parse_ok(GetParam());
+  EXPECT_EQ(m.key.mac_proto, kMacProtoNone);
+  EXPECT_EQ(format_match(m), GetParam());
+  EXPECT_EQ(parse_ok(format_match(m, OdpTextStyle::kUserspace)), m);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    KernelStyle, Layer3MatchRoundTrip,
+    ::testing::Values("recirc_id(0),in_port(4789),eth_type(0x0800),ipv4(proto=6,frag=no),tcp(dst=80)",
+                      "tunnel(tun_id=0x64,src=192.0.2.2,dst=192.0.2.1,flags(-df-csum+key)),in_port(4789),"
+                      "eth_type(0x86dd),ipv6(proto=17,frag=no),udp(dst=53)",
+                      "eth_type(0x8847),mpls(label=100,tc=0,ttl=64,bos=1)", "eth_type(0x0806)"));
+
+// A layer-3 flow never matches a frame the datapath received: those are
+// Ethernet, and the mask covers mac_proto.
+TEST(MatchText, Layer3FlowDoesNotMatchAnEthernetPacketKey) {
+  Match layer3 = parse_ok("in_port(1),eth_type(0x0800),ipv4(frag=no)");
+  Match ethernet = parse_ok("in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)");
+  FlowKey frame{};
+  frame.in_port = 1;
+  frame.eth_type = htons(0x0800);
+  EXPECT_TRUE(ethernet.matches(frame));
+  EXPECT_FALSE(layer3.matches(frame));
+  FlowKey l3_packet = frame;
+  l3_packet.mac_proto = kMacProtoNone;
+  EXPECT_TRUE(layer3.matches(l3_packet));
+  EXPECT_FALSE(ethernet.matches(l3_packet));
 }
 
 }  // namespace
