@@ -33,6 +33,7 @@ FlowMask bench_mask(uint32_t index) {
   bits.eth_type = 0xffff;
   bits.ip_proto = 0xff;
   bits.tp_dst = 0xffff;
+  bits.mac_proto = 0xff;  // as in every megaflow decoded from netlink or text
   bits.ipv4_dst = htonl(prefix_bits(static_cast<int>(index % 32) + 1));
   bits.ipv4_src = htonl(prefix_bits(static_cast<int>(index / 32 % 8) * 4));
   return FlowMask(bits);

@@ -16,12 +16,18 @@ namespace {
 
 // What the kernel tracks while walking the list.
 struct FlowState {
+  uint8_t mac_proto = kMacProtoEthernet;  // only push_eth/pop_eth change it, which flowlift lacks
   Be16 eth_type = 0;
   Be16 vlan_tci = 0;
   uint32_t mpls_labels = 0;  // u32 arithmetic, as the kernel's mpls_label_count
 };
 
 bool tagged(const FlowState& state) { return (state.vlan_tci & be16(kVlanCfi)) != 0; }
+
+Status require_ethernet(const FlowState& state, const char* action) {
+  if (state.mac_proto == kMacProtoEthernet) return Status::ok();
+  return invalid_argument(std::string(action) + ": flow is not Ethernet (L3 packet)");
+}
 
 std::string hex32(uint32_t value) {
   char text[16];
@@ -60,7 +66,8 @@ Status check_transport_set(const FlowKey& flow, Be16 eth_type, uint8_t proto, co
 }
 
 // validate_set.
-Status check_set(const SetAction& set, const FlowKey& flow, Be16 eth_type) {
+Status check_set(const SetAction& set, const FlowKey& flow, const FlowState& state) {
+  Be16 eth_type = state.eth_type;
   if (set.attr == OVS_KEY_ATTR_TUNNEL) {
     if (set.masked) return invalid_argument("the datapath has no masked tunnel set");
     const TunnelKey& tunnel = set.value->tunnel;
@@ -79,7 +86,11 @@ Status check_set(const SetAction& set, const FlowKey& flow, Be16 eth_type) {
     case OVS_KEY_ATTR_SKB_MARK:
     case OVS_KEY_ATTR_CT_MARK:
     case OVS_KEY_ATTR_CT_LABELS:
+      return Status::ok();
     case OVS_KEY_ATTR_ETHERNET:
+      if (state.mac_proto != kMacProtoEthernet) {
+        return invalid_argument("flow is not Ethernet (L3 packet): there are no MAC addresses to set");
+      }
       return Status::ok();
     case OVS_KEY_ATTR_IPV4:
       if (eth_type != be16(kEthTypeIpv4)) {
@@ -154,8 +165,9 @@ Status check_action(const Action& action, const FlowKey& flow, FlowState& state,
   } else if (const auto* userspace = std::get_if<UserspaceAction>(&action.v)) {
     if (userspace->pid == 0) return invalid_argument("userspace: pid 0 is not a netlink port id");
   } else if (const auto* set = std::get_if<SetAction>(&action.v)) {
-    return check_set(*set, flow, state.eth_type).with_context(set_name(*set));
+    return check_set(*set, flow, state).with_context(set_name(*set));
   } else if (const auto* push_vlan = std::get_if<PushVlanAction>(&action.v)) {
+    if (Status s = require_ethernet(state, "push_vlan"); !s) return s;
     if (!is_vlan_ethertype(push_vlan->tpid)) {
       return invalid_argument("push_vlan: TPID " + hex16(host16(push_vlan->tpid)) +
                               " is not 0x8100 or 0x88a8");
@@ -166,6 +178,7 @@ Status check_action(const Action& action, const FlowKey& flow, FlowState& state,
     }
     state.vlan_tci = push_vlan->tci;
   } else if (std::holds_alternative<PopVlanAction>(action.v)) {
+    if (Status s = require_ethernet(state, "pop_vlan"); !s) return s;
     state.vlan_tci = 0;
   } else if (const auto* push_mpls = std::get_if<PushMplsAction>(&action.v)) {
     if (!is_mpls_ethertype(push_mpls->ethertype)) {
@@ -192,10 +205,12 @@ Status check_action(const Action& action, const FlowKey& flow, FlowState& state,
     if (!is_mpls_ethertype(state.eth_type)) {
       return invalid_argument("pop_mpls: flow is not MPLS (eth_type " + hex16(host16(state.eth_type)) + ")");
     }
-    if (pop_mpls->ethertype == be16(kEthTypeTeb)) {
+    // Popping to Ethernet-in-MPLS is for a packet that has no MAC header of
+    // its own yet (one that arrived as L3 MPLS).
+    if (pop_mpls->ethertype == be16(kEthTypeTeb) && state.mac_proto != kMacProtoNone) {
       return invalid_argument(
           "pop_mpls: ethertype 0x6558 (Ethernet in MPLS) needs a packet without an Ethernet "
-          "header");
+          "header (an L3 flow); this flow is Ethernet");
     }
     --state.mpls_labels;
     bool more_labels = is_mpls_ethertype(pop_mpls->ethertype) && state.mpls_labels != 0;
@@ -249,6 +264,7 @@ Status check_list(const ActionList& actions, const FlowKey& flow, FlowState stat
 Status validate_actions(const ActionList& actions, const Match& match) {
   const FlowKey& flow = match.key;
   FlowState state;
+  state.mac_proto = flow.mac_proto;
   state.eth_type = flow.eth_type;
   state.vlan_tci = flow.vlan.tci;
   state.mpls_labels = is_mpls_ethertype(flow.eth_type) ? flow.mpls_depth : 0;

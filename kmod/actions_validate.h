@@ -3,15 +3,20 @@
 // net/openvswitch/flow_netlink.c), beyond the attribute form that
 // decode_actions already checked.
 //
-// As in the kernel, the flow is the match's masked key, and the ethertype,
-// outer VLAN tci and MPLS label count are tracked through the list: push_vlan
-// and pop_vlan change the tci, push_mpls and pop_mpls the ethertype and label
-// count. Nested lists (sample, clone, check_pkt_len) start from the state at
-// their action and do not change the state after it.
+// As in the kernel, the flow is the match's masked key, and its mac_proto,
+// ethertype, outer VLAN tci and MPLS label count are tracked through the
+// list: push_vlan and pop_vlan change the tci, push_mpls and pop_mpls the
+// ethertype and label count. Nested lists (sample, clone, check_pkt_len)
+// start from the state at their action and do not change the state after it.
 //
-// flowlift has no layer-3 flows (FlowKey has no mac_proto) and no push_eth /
-// pop_eth actions, so the kernel's "packet must be Ethernet" conditions on
-// push_vlan, pop_vlan and set(ethernet) always hold here.
+// An L3 flow (mac_proto kMacProtoNone) has no MAC header: push_vlan, pop_vlan
+// and set(eth) are refused for it, and pop_mpls to 0x6558 (Ethernet in MPLS)
+// is allowed only for it, as in __ovs_nla_copy_actions / validate_set.
+// push_mpls and pop_mpls to other ethertypes do not look at mac_proto there
+// either. Only push_eth and pop_eth change mac_proto in the kernel; flowlift
+// has neither, so the flow's mac_proto holds through the whole list (which
+// also makes the kernel's restart from the key's mac_proto in nested lists
+// the same as starting from the state at the action).
 #pragma once
 
 #include "flowlift/actions.h"

@@ -46,6 +46,14 @@ Match mpls_flow(uint8_t labels) {
   return Match(k, FlowMask::exact());
 }
 
+// The same flow arriving without an Ethernet header (mac_proto none), e.g.
+// from an L3 tunnel.
+Match layer3(Match match) {
+  FlowKey k = match.key;
+  k.mac_proto = kMacProtoNone;
+  return Match(k, FlowMask::exact());
+}
+
 Match tagged(Match match) {
   FlowKey k = match.key;
   k.vlan = {htons(0x8100), htons(0x1000 | 10)};
@@ -296,6 +304,57 @@ TEST(ValidateActions, CheckPktLenNeedsALength) {
   check.if_greater = {OutputAction{70000}};
   expect_rejected({check}, ipv4_flow(),
                   "actions[0]: check_pkt_len: if_greater: actions[0]: output: port 70000");
+}
+
+// __ovs_nla_copy_actions / validate_set refuse what needs a MAC header when
+// the flow's mac_proto is not Ethernet.
+TEST(ValidateActions, VlanActionsNeedAnEthernetFlow) {
+  expect_rejected({PopVlanAction{}}, layer3(ipv4_flow()),
+                  "actions[0]: pop_vlan: flow is not Ethernet (L3 packet)");
+  expect_rejected({OutputAction{2}, PushVlanAction{htons(0x8100), htons(0x1001)}}, layer3(ipv4_flow()),
+                  "actions[1]: push_vlan: flow is not Ethernet (L3 packet)");
+  expect_ok({PopVlanAction{}}, ipv4_flow());
+  expect_ok({PushVlanAction{htons(0x8100), htons(0x1001)}}, ipv4_flow());
+}
+
+TEST(ValidateActions, SetEthernetNeedsAnEthernetFlow) {
+  expect_rejected({set_of(OVS_KEY_ATTR_ETHERNET)}, layer3(ipv4_flow()),
+                  "actions[0]: set(OVS_KEY_ATTR_ETHERNET): flow is not Ethernet (L3 packet)");
+  FlowKey mac{};
+  mac.eth_dst = {2, 0, 0, 0, 0, 1};
+  FlowKey mac_mask{};
+  mac_mask.eth_dst.fill(0xff);
+  expect_rejected({masked_set_of(OVS_KEY_ATTR_ETHERNET, mac, mac_mask)}, layer3(ipv4_flow()),
+                  "set_masked(OVS_KEY_ATTR_ETHERNET): flow is not Ethernet (L3 packet)");
+  expect_ok({set_of(OVS_KEY_ATTR_ETHERNET)}, ipv4_flow());
+  expect_ok({masked_set_of(OVS_KEY_ATTR_ETHERNET, mac, mac_mask)}, ipv4_flow());
+}
+
+// Inside sample/clone/check_pkt_len the kernel starts again from the key's
+// mac_proto: an L3 flow stays L3 there too.
+TEST(ValidateActions, NestedListsOfAnL3FlowAreL3Too) {
+  expect_rejected({CloneAction{{PopVlanAction{}}}}, layer3(ipv4_flow()),
+                  "actions[0]: clone: actions[0]: pop_vlan: flow is not Ethernet (L3 packet)");
+  expect_rejected({SampleAction{UINT32_MAX, {set_of(OVS_KEY_ATTR_ETHERNET)}}}, layer3(ipv4_flow()),
+                  "sample: actions[0]: set(OVS_KEY_ATTR_ETHERNET): flow is not Ethernet");
+}
+
+// The kernel checks no MAC header for MPLS push/pop or L3/L4 sets: they work on
+// an L3 flow as on an Ethernet one.
+TEST(ValidateActions, MplsAndL3ActionsDoNotNeedAnEthernetFlow) {
+  expect_ok({PushMplsAction{0, htons(0x8847)}, set_of(OVS_KEY_ATTR_MPLS)}, layer3(ipv4_flow()));
+  expect_ok({PopMplsAction{htons(0x0800)}}, layer3(mpls_flow(1)));
+  expect_ok({set_of(OVS_KEY_ATTR_IPV4, ipv4_flow().key), set_of(OVS_KEY_ATTR_TCP)}, layer3(ipv4_flow()));
+}
+
+// Popping to Ethernet-in-MPLS (0x6558) is the one action allowed only on a
+// packet without a MAC header of its own.
+TEST(ValidateActions, PopMplsToEthernetOnlyOnAnL3Flow) {
+  expect_ok({PopMplsAction{htons(0x6558)}}, layer3(mpls_flow(1)));
+  expect_rejected(
+      {PopMplsAction{htons(0x6558)}}, mpls_flow(1),
+      "pop_mpls: ethertype 0x6558 (Ethernet in MPLS) needs a packet without an Ethernet header (an L3 "
+      "flow); this flow is Ethernet");
 }
 
 TEST(ValidateActions, NestingDepthIsLimited) {

@@ -67,10 +67,16 @@ Status take_payload(std::string_view& text, size_t& payload) {
   return Status::ok();
 }
 
-// A packet's key: every field given is exact, the rest zero.
+// A packet's key: every field given is exact, the rest zero. Packets become
+// frames, so the key must be an Ethernet one (text with eth(...)).
 Result<FlowKey> parse_packet_key(std::string_view text) {
   Result<Match> match = parse_match(text);
   if (!match) return match.status();
+  if (match->key.mac_proto != kMacProtoEthernet) {
+    return invalid_argument(
+        "the packet's key has no eth(...), which makes it a layer-3 packet; the datapath receives Ethernet "
+        "frames: write eth(...) (eth() for zero addresses)");
+  }
   return match->key;
 }
 

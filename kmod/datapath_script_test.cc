@@ -56,6 +56,7 @@ TEST(DatapathScript, ErrorsNameTheLineAndTheProblem) {
       {"packet 1 eth(src=02:00:00:00:00:01) payload=99999\n", "line 1: payload=99999: larger than a jumbo frame"},
       {"vxlan-packet 10 192.0.2.300 5 eth()\n", "line 1: vxlan-packet remote_ip"},
       {"vxlan-packet 10 192.0.2.3 0x1000000 eth()\n", "line 1: vxlan-packet vni 0x1000000: VNIs have 24 bits"},
+      {"packet 1 eth_type(0x0800),ipv4(frag=no)\n", "line 1: the packet's key has no eth(...)"},
   };
   for (const Case& c : cases) {
     Result<DatapathScript> script = parse_datapath_script(c.text);
@@ -73,6 +74,34 @@ TEST(DatapathScript, RunRefusesAFlowTheDatapathWouldRefuse) {
   Result<ScriptRunResult> run = run_datapath_script(*script, out);
   ASSERT_FALSE(run.is_ok());
   EXPECT_EQ(run.status().message().rfind("line 2: ", 0), 0u) << run.status().message();
+}
+
+// A flow written without eth(...) is a layer-3 flow: the datapath takes it,
+// and the Ethernet frames it receives never hit it.
+TEST(DatapathScript, Layer3FlowIsInstalledButEthernetFramesMissIt) {
+  Result<DatapathScript> script = parse_datapath_script(
+      "port 1 a dummy\nport 2 b dummy\n"
+      "flow recirc_id(0),in_port(1),eth_type(0x0800),ipv4(frag=no) actions:2\n"
+      "packet 1 eth(src=02:00:00:00:00:01,dst=02:00:00:00:00:02),eth_type(0x0800),"
+      "ipv4(src=1.1.1.1,dst=2.2.2.2,proto=17,ttl=64,frag=no),udp(src=1,dst=2)\n");
+  ASSERT_TRUE(script.is_ok()) << script.status().message();
+  EXPECT_EQ(script->flows[0].match.key.mac_proto, kMacProtoNone);
+  std::ostringstream out;
+  Result<ScriptRunResult> run = run_datapath_script(*script, out);
+  ASSERT_TRUE(run.is_ok()) << run.status().message();
+  EXPECT_TRUE(run->transmitted.empty());
+  EXPECT_EQ(run->missed, std::vector<size_t>{0});
+}
+
+TEST(DatapathScript, RunRefusesVlanActionsOnALayer3Flow) {
+  Result<DatapathScript> script = parse_datapath_script(
+      "port 1 a dummy\nflow in_port(1),eth_type(0x0800),ipv4(frag=no) actions:pop_vlan,1\n");
+  ASSERT_TRUE(script.is_ok()) << script.status().message();
+  std::ostringstream out;
+  Result<ScriptRunResult> run = run_datapath_script(*script, out);
+  ASSERT_FALSE(run.is_ok());
+  EXPECT_NE(run.status().message().find("pop_vlan: flow is not Ethernet (L3 packet)"), std::string::npos)
+      << run.status().message();
 }
 
 }  // namespace

@@ -95,6 +95,16 @@ TEST(FlowExtract, FrameShorterThanEthernetHeaderGivesMetadataOnlyKey) {
   }
 }
 
+// flowlift's ports deliver Ethernet frames only (no ARPHRD_NONE devices), so
+// every extracted key is an Ethernet key, even one cut short before the
+// Ethernet header ends, as the kernel's key_extract decides by the device.
+TEST(FlowExtract, EveryExtractedKeyIsAnEthernetKey) {
+  EXPECT_EQ(extract(ipv4_frame(kUdp)).key.mac_proto, kMacProtoEthernet);
+  FrameBuilder frame;
+  frame.ethernet(kDstMac, kSrcMac, ETH_P_IP);
+  EXPECT_EQ(extract(frame.truncated_packet(5)).key.mac_proto, kMacProtoEthernet);
+}
+
 TEST(FlowExtract, MetadataAndTunnelAreCopiedFromPacket) {
   FrameBuilder frame;
   frame.ethernet(kDstMac, kSrcMac, 0x88cc);

@@ -40,10 +40,11 @@ TEST(FlowMask, IPv4TcpMegaflowStaysOutOfTunnelAndConntrack) {
   bits.ip_proto = 0xff;
   bits.ipv4_dst = ~0u;
   bits.tp_dst = 0xffff;
+  bits.mac_proto = 0xff;  // every installed megaflow matches it, as in the kernel
   FlowMask m(bits);
   EXPECT_GE(m.range().start, sizeof(TunnelKey));
   EXPECT_LE(m.range().end, offsetof(FlowKey, ct_state));
-  EXPECT_EQ(m.range().words(), 7u);  // [72, 128): in_port through ipv4_dst
+  EXPECT_EQ(m.range().words(), 10u);  // [72, 152): in_port through mac_proto
 }
 
 TEST(Match, MatchesOnlyKeysEqualUnderMask) {

@@ -29,6 +29,7 @@ Match udp_match() {
   m.in_port = ~0u;
   m.eth_type = 0xffff;
   m.vlan.tci = m.cvlan.tci = 0xffff;
+  m.mac_proto = 0xff;  // the kernel always matches mac_proto exactly
   m.ip_proto = 0xff;
   m.ipv4_dst = ~0u;
   m.tp_dst = 0xffff;

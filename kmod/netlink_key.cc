@@ -175,12 +175,13 @@ Status metadata_from_attributes(const KeyAttributeSet& set, uint64_t& remaining,
     target.ct_state = state;
     remaining &= ~bit(OVS_KEY_ATTR_CT_STATE);
   }
-  if (!set.has(OVS_KEY_ATTR_ETHERNET) && set.has(OVS_KEY_ATTR_ETHERTYPE)) {
-    if (!is_mask) {
-      return invalid_argument(
-          "OVS_KEY_ATTR_ETHERTYPE without OVS_KEY_ATTR_ETHERNET describes a layer-3 packet; flowlift matches "
-          "Ethernet frames only");
-    }
+  // ETHERTYPE without ETHERNET is a layer-3 packet: the ethertype names it
+  // and no MAC header precedes it. The mask decides this on its own
+  // attributes, as the kernel does; either way the mask matches mac_proto
+  // exactly, so an Ethernet frame never hits a layer-3 flow or the reverse.
+  bool layer3 = !set.has(OVS_KEY_ATTR_ETHERNET) && set.has(OVS_KEY_ATTR_ETHERTYPE);
+  target.mac_proto = is_mask ? 0xff : (layer3 ? kMacProtoNone : kMacProtoEthernet);
+  if (layer3) {
     remaining &= ~bit(OVS_KEY_ATTR_ETHERTYPE);
     return parse_eth_type(set, is_mask, builder);
   }
@@ -281,6 +282,12 @@ Status key_from_attributes(const KeyAttributeSet& set, bool is_mask, MatchBuilde
     if (take(type)) key_attribute_to_fields(type, set[type].payload, target);
   }
 
+  if (!is_mask && builder.key.mac_proto == kMacProtoNone &&
+      (remaining & (bit(OVS_KEY_ATTR_VLAN) | bit(OVS_KEY_ATTR_ENCAP)))) {
+    return invalid_argument(attribute_list(remaining & (bit(OVS_KEY_ATTR_VLAN) | bit(OVS_KEY_ATTR_ENCAP))) +
+                            ": a key without OVS_KEY_ATTR_ETHERNET is a layer-3 packet, which has no VLAN "
+                            "tags");
+  }
   if (remaining & bit(OVS_KEY_ATTR_ENCAP)) {
     return invalid_argument(
         "OVS_KEY_ATTR_ENCAP: only valid after OVS_KEY_ATTR_ETHERTYPE 0x8100/0x88a8 together with "
@@ -445,6 +452,18 @@ Status check_tunnel_representable(const MatchBuilder& builder) {
       "tunnelled from untunnelled packets by that destination (FlowKey has no tun_proto)");
 }
 
+// The kernel accepts a layer-3 flow whose mask wildcards the ethertype, but
+// its own dump of that flow (ETHERTYPE 0 without ETHERNET) cannot be read
+// back, and the masked key no longer says which packets it describes.
+// flowlift refuses it instead of keeping a flow it could not report.
+Status check_layer3_ethertype_matched(const MatchBuilder& builder) {
+  if (builder.key.mac_proto != kMacProtoNone || builder.mask.eth_type == 0xffff) return Status::ok();
+  return invalid_argument(
+      "OVS_KEY_ATTR_ETHERTYPE: a layer-3 key (no OVS_KEY_ATTR_ETHERNET) needs its ethertype matched "
+      "exactly (mask " +
+      hex16(host16(builder.mask.eth_type)) + "); the flow could not be dumped otherwise");
+}
+
 // mask_set_nlattr: the exact-match mask the kernel derives from the key
 // attributes when no OVS_FLOW_ATTR_MASK is given.
 enum class AttributeTable { kKey, kTunnel, kVxlan };
@@ -576,8 +595,6 @@ void put_key_attributes(AttributeWriter& writer, const FlowKey& key, const FlowK
     if (key.eth_type == be16(kEthTypeIpv4)) put_field(writer, OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV4, out);
     if (key.eth_type == be16(kEthTypeIpv6)) put_field(writer, OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV6, out);
   }
-  put_field(writer, OVS_KEY_ATTR_ETHERNET, out);
-
   std::array<size_t, 2> encaps{};
   int open_encaps = 0;
   auto finish = [&] {
@@ -598,20 +615,26 @@ void put_key_attributes(AttributeWriter& writer, const FlowKey& key, const FlowK
     }
     encaps[open_encaps++] = writer.begin_nested(OVS_KEY_ATTR_ENCAP);
   };
-  if (key.vlan.tci || is_vlan_ethertype(key.eth_type)) {
-    put_tag(key.vlan, mask.vlan, shape.outer_tag_in_mask);
-    if (!key.vlan.tci) return finish();  // truncated tag: nothing is known past it
-    if (key.cvlan.tci || is_vlan_ethertype(key.eth_type)) {
-      put_tag(key.cvlan, mask.cvlan, shape.inner_tag_in_mask);
-      if (!key.cvlan.tci) return finish();
+  // A layer-3 key has no MAC header to describe: no ETHERNET, no tags, and
+  // its ETHERTYPE is always there (decode_match refuses a layer-3 mask that
+  // wildcards it).
+  if (key.mac_proto != kMacProtoNone) {
+    put_field(writer, OVS_KEY_ATTR_ETHERNET, out);
+    if (key.vlan.tci || is_vlan_ethertype(key.eth_type)) {
+      put_tag(key.vlan, mask.vlan, shape.outer_tag_in_mask);
+      if (!key.vlan.tci) return finish();  // truncated tag: nothing is known past it
+      if (key.cvlan.tci || is_vlan_ethertype(key.eth_type)) {
+        put_tag(key.cvlan, mask.cvlan, shape.inner_tag_in_mask);
+        if (!key.cvlan.tci) return finish();
+      }
     }
-  }
 
-  if (key.eth_type == be16(kEthType802_2) || (key.eth_type == 0 && !is_mask)) {
-    // 802.3 frames leave ETHERTYPE out of the key; a wildcarded ethertype
-    // (masked key 0) is left out as well, since 0 is not a valid key value.
-    if (is_mask && out.eth_type) writer.put_u16(OVS_KEY_ATTR_ETHERTYPE, out.eth_type);
-    return finish();
+    if (key.eth_type == be16(kEthType802_2) || (key.eth_type == 0 && !is_mask)) {
+      // 802.3 frames leave ETHERTYPE out of the key; a wildcarded ethertype
+      // (masked key 0) is left out as well, since 0 is not a valid key value.
+      if (is_mask && out.eth_type) writer.put_u16(OVS_KEY_ATTR_ETHERTYPE, out.eth_type);
+      return finish();
+    }
   }
   writer.put_u16(OVS_KEY_ATTR_ETHERTYPE, out.eth_type);
   if (is_vlan_ethertype(key.eth_type)) return finish();  // a third tag: the key stops here
@@ -705,6 +728,7 @@ Result<MatchBuilder> decode_key_and_mask(std::span<const uint8_t> key_attributes
   }
   if (status) status = check_mask_shape(key_attrs, mask_set.present, builder);
   if (status) status = check_tunnel_representable(builder);
+  if (status) status = check_layer3_ethertype_matched(builder);
   if (!status) return status.with_context(mask_context);
   return builder;
 }

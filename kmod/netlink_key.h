@@ -6,8 +6,9 @@
 //
 // Where flowlift's vocabulary cannot say what the kernel's can, the codec
 // refuses with an error rather than guessing:
-//  - layer-3 flows (OVS_KEY_ATTR_ETHERTYPE without OVS_KEY_ATTR_ETHERNET),
-//    NSH, Geneve/ERSPAN tunnel options and IPv4 "info bridge" tunnels;
+//  - NSH, Geneve/ERSPAN tunnel options and IPv4 "info bridge" tunnels;
+//  - a layer-3 key whose mask wildcards the ethertype (the kernel takes it,
+//    but dumps it as ETHERTYPE 0, which nothing can read back);
 //  - a mask that matches OVS_KEY_ATTR_IPV6_EXTHDRS (the key's value is
 //    accepted and dropped, as it is when the mask wildcards it; the encoder
 //    never writes the attribute, as kernels before 5.16 did not);
@@ -16,6 +17,12 @@
 //    from "no tunnel" once the destination is masked away), or that matches
 //    addresses of the other family (the kernel overlays them in a union);
 //  - an MPLS mask with a different number of label entries than the key.
+// A key without OVS_KEY_ATTR_ETHERNET but with OVS_KEY_ATTR_ETHERTYPE is a
+// layer-3 packet (mac_proto kMacProtoNone): the ethertype names it, VLAN and
+// ENCAP are refused, and the encoder writes no ETHERNET for it. Every
+// decoded mask matches mac_proto exactly, as the kernel's does.
+// OVS_KEY_ATTR_PACKET_TYPE belongs to userspace OVS: the kernel's attribute
+// table has no length for it, so it is refused here as there.
 // Decoding is also stricter than the kernel where the task asks for it: an
 // L3/L4 attribute the key's eth_type/ip_proto does not call for (IPV4 with
 // eth_type 0x0806, TCP with ip_proto 17, ...) is an error even when the mask

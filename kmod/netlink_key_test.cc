@@ -139,6 +139,76 @@ TEST(KeyEncoding, ExactMaskOfIpv4TcpFlowIsByteExact) {
   EXPECT_EQ(encoded.key, encode_key(ipv4_tcp_key()));
 }
 
+// A layer-3 packet (mac_proto none, e.g. from an L3 tunnel): as
+// __ovs_nla_put_key writes it, no OVS_KEY_ATTR_ETHERNET, the ethertype
+// straight after the metadata.
+FlowKey layer3_ipv4_udp_key() {
+  FlowKey k{};
+  k.mac_proto = kMacProtoNone;
+  k.in_port = 5;
+  k.eth_type = htons(0x0800);
+  k.ipv4_src = ip4(192, 168, 1, 10);
+  k.ipv4_dst = ip4(192, 168, 1, 20);
+  k.ip_proto = 17;
+  k.ip_ttl = 63;
+  k.tp_src = htons(5353);
+  k.tp_dst = htons(53);
+  return k;
+}
+
+TEST(KeyEncoding, Layer3KeyHasNoEthernetAttribute) {
+  ovs_key_udp udp;
+  zero(udp);
+  udp.udp_src = htons(5353);
+  udp.udp_dst = htons(53);
+  AttrBytes expected = metadata(5);
+  expected.u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x0800));
+  expected.put(OVS_KEY_ATTR_IPV4, ipv4_struct(ip4(192, 168, 1, 10), ip4(192, 168, 1, 20), 17, 0, 63, 0));
+  expected.put(OVS_KEY_ATTR_UDP, udp);
+
+  EXPECT_EQ(encode_key(layer3_ipv4_udp_key()), expected.bytes);
+}
+
+TEST(KeyEncoding, ExactMaskOfLayer3FlowIsByteExact) {
+  Result<Match> match = decode_match(encode_key(layer3_ipv4_udp_key()), std::nullopt);
+  ASSERT_TRUE(match) << match.status().message();
+  EXPECT_EQ(match->key.mac_proto, kMacProtoNone);
+  EXPECT_EQ(match->mask.bits().mac_proto, 0xff);
+
+  AttrBytes expected;
+  expected.u32(OVS_KEY_ATTR_RECIRC_ID, ~0u).u32(OVS_KEY_ATTR_DP_HASH, ~0u).u32(OVS_KEY_ATTR_PRIORITY, ~0u);
+  expected.nest(OVS_KEY_ATTR_TUNNEL, AttrBytes().u8(OVS_TUNNEL_KEY_ATTR_TTL, 0));
+  expected.u32(OVS_KEY_ATTR_IN_PORT, ~0u).u32(OVS_KEY_ATTR_SKB_MARK, ~0u);
+  expected.u32(OVS_KEY_ATTR_CT_STATE, 0xff).u16(OVS_KEY_ATTR_CT_ZONE, 0xffff).u32(OVS_KEY_ATTR_CT_MARK, ~0u);
+  expected.put(OVS_KEY_ATTR_CT_LABELS, all_ones<ovs_key_ct_labels>());
+  expected.u16(OVS_KEY_ATTR_ETHERTYPE, 0xffff);
+  expected.put(OVS_KEY_ATTR_IPV4, all_ones<ovs_key_ipv4>());
+  expected.put(OVS_KEY_ATTR_UDP, all_ones<ovs_key_udp>());
+
+  MatchAttributes encoded = encode_match(*match);
+  EXPECT_EQ(encoded.mask, expected.bytes);
+  EXPECT_EQ(encoded.key, encode_key(layer3_ipv4_udp_key()));
+}
+
+TEST(KeyDecoding, KeyWithoutEthernetIsALayer3Packet) {
+  AttrBytes key;
+  key.u32(OVS_KEY_ATTR_IN_PORT, 2).u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x0800));
+  key.put(OVS_KEY_ATTR_IPV4, ipv4_struct(ip4(1, 1, 1, 1), ip4(2, 2, 2, 2), 0, 0, 64, 0));
+  Result<FlowKey> packet = decode_key(key.span());
+  ASSERT_TRUE(packet) << packet.status().message();
+  EXPECT_EQ(packet->mac_proto, kMacProtoNone);
+  EXPECT_EQ(packet->eth_type, htons(0x0800));
+  EXPECT_EQ(packet->eth_src, EthAddr{});
+
+  key = AttrBytes();
+  key.u32(OVS_KEY_ATTR_IN_PORT, 2).put(OVS_KEY_ATTR_ETHERNET, ethernet_struct(kSrcMac, kDstMac));
+  key.u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x0800));
+  key.put(OVS_KEY_ATTR_IPV4, ipv4_struct(ip4(1, 1, 1, 1), ip4(2, 2, 2, 2), 0, 0, 64, 0));
+  packet = decode_key(key.span());
+  ASSERT_TRUE(packet) << packet.status().message();
+  EXPECT_EQ(packet->mac_proto, kMacProtoEthernet);
+}
+
 TEST(KeyEncoding, VlanTaggedKeyNestsEverythingAfterTheTagInEncap) {
   FlowKey key = ipv4_udp_key();
   key.in_port = 2;
@@ -236,7 +306,7 @@ TEST(KeyEncoding, Llc802_2FrameOmitsEthertype) {
 // Round trips
 
 // A megaflow mask as OVS builds them: in_port, recirc_id, ethertype and tci
-// exact, plus whatever `edit` adds.
+// exact, mac_proto as the kernel forces it, plus whatever `edit` adds.
 template <typename Edit>
 FlowMask megaflow_mask(Edit edit) {
   FlowKey m{};
@@ -245,6 +315,7 @@ FlowMask megaflow_mask(Edit edit) {
   m.eth_type = 0xffff;
   m.vlan.tci = 0xffff;
   m.cvlan.tci = 0xffff;
+  m.mac_proto = 0xff;  // every megaflow the kernel installs matches mac_proto exactly
   edit(m);
   return FlowMask(m);
 }
@@ -270,6 +341,18 @@ void expect_match_round_trip(const Match& match) {
 }
 
 TEST(KeyRoundTrip, Ipv4Tcp) { expect_exact_round_trip(ipv4_tcp_key()); }
+
+TEST(KeyRoundTrip, Layer3Ipv4Udp) { expect_exact_round_trip(layer3_ipv4_udp_key()); }
+
+TEST(MatchRoundTrip, WildcardedLayer3Megaflow) {
+  FlowKey key = layer3_ipv4_udp_key();
+  expect_match_round_trip(Match(key, megaflow_mask([](FlowKey& m) {
+                                  m.ip_proto = 0xff;
+                                  m.ip_frag = 0xff;
+                                  m.ipv4_dst = htonl(0xffffff00);
+                                  m.tp_dst = 0xffff;
+                                })));
+}
 
 TEST(KeyRoundTrip, Ipv6Udp) {
   FlowKey key = ethernet_key(7, 0x86dd);
@@ -910,12 +993,72 @@ TEST(MalformedKey, MplsLengthNotWholeLabels) {
   expect_key_error(four_labels, "OVS_KEY_ATTR_MPLS: length 16");
 }
 
-TEST(MalformedKey, Layer3FlowIsNotSupported) {
+// The kernel puts mac_proto into every mask ("always exact match mac_proto"),
+// Ethernet or not, even when the mask names nothing about the MAC header.
+TEST(KeyDecoding, EveryDecodedMaskMatchesMacProtoExactly) {
+  AttrBytes mask;
+  mask.u32(OVS_KEY_ATTR_IN_PORT, ~0u);
+  Result<Match> ethernet = decode_match(minimal_udp_key().span(), mask.span());
+  ASSERT_TRUE(ethernet) << ethernet.status().message();
+  EXPECT_EQ(ethernet->key.mac_proto, kMacProtoEthernet);
+  EXPECT_EQ(ethernet->mask.bits().mac_proto, 0xff);
+
+  FlowKey layer3_packet = ethernet->key;
+  layer3_packet.mac_proto = kMacProtoNone;
+  EXPECT_FALSE(ethernet->matches(layer3_packet));
+}
+
+TEST(MalformedKey, KeyWithNeitherEthernetNorEthertype) {
+  expect_key_error(AttrBytes().u32(OVS_KEY_ATTR_IN_PORT, 1), "neither OVS_KEY_ATTR_ETHERNET nor");
+}
+
+// A layer-3 key (no OVS_KEY_ATTR_ETHERNET): the VLAN attributes have no MAC
+// header to belong to. The kernel leaves them over and refuses the key.
+TEST(MalformedKey, Layer3KeyWithVlanTag) {
   AttrBytes key;
+  key.u32(OVS_KEY_ATTR_IN_PORT, 1);
+  key.u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x8100)).u16(OVS_KEY_ATTR_VLAN, htons(0x1005));
+  key.nest(OVS_KEY_ATTR_ENCAP, AttrBytes().u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x0800)));
+  expect_key_error(key,
+                   "OVS_KEY_ATTR_ENCAP, OVS_KEY_ATTR_VLAN: a key without OVS_KEY_ATTR_ETHERNET is a layer-3 "
+                   "packet, which has no VLAN tags");
+}
+
+TEST(MalformedKey, Layer3KeyWithAnEtherTypeBelow0x0600) {
+  AttrBytes key;
+  key.u32(OVS_KEY_ATTR_IN_PORT, 1).u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x05ff));
+  expect_key_error(key, "OVS_KEY_ATTR_ETHERTYPE: 0x05ff is below 0x0600");
+}
+
+// OVS_KEY_ATTR_PACKET_TYPE as userspace OVS would write it (be32 ns << 16 |
+// id): the kernel has no length for it in ovs_key_lens and refuses it.
+TEST(MalformedKey, PacketTypeAttributeOfUserspaceOvs) {
+  AttrBytes key;
+  key.u32(OVS_KEY_ATTR_IN_PORT, 1).u32(OVS_KEY_ATTR_PACKET_TYPE, htonl(0x00010800));
   key.u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x0800));
   key.put(OVS_KEY_ATTR_IPV4, ipv4_struct(ip4(1, 1, 1, 1), ip4(2, 2, 2, 2), 0, 0, 64, 0));
-  expect_key_error(key, "describes a layer-3 packet");
-  expect_key_error(AttrBytes().u32(OVS_KEY_ATTR_IN_PORT, 1), "neither OVS_KEY_ATTR_ETHERNET nor");
+  expect_key_error(key, "OVS_KEY_ATTR_PACKET_TYPE");
+}
+
+TEST(MalformedMask, Layer3MaskThatWildcardsTheEthertype) {
+  AttrBytes key;
+  key.u32(OVS_KEY_ATTR_IN_PORT, 1).u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x0800));
+  key.put(OVS_KEY_ATTR_IPV4, ipv4_struct(ip4(1, 1, 1, 1), ip4(2, 2, 2, 2), 0, 0, 64, 0));
+  AttrBytes mask;
+  mask.u32(OVS_KEY_ATTR_IN_PORT, ~0u);
+  expect_mask_error(key, mask,
+                    "OVS_KEY_ATTR_ETHERTYPE: a layer-3 key (no OVS_KEY_ATTR_ETHERNET) needs its ethertype "
+                    "matched exactly (mask 0x0000)");
+}
+
+TEST(MalformedMask, EthernetMaskForALayer3Key) {
+  AttrBytes key;
+  key.u32(OVS_KEY_ATTR_IN_PORT, 1).u16(OVS_KEY_ATTR_ETHERTYPE, htons(0x0800));
+  key.put(OVS_KEY_ATTR_IPV4, ipv4_struct(ip4(1, 1, 1, 1), ip4(2, 2, 2, 2), 0, 0, 64, 0));
+  AttrBytes mask;
+  mask.u32(OVS_KEY_ATTR_IN_PORT, ~0u).put(OVS_KEY_ATTR_ETHERNET, all_ones<ovs_key_ethernet>());
+  mask.u16(OVS_KEY_ATTR_ETHERTYPE, 0xffff);
+  expect_mask_error(key, mask, "OVS_KEY_ATTR_ETHERNET: the mask matches it but the key does not carry it");
 }
 
 TEST(MalformedKey, NestedTruncatedHeaderInsideEncap) {

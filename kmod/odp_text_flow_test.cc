@@ -57,6 +57,7 @@ Megaflow sample_flow() {
   // No vlan(): untagged only, as the kernel reads it (tci matched exactly as 0).
   mask.vlan.tci = 0xffff;
   mask.cvlan.tci = 0xffff;
+  mask.mac_proto = 0xff;  // eth() in the text: an Ethernet packet, matched exactly as such
   Megaflow flow;
   flow.ufid = ufid_from_words(0x2c78c3bb, 0xe1944346, 0xbecbd69c, 0xcd258fca);
   flow.match = Match(key, FlowMask(mask));
@@ -196,24 +197,24 @@ TEST_P(DumpedFlowError, RefusedWithAMessageNamingThePart) {
 
 INSTANTIATE_TEST_SUITE_P(
     Malformed, DumpedFlowError,
-    ::testing::Values(BadLine{"ufid:1234, in_port(1), packets:0, bytes:0, used:never, actions:1",
+    ::testing::Values(BadLine{"ufid:1234, in_port(1),eth(), packets:0, bytes:0, used:never, actions:1",
                               "invalid ufid \"ufid:1234\""},
-                      BadLine{"in_port(1),ipv5(), packets:0, bytes:0, used:never, actions:1",
+                      BadLine{"in_port(1),eth(),ipv5(), packets:0, bytes:0, used:never, actions:1",
                               "unknown key attribute \"ipv5\""},
-                      BadLine{"in_port(1) packets:0", "expected \", packets:\" after the match"},
-                      BadLine{"in_port(1), packets:x, bytes:0, used:never, actions:1",
+                      BadLine{"in_port(1),eth() packets:0", "expected \", packets:\" after the match"},
+                      BadLine{"in_port(1),eth(), packets:x, bytes:0, used:never, actions:1",
                               "packets:x: invalid number \"x\""},
-                      BadLine{"in_port(1), packets:1, used:never, actions:1",
+                      BadLine{"in_port(1),eth(), packets:1, used:never, actions:1",
                               "expected \"bytes:\" at \"used:never, actions:\""},
-                      BadLine{"in_port(1), packets:1, bytes:2, used:1.2345s, actions:1",
+                      BadLine{"in_port(1),eth(), packets:1, bytes:2, used:1.2345s, actions:1",
                               "used:1.2345s: expected seconds with at most 3 decimals"},
-                      BadLine{"in_port(1), packets:1, bytes:2, used:2.000s, actions:1",
+                      BadLine{"in_port(1),eth(), packets:1, bytes:2, used:2.000s, actions:1",
                               "used:2.000s: earlier than the clock's start"},
-                      BadLine{"in_port(1), packets:1, bytes:2, used:never, flags:SZ, actions:1",
+                      BadLine{"in_port(1),eth(), packets:1, bytes:2, used:never, flags:SZ, actions:1",
                               "flags:SZ: unknown TCP flag letter"},
-                      BadLine{"in_port(1), packets:1, bytes:2, used:never, dp:ovs, actions:1",
+                      BadLine{"in_port(1),eth(), packets:1, bytes:2, used:never, dp:ovs, actions:1",
                               "expected \", actions:\" at \", dp:ovs, actions:1\""},
-                      BadLine{"in_port(1), packets:1, bytes:2, used:never, actions:foo",
+                      BadLine{"in_port(1),eth(), packets:1, bytes:2, used:never, actions:foo",
                               "actions: unknown action \"foo\""}));
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 
 #include <array>
+#include <optional>
 #include <vector>
 
 #include "kmod/odp_text_key_attrs.h"
@@ -24,6 +25,9 @@ constexpr uint16_t kEthType8022 = 0x05ff;
 constexpr uint8_t kIpProtoIcmp = 1, kIpProtoTcp = 6, kIpProtoUdp = 17, kIpProtoIcmpv6 = 58,
                   kIpProtoSctp = 132;
 constexpr uint8_t kNeighbourSolicitation = 135, kNeighbourAdvertisement = 136;
+constexpr uint16_t kEthTypeMinimum = 0x0600;  // ETH_P_802_3_MIN
+// packet_type namespaces (OpenFlow's OFPHTN_*).
+constexpr uint64_t kPacketTypeNsEthernet = 0, kPacketTypeNsEthertype = 1;
 
 bool is_vlan_tpid(uint16_t eth_type) { return eth_type == 0x8100 || eth_type == 0x88a8; }
 bool is_mpls(uint16_t eth_type) { return eth_type == kEthTypeMpls || eth_type == kEthTypeMplsMulticast; }
@@ -89,7 +93,7 @@ class MatchPrinter {
       number("recirc_id", k_.recirc_id, m_.recirc_id, items);
       number("dp_hash", k_.dp_hash, m_.dp_hash, items);
       in_port(items);
-      items.push_back("packet_type(ns=0,id=0)");
+      packet_type(items);
       ethernet(items);
     }
     std::string tail;
@@ -146,7 +150,21 @@ class MatchPrinter {
     }
   }
 
+  bool layer3() const { return s_.mac_proto == kMacProtoNone; }
+
+  // odp-util prints packet_type(ns=N,id=X): ns=0,id=0 for Ethernet,
+  // ns=1 (OFPHTN_ETHERTYPE) with the ethertype as id for a layer-3 packet.
+  void packet_type(std::vector<std::string>& items) const {
+    if (!layer3()) {
+      items.push_back("packet_type(ns=0,id=0)");
+      return;
+    }
+    items.push_back("packet_type(ns=1,id=" + odp_text::hex(ntohs(s_.eth_type)) + ")");
+  }
+
   void ethernet(std::vector<std::string>& items) const {
+    // A layer-3 packet has no MAC header: its key has no eth attribute.
+    if (layer3()) return;
     const auto* spec = odp_text::find_field_list(OVS_KEY_ATTR_ETHERNET);
     if (!odp_text::field_list_mask_is_zero(*spec, m_)) {
       items.push_back("eth(" + odp_text::format_field_list(*spec, k_, &m_) + ")");
@@ -160,7 +178,7 @@ class MatchPrinter {
   // VLAN tags: eth_type(TPID),vlan(TCI),encap(...) per tag, as the kernel nests them.
   void layer2(std::vector<std::string>& items, std::string& tail) const {
     uint16_t eth_type = ntohs(s_.eth_type);
-    if (!s_.vlan.tci && !is_vlan_tpid(eth_type)) {
+    if (layer3() || (!s_.vlan.tci && !is_vlan_tpid(eth_type))) {
       innermost(items, tail);
       return;
     }
@@ -332,7 +350,8 @@ class MatchParser {
 
   Result<UnmaskedMatch> parse(bool whole_text, size_t* consumed) {
     if (Status s = parse_level(0, whole_text); !s) return s;
-    if (Status s = resolve_tags(); !s) return s;
+    if (Status s = resolve_packet_type(); !s) return s;
+    if (Status s = mac_proto_ == kMacProtoNone ? resolve_layer3() : resolve_tags(); !s) return s;
     if (Status s = check_layers(); !s) return s;
     if (consumed) *consumed = end_;
     return UnmaskedMatch{key_, FlowMask(mask_)};
@@ -512,8 +531,68 @@ class MatchParser {
         *mask = *m;
       }
     }
-    if ((ns & ns_mask) || (id & id_mask))
-      return odp_text::field_error("packet_type", token, "only Ethernet frames (ns=0,id=0) can be matched");
+    if (ns_mask != 0xffff || id_mask != 0xffff)
+      return odp_text::field_error(
+          "packet_type", token, "the datapath matches the packet type exactly: give ns and id without masks");
+    if (ns == kPacketTypeNsEthernet && id == 0) {
+      packet_type_ = kMacProtoEthernet;
+      return Status::ok();
+    }
+    if (ns == kPacketTypeNsEthertype && id >= kEthTypeMinimum) {
+      packet_type_ = kMacProtoNone;
+      packet_type_eth_type_ = static_cast<uint16_t>(id);
+      return Status::ok();
+    }
+    return odp_text::field_error("packet_type", token,
+                                 "the datapath matches Ethernet frames (ns=0,id=0) and layer-3 packets named "
+                                 "by their EtherType (ns=1,id=0x0600 or above) only");
+  }
+
+  // odp-util: eth(...) makes an Ethernet packet; without it, eth_type(...)
+  // names a layer-3 packet (the kernel's "no OVS_KEY_ATTR_ETHERNET"), as does
+  // packet_type(ns=1,id=...). packet_type(ns=0,id=0) alone is Ethernet.
+  Status resolve_packet_type() {
+    bool has_eth = levels_[0].attrs & attr_bit(OVS_KEY_ATTR_ETHERNET);
+    if (packet_type_) {
+      if (*packet_type_ == kMacProtoNone && has_eth)
+        return invalid_argument("packet_type(ns=1,...) names a layer-3 packet, which cannot have eth(...)");
+      mac_proto_ = *packet_type_;
+    } else {
+      mac_proto_ = has_eth ? kMacProtoEthernet : kMacProtoNone;
+    }
+    key_.mac_proto = mac_proto_;
+    mask_.mac_proto = 0xff;  // the kernel always matches mac_proto exactly
+    return Status::ok();
+  }
+
+  // A layer-3 packet: no VLAN tags, and the EtherType (from eth_type(...) or
+  // packet_type(ns=1,id=...)) matched exactly, as the kernel requires it.
+  Status resolve_layer3() {
+    Level& level = levels_[0];
+    if (level.attrs & (attr_bit(OVS_KEY_ATTR_VLAN) | attr_bit(OVS_KEY_ATTR_ENCAP)))
+      return invalid_argument(
+          "vlan(...) and encap(...) need eth(...): a match without eth(...) is a layer-3 packet, which has "
+          "no VLAN tags");
+    bool has_eth_type = (level.attrs & attr_bit(OVS_KEY_ATTR_ETHERTYPE)) && level.eth_type_mask != 0;
+    if (packet_type_eth_type_) {
+      if (has_eth_type && ntohs(level.eth_type) != *packet_type_eth_type_)
+        return invalid_argument("eth_type(" + odp_text::hex4(ntohs(level.eth_type)) +
+                                ") contradicts packet_type(ns=1,id=" + odp_text::hex(*packet_type_eth_type_) +
+                                ")");
+      key_.eth_type = htons(*packet_type_eth_type_);
+      mask_.eth_type = 0xffff;
+      return Status::ok();
+    }
+    if (!has_eth_type)
+      return invalid_argument(
+          "a match without eth(...) is a layer-3 packet and needs eth_type(...) matched exactly; write eth() "
+          "for an Ethernet frame");
+    uint16_t value = ntohs(level.eth_type);
+    if (value < kEthTypeMinimum)
+      return invalid_argument("eth_type(" + odp_text::hex4(value) +
+                              "): a layer-3 packet's EtherType must be 0x0600 or above");
+    key_.eth_type = level.eth_type;
+    mask_.eth_type = 0xffff;
     return Status::ok();
   }
 
@@ -649,6 +728,9 @@ class MatchParser {
   std::array<Level, 3> levels_{};
   int innermost_ = 0;  // level holding the innermost EtherType; -1 after a truncated tag
   size_t end_ = 0;
+  std::optional<MacProto> packet_type_;  // what packet_type(...) said, if given
+  std::optional<uint16_t> packet_type_eth_type_;
+  MacProto mac_proto_ = kMacProtoEthernet;
 };
 
 // Key attributes a set(...) action can carry.

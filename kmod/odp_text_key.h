@@ -16,6 +16,12 @@
 // zero-valued tunnel attributes out of the key it dumps (tunnel(tos=0) reads
 // as a match on tos but prints as tunnel()).
 //
+// Ethernet or layer 3: as in odp-util, a match with eth(...) (even eth()) is
+// an Ethernet frame and one without it a layer-3 packet (the kernel's key
+// without OVS_KEY_ATTR_ETHERNET, mac_proto none) named by its eth_type(...);
+// a layer-3 match has no vlan/encap and prints no eth. Every parsed mask
+// matches mac_proto exactly, as the kernel's does.
+//
 // Forced/odd cases reproduced from odp-util: the kernel style always shows
 // eth() for an Ethernet key even when wildcarded; an 802.2 frame (eth_type
 // 0x05ff in FlowKey) has no EtherType in the key and prints
@@ -39,7 +45,8 @@ namespace flowlift {
 //    ct_zone, ct_mark, ct_label, ct_tuple, eth (eth() when wildcarded), ...
 //  kUserspace: `ovs-appctl dpctl/dump-flows` on the userspace datapath (OVS's
 //    own test oracle): skb_priority, tunnel, skb_mark, ct_*, recirc_id,
-//    dp_hash, in_port, packet_type(ns=0,id=0), eth only when matched, ...
+//    dp_hash, in_port, packet_type(ns=0,id=0) (layer 3: packet_type(ns=1,
+//    id=0x800)), eth only when matched, ...
 enum class OdpTextStyle { kKernel, kUserspace };
 
 // A Match's key is masked, as the kernel dumps it.
@@ -59,7 +66,9 @@ Result<UnmaskedMatch> parse_unmasked_match(std::string_view text);
 
 // Reads a whole match. Attributes may come in any order, separated by ',' or
 // white space. A field not named is wildcarded; "field=value" is exact.
-// packet_type(ns=0,id=0) is accepted (it is what an Ethernet key implies).
+// Without eth(...) the match is a layer-3 packet and needs eth_type(...).
+// packet_type(ns=0,id=0) says Ethernet (eth may then be left out);
+// packet_type(ns=1,id=T) says layer 3 with EtherType T.
 Result<Match> parse_match(std::string_view text);
 
 // Reads the match at the front of `text` and stops before the first item that

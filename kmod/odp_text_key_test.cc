@@ -126,7 +126,7 @@ TEST(MatchText, MatchPrintsTheMaskedKeyAsTheKernelDumpsIt) {
 }
 
 TEST(MatchText, UnmaskedMatchKeepsBitsOutsideTheMask) {
-  UnmaskedMatch raw = parse_unmasked_ok("eth_type(0x0800),ipv4(proto=17),udp(src=53/0xff00)");
+  UnmaskedMatch raw = parse_unmasked_ok("eth(),eth_type(0x0800),ipv4(proto=17),udp(src=53/0xff00)");
   EXPECT_EQ(raw.key.tp_src, htons(53));
   EXPECT_EQ(raw.mask.bits().tp_src, htons(0xff00));
   EXPECT_EQ(raw.to_match().key.tp_src, 0);
@@ -140,7 +140,8 @@ TEST(MatchText, KeyIsStoredMasked) {
 
 TEST(MatchText, QinQTagsFillOuterAndInnerVlanHeads) {
   Match m = parse_ok(
-      "eth_type(0x88a8),vlan(vid=10,pcp=0),encap(eth_type(0x8100),vlan(vid=20,pcp=3),encap(eth_type(0x0800))"
+      "eth(),eth_type(0x88a8),vlan(vid=10,pcp=0),encap(eth_type(0x8100),vlan(vid=20,pcp=3),encap(eth_type("
+      "0x0800))"
       ")");
   EXPECT_EQ(m.key.vlan.tpid, htons(0x88a8));
   EXPECT_EQ(m.key.vlan.tci, htons(kVlanCfi | 10));
@@ -151,15 +152,15 @@ TEST(MatchText, QinQTagsFillOuterAndInnerVlanHeads) {
 }
 
 TEST(MatchText, IcmpTypeAndCodeLiveInTransportPorts) {
-  Match m = parse_ok("eth_type(0x0800),ipv4(proto=1),icmp(type=8,code=3)");
+  Match m = parse_ok("eth(),eth_type(0x0800),ipv4(proto=1),icmp(type=8,code=3)");
   EXPECT_EQ(m.key.tp_src, htons(8));
   EXPECT_EQ(m.key.tp_dst, htons(3));
   EXPECT_EQ(m.mask.bits().tp_src, htons(0xff));
 }
 
 TEST(MatchText, TunnelFieldsAndFlags) {
-  Match m =
-      parse_ok("tunnel(tun_id=0x64,src=192.0.2.2,dst=192.0.2.1,ttl=64,tp_dst=4789,flags(-df-csum+key))");
+  Match m = parse_ok(
+      "tunnel(tun_id=0x64,src=192.0.2.2,dst=192.0.2.1,ttl=64,tp_dst=4789,flags(-df-csum+key)),eth()");
   const TunnelKey& t = m.key.tunnel;
   const TunnelKey& tm = m.mask.bits().tunnel;
   EXPECT_EQ(t.tun_id, be64(0x64));
@@ -175,13 +176,14 @@ TEST(MatchText, TunnelFieldsAndFlags) {
 
 TEST(MatchText, TunnelFieldsMatchedAgainstZeroAreAbsentAsInAKernelDump) {
   // The kernel omits zero-valued tos/ports/addresses from the dumped tunnel key.
-  Match m = parse_ok("tunnel(tun_id=0x1,src=192.0.2.2,dst=192.0.2.1,tos=0,tp_src=0,flags(-df-csum+key))");
+  Match m =
+      parse_ok("tunnel(tun_id=0x1,src=192.0.2.2,dst=192.0.2.1,tos=0,tp_src=0,flags(-df-csum+key)),eth()");
   EXPECT_EQ(m.mask.bits().tunnel.tos, 0xff);
   EXPECT_EQ(format_match(m), "tunnel(tun_id=0x1,src=192.0.2.2,dst=192.0.2.1,flags(-df-csum+key)),eth()");
 }
 
 TEST(MatchText, ConntrackFields) {
-  Match m = parse_ok("ct_state(+new+trk),ct_zone(5),ct_mark(0x1/0xff),ct_label(0x1234)");
+  Match m = parse_ok("ct_state(+new+trk),ct_zone(5),ct_mark(0x1/0xff),ct_label(0x1234),eth()");
   EXPECT_EQ(m.key.ct_state, kCtNew | kCtTracked);
   EXPECT_EQ(m.mask.bits().ct_state, kCtNew | kCtTracked);
   EXPECT_EQ(m.key.ct_zone, 5);
@@ -197,16 +199,16 @@ TEST(MatchText, ConntrackFields) {
 }
 
 TEST(MatchText, TcpFlagsExactAndMasked) {
-  Match exact = parse_ok("eth_type(0x0800),ipv4(proto=6),tcp_flags(syn|ack)");
+  Match exact = parse_ok("eth(),eth_type(0x0800),ipv4(proto=6),tcp_flags(syn|ack)");
   EXPECT_EQ(exact.key.tcp_flags, htons(0x012));
   EXPECT_EQ(exact.mask.bits().tcp_flags, 0xffff);
-  Match masked = parse_ok("eth_type(0x0800),ipv4(proto=6),tcp_flags(+syn-ack)");
+  Match masked = parse_ok("eth(),eth_type(0x0800),ipv4(proto=6),tcp_flags(+syn-ack)");
   EXPECT_EQ(masked.key.tcp_flags, htons(0x002));
   EXPECT_EQ(masked.mask.bits().tcp_flags, htons(0x012));
 }
 
 TEST(MatchText, MplsLabelStack) {
-  Match m = parse_ok("eth_type(0x8847),mpls(label=100,tc=1,ttl=64,bos=0,label=200,tc=0,ttl=63,bos=1)");
+  Match m = parse_ok("eth(),eth_type(0x8847),mpls(label=100,tc=1,ttl=64,bos=0,label=200,tc=0,ttl=63,bos=1)");
   EXPECT_EQ(m.key.mpls_lse[0], htonl(100u << 12 | 1u << 9 | 64));
   EXPECT_EQ(m.key.mpls_lse[1], htonl(200u << 12 | 1u << 8 | 63));
   EXPECT_EQ(m.key.mpls_depth, 2);
@@ -292,28 +294,28 @@ TEST_P(MatchError, RefusedWithAMessageNamingTheField) {
 INSTANTIATE_TEST_SUITE_P(
     Malformed, MatchError,
     ::testing::Values(
-        BadMatch{"eth_type(0x0800),ipv4(dst=192.168.1.300)",
+        BadMatch{"eth(),eth_type(0x0800),ipv4(dst=192.168.1.300)",
                  "ipv4(dst=192.168.1.300): invalid IPv4 address \"192.168.1.300\""},
         BadMatch{"ipv5(src=1.2.3.4)", "unknown key attribute \"ipv5\""},
         BadMatch{"eth(src=02:00:00:00:00:01", "eth(src=02:00:00:00:00:01): missing ')'"},
-        BadMatch{"eth_type(0x0800),ipv4(proto=6),tcp(dst=70000)", "tcp(dst=70000): value out of range"},
+        BadMatch{"eth(),eth_type(0x0800),ipv4(proto=6),tcp(dst=70000)", "tcp(dst=70000): value out of range"},
         BadMatch{"eth(src=02:00:00:00:00:0g)",
                  "eth(src=02:00:00:00:00:0g): invalid Ethernet address "
                  "\"02:00:00:00:00:0g\""},
         BadMatch{"eth(src=02:00:00:00:00)",
                  "eth(src=02:00:00:00:00): invalid Ethernet address \"02:00:00:00:00\""},
-        BadMatch{"eth_type(0x86dd),ipv6(src=2001:db8::g)",
+        BadMatch{"eth(),eth_type(0x86dd),ipv6(src=2001:db8::g)",
                  "ipv6(src=2001:db8::g): invalid IPv6 address "
                  "\"2001:db8::g\""},
-        BadMatch{"eth_type(0x86dd),ipv6(label=0x100000)", "ipv6(label=0x100000): value out of range"},
-        BadMatch{"eth_type(0x0800),ipv4(foo=1)", "ipv4(foo=1): unknown field \"foo\""},
-        BadMatch{"eth_type(0x0800),ipv4(src)", "ipv4(src): expected '=' after \"src\""},
-        BadMatch{"eth_type(0x0800),ipv4(frag=no/0xff)", "ipv4(frag=no/0xff): frag cannot be masked"},
-        BadMatch{"eth_type(0x0800),ipv4(frag=maybe)",
+        BadMatch{"eth(),eth_type(0x86dd),ipv6(label=0x100000)", "ipv6(label=0x100000): value out of range"},
+        BadMatch{"eth(),eth_type(0x0800),ipv4(foo=1)", "ipv4(foo=1): unknown field \"foo\""},
+        BadMatch{"eth(),eth_type(0x0800),ipv4(src)", "ipv4(src): expected '=' after \"src\""},
+        BadMatch{"eth(),eth_type(0x0800),ipv4(frag=no/0xff)", "ipv4(frag=no/0xff): frag cannot be masked"},
+        BadMatch{"eth(),eth_type(0x0800),ipv4(frag=maybe)",
                  "ipv4(frag=maybe): frag must be no, first or later, not "
                  "\"maybe\""},
-        BadMatch{"eth_type(0x0800),ipv4(ttl=256)", "ipv4(ttl=256): value out of range"},
-        BadMatch{"eth_type(0x0800),ipv4(ttl=6x)", "ipv4(ttl=6x): invalid number \"6x\""},
+        BadMatch{"eth(),eth_type(0x0800),ipv4(ttl=256)", "ipv4(ttl=256): value out of range"},
+        BadMatch{"eth(),eth_type(0x0800),ipv4(ttl=6x)", "ipv4(ttl=6x): invalid number \"6x\""},
         BadMatch{"eth(src=02:00:00:00:00:01,src=02:00:00:00:00:02)",
                  "eth(src=02:00:00:00:00:02): duplicate field \"src\""},
         BadMatch{"recirc_id(1/0xff)", "recirc_id(1/0xff): recirc_id cannot be masked"},
@@ -321,48 +323,51 @@ INSTANTIATE_TEST_SUITE_P(
         BadMatch{"in_port(1", "in_port(1): missing ')'"},
         BadMatch{"in_port 1", "expected '(' after \"in_port\""},
         BadMatch{"skb_mark(0x100000000)", "skb_mark(0x100000000): value out of range"},
-        BadMatch{"ipv4(src=1.2.3.4)", "ipv4(...) requires eth_type(0x0800)"},
-        BadMatch{"eth_type(0x0800),ipv4(proto=17),tcp(dst=80)",
+        BadMatch{"eth(),ipv4(src=1.2.3.4)", "ipv4(...) requires eth_type(0x0800)"},
+        BadMatch{"eth(),eth_type(0x0800),ipv4(proto=17),tcp(dst=80)",
                  "tcp(...) requires ipv4(proto=6) or ipv6(proto=6) with frag other than later"},
-        BadMatch{"eth_type(0x0800),ipv4(proto=6,frag=later),tcp(dst=80)",
+        BadMatch{"eth(),eth_type(0x0800),ipv4(proto=6,frag=later),tcp(dst=80)",
                  "tcp(...) requires ipv4(proto=6) or ipv6(proto=6) with frag other than later"},
-        BadMatch{"eth_type(0x86dd),ipv6(proto=1),icmp(type=8)",
+        BadMatch{"eth(),eth_type(0x86dd),ipv6(proto=1),icmp(type=8)",
                  "icmp(...) requires ipv4(proto=1) with frag other than later"},
-        BadMatch{"eth_type(0x86dd),ipv6(proto=58),icmpv6(type=128),nd(target=::1)",
+        BadMatch{"eth(),eth_type(0x86dd),ipv6(proto=58),icmpv6(type=128),nd(target=::1)",
                  "nd(...) requires icmpv6(type=135) or icmpv6(type=136)"},
-        BadMatch{"eth_type(0x0800),mpls(label=1)", "mpls(...) requires eth_type(0x8847) or eth_type(0x8848)"},
-        BadMatch{"eth_type(0x8847),mpls(label=1,label=2,label=3,label=4)",
+        BadMatch{"eth(),eth_type(0x0800),mpls(label=1)",
+                 "mpls(...) requires eth_type(0x8847) or eth_type(0x8848)"},
+        BadMatch{"eth(),eth_type(0x8847),mpls(label=1,label=2,label=3,label=4)",
                  "mpls(label=4): more than 3 MPLS labels"},
-        BadMatch{"eth_type(0x8847),mpls(label=1048576)", "mpls(label=1048576): value out of range"},
-        BadMatch{"ct_tuple4(src=1.2.3.4)", "ct_tuple4(...) requires eth_type(0x0800) and a non-zero proto"},
-        BadMatch{"eth_type(0x0800),vlan(vid=5),encap()",
+        BadMatch{"eth(),eth_type(0x8847),mpls(label=1048576)", "mpls(label=1048576): value out of range"},
+        BadMatch{"eth(),ct_tuple4(src=1.2.3.4)",
+                 "ct_tuple4(...) requires eth_type(0x0800) and a non-zero proto"},
+        BadMatch{"eth(),eth_type(0x0800),vlan(vid=5),encap()",
                  "vlan(...) must follow eth_type(0x8100) or eth_type(0x88a8)"},
-        BadMatch{"eth_type(0x8100),vlan(vid=5)", "vlan(...) must be followed by encap(...)"},
-        BadMatch{"eth_type(0x0800),encap(ipv4(frag=no))", "encap(...) must follow eth_type(TPID),vlan(...)"},
-        BadMatch{"eth_type(0x8100),vlan(vid=4096),encap()", "vlan(vid=4096): value out of range"},
-        BadMatch{"eth_type(0x8100),vlan(vid=5,cfi=0),encap()",
+        BadMatch{"eth(),eth_type(0x8100),vlan(vid=5)", "vlan(...) must be followed by encap(...)"},
+        BadMatch{"eth(),eth_type(0x0800),encap(ipv4(frag=no))",
+                 "encap(...) must follow eth_type(TPID),vlan(...)"},
+        BadMatch{"eth(),eth_type(0x8100),vlan(vid=4096),encap()", "vlan(vid=4096): value out of range"},
+        BadMatch{"eth(),eth_type(0x8100),vlan(vid=5,cfi=0),encap()",
                  "vlan(vid=5,cfi=0): a TCI without cfi=1 (truncated tag) must have vid=0 and pcp=0"},
-        BadMatch{"eth_type(0x8100),vlan(cfi=1/0),encap()",
+        BadMatch{"eth(),eth_type(0x8100),vlan(cfi=1/0),encap()",
                  "vlan(cfi=1/0): the cfi bit must be matched exactly"},
-        BadMatch{"eth_type(0x8100),vlan(vid=1),encap(eth_type(0x0800)),ipv4(frag=no)",
+        BadMatch{"eth(),eth_type(0x8100),vlan(vid=1),encap(eth_type(0x0800)),ipv4(frag=no)",
                  "ipv4(...) must be inside the innermost encap(...)"},
-        BadMatch{"eth_type(0x8100),vlan(vid=1),encap(in_port(1))",
+        BadMatch{"eth(),eth_type(0x8100),vlan(vid=1),encap(in_port(1))",
                  "in_port(...) is not allowed inside encap(...)"},
-        BadMatch{"eth_type(0x8100),vlan(vid=1),encap(eth_type(0x0800)", "encap(...): missing ')'"},
-        BadMatch{"eth_type(0x8100),vlan(vid=1,cfi=0/1),encap(eth_type(0x0800))",
+        BadMatch{"eth(),eth_type(0x8100),vlan(vid=1),encap(eth_type(0x0800)", "encap(...): missing ')'"},
+        BadMatch{"eth(),eth_type(0x8100),vlan(vid=1,cfi=0/1),encap(eth_type(0x0800))",
                  "vlan(vid=1,cfi=0/1): a TCI without cfi=1 (truncated tag) must have vid=0 and pcp=0"},
-        BadMatch{"eth_type(0x8100),vlan(vid=0,pcp=0,cfi=0),encap(eth_type(0x0800))",
+        BadMatch{"eth(),eth_type(0x8100),vlan(vid=0,pcp=0,cfi=0),encap(eth_type(0x0800))",
                  "encap(...) after a truncated VLAN tag (cfi=0) must be empty"},
-        BadMatch{"eth_type(0x8100)", "eth_type(0x8100) must be followed by vlan(...),encap(...)"},
-        BadMatch{"eth_type(0x8100),vlan(vid=1),encap(eth_type(0x88a8))",
+        BadMatch{"eth(),eth_type(0x8100)", "eth_type(0x8100) must be followed by vlan(...),encap(...)"},
+        BadMatch{"eth(),eth_type(0x8100),vlan(vid=1),encap(eth_type(0x88a8))",
                  "eth_type(0x88a8) must be followed by vlan(...),encap(...)"},
-        BadMatch{"eth_type(0x0800/0xff00)",
+        BadMatch{"eth(),eth_type(0x0800/0xff00)",
                  "eth_type(0x0800/0xff00): the datapath matches the EtherType exactly or not at all"},
-        BadMatch{"eth_type(0x0005)",
+        BadMatch{"eth(),eth_type(0x0005)",
                  "eth_type(0x0005): not an EtherType (values below 0x0600 are 802.3 lengths)"},
         BadMatch{"ct_state(+new+foo)", "ct_state(+new+foo): unknown ct_state flag \"foo\""},
         BadMatch{"ct_state(+new+new)", "ct_state(+new+new): each ct_state flag can be specified only once"},
-        BadMatch{"eth_type(0x0800),ipv4(proto=6),tcp_flags(syn|bogus)",
+        BadMatch{"eth(),eth_type(0x0800),ipv4(proto=6),tcp_flags(syn|bogus)",
                  "tcp_flags(syn|bogus): unknown tcp_flags flag \"bogus\""},
         BadMatch{"tunnel(tun_id=0x1,color=red)", "tunnel(color=red): unknown field \"color\""},
         BadMatch{"tunnel(geneve({class=0x1}))",
@@ -370,16 +375,41 @@ INSTANTIATE_TEST_SUITE_P(
                  "supported"},
         BadMatch{"tunnel(src=192.0.2.256)", "tunnel(src=192.0.2.256): invalid IPv4 address \"192.0.2.256\""},
         BadMatch{"tunnel(flags(+bogus))", "tunnel(flags(+bogus)): unknown tunnel flag \"bogus\""},
-        BadMatch{"packet_type(ns=1,id=0x800)",
-                 "packet_type(ns=1,id=0x800): only Ethernet frames (ns=0,id=0) "
-                 "can be matched"},
+        BadMatch{"packet_type(ns=2,id=0)",
+                 "packet_type(ns=2,id=0): the datapath matches Ethernet frames (ns=0,id=0) and layer-3 "
+                 "packets named by their EtherType (ns=1,id=0x0600 or above) only"},
+        BadMatch{"packet_type(ns=1,id=0x5ff)",
+                 "packet_type(ns=1,id=0x5ff): the datapath matches Ethernet frames (ns=0,id=0) and layer-3 "
+                 "packets named by their EtherType (ns=1,id=0x0600 or above) only"},
+        BadMatch{"packet_type(ns=0,id=0/0)",
+                 "packet_type(ns=0,id=0/0): the datapath matches the packet type exactly: give ns and id "
+                 "without masks"},
+        BadMatch{"packet_type(ns=1,id=0x800),eth()",
+                 "packet_type(ns=1,...) names a layer-3 packet, which cannot have eth(...)"},
+        BadMatch{"packet_type(ns=1,id=0x800),eth_type(0x86dd)",
+                 "eth_type(0x86dd) contradicts packet_type(ns=1,id=0x800)"},
+        // Without eth(...) a match is a layer-3 packet (odp-util, the kernel).
+        BadMatch{
+            "in_port(1)",
+            "a match without eth(...) is a layer-3 packet and needs eth_type(...) matched exactly; write "
+            "eth() for an Ethernet frame"},
+        BadMatch{
+            "in_port(1),eth_type(0x0800/0)",
+            "a match without eth(...) is a layer-3 packet and needs eth_type(...) matched exactly; write "
+            "eth() for an Ethernet frame"},
+        BadMatch{"eth_type(0/0xffff)",
+                 "eth_type(0x0000): a layer-3 packet's EtherType must be 0x0600 or above"},
+        BadMatch{
+            "eth_type(0x8100),vlan(vid=5),encap(eth_type(0x0800))",
+            "vlan(...) and encap(...) need eth(...): a match without eth(...) is a layer-3 packet, which "
+            "has no VLAN tags"},
         BadMatch{"nsh(spi=1)", "unsupported key attribute \"nsh\""},
         BadMatch{"ct_label(0x123456789012345678901234567890123)",
                  "ct_label(0x123456789012345678901234567890123): "
                  "value out of range"}));
 
 TEST(MatchText, NestedEncapDepthIsBounded) {
-  std::string text = "eth_type(0x8100),vlan(vid=1),encap(eth_type(0x8100),vlan(vid=2),encap(encap(";
+  std::string text = "eth(),eth_type(0x8100),vlan(vid=1),encap(eth_type(0x8100),vlan(vid=2),encap(encap(";
   Result<Match> m = parse_match(text);
   ASSERT_FALSE(m.is_ok());
   EXPECT_EQ(m.status().message(), "encap(...) nested deeper than two VLAN tags");
@@ -445,6 +475,77 @@ TEST(MatchText, SingleTaggedFlowDoesNotMatchQinQ) {
   Result<Match> m = parse_match("eth(),eth_type(0x8100),vlan(vid=10,pcp=0),encap(eth_type(0x0800))");
   ASSERT_TRUE(m.is_ok()) << m.status().message();
   EXPECT_EQ(m->mask.bits().cvlan.tci, 0xffff);
+}
+
+}  // namespace
+}  // namespace flowlift
+
+namespace flowlift {
+namespace {
+
+// odp-util: eth(...) (even eth()) makes an Ethernet match; without it the
+// match is a layer-3 packet, the kernel's key without OVS_KEY_ATTR_ETHERNET.
+TEST(MatchText, MatchWithoutEthIsALayer3Packet) {
+  Match m = parse_ok("in_port(4),eth_type(0x0800),ipv4(dst=10.0.0.1,frag=no)");
+  EXPECT_EQ(m.key.mac_proto, kMacProtoNone);
+  EXPECT_EQ(m.mask.bits().mac_proto, 0xff);
+  EXPECT_EQ(m.key.eth_type, htons(0x0800));
+  EXPECT_EQ(m.mask.bits().eth_type, 0xffff);
+  // The kernel prints no eth() for it; OVS's userspace datapath names it by
+  // packet_type (ns=1: an EtherType, id: the EtherType).
+  EXPECT_EQ(format_match(m), "in_port(4),eth_type(0x0800),ipv4(dst=10.0.0.1,frag=no)");
+  EXPECT_EQ(format_match(m, OdpTextStyle::kUserspace),
+            "in_port(4),packet_type(ns=1,id=0x800),eth_type(0x0800),ipv4(dst=10.0.0.1,frag=no)");
+}
+
+TEST(MatchText, EvenAnEmptyEthMakesAnEthernetMatch) {
+  Match m = parse_ok("in_port(4),eth(),eth_type(0x0800),ipv4(frag=no)");
+  EXPECT_EQ(m.key.mac_proto, kMacProtoEthernet);
+  EXPECT_EQ(m.mask.bits().mac_proto, 0xff);
+}
+
+TEST(MatchText, PacketTypeSaysEthernetOrLayer3) {
+  Match ethernet = parse_ok("in_port(1),packet_type(ns=0,id=0),eth_type(0x0800),ipv4(frag=no)");
+  EXPECT_EQ(ethernet.key.mac_proto, kMacProtoEthernet);
+  EXPECT_EQ(format_match(ethernet), "in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)");
+
+  Match layer3 = parse_ok("in_port(1),packet_type(ns=1,id=0x86dd),ipv6(frag=no)");
+  EXPECT_EQ(layer3.key.mac_proto, kMacProtoNone);
+  EXPECT_EQ(layer3.key.eth_type, htons(0x86dd));
+  EXPECT_EQ(format_match(layer3), "in_port(1),eth_type(0x86dd),ipv6(frag=no)");
+  EXPECT_EQ(parse_ok("in_port(1),packet_type(ns=1,id=0x86dd),eth_type(0x86dd),ipv6(frag=no)"), layer3);
+}
+
+class Layer3MatchRoundTrip : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(Layer3MatchRoundTrip, ParsesAndPrintsBackUnchanged) {
+  Match m = parse_ok(GetParam());
+  EXPECT_EQ(m.key.mac_proto, kMacProtoNone);
+  EXPECT_EQ(format_match(m), GetParam());
+  EXPECT_EQ(parse_ok(format_match(m, OdpTextStyle::kUserspace)), m);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    KernelStyle, Layer3MatchRoundTrip,
+    ::testing::Values("recirc_id(0),in_port(4789),eth_type(0x0800),ipv4(proto=6,frag=no),tcp(dst=80)",
+                      "tunnel(tun_id=0x64,src=192.0.2.2,dst=192.0.2.1,flags(-df-csum+key)),in_port(4789),"
+                      "eth_type(0x86dd),ipv6(proto=17,frag=no),udp(dst=53)",
+                      "eth_type(0x8847),mpls(label=100,tc=0,ttl=64,bos=1)", "eth_type(0x0806)"));
+
+// A layer-3 flow never matches a frame the datapath received: those are
+// Ethernet, and the mask covers mac_proto.
+TEST(MatchText, Layer3FlowDoesNotMatchAnEthernetPacketKey) {
+  Match layer3 = parse_ok("in_port(1),eth_type(0x0800),ipv4(frag=no)");
+  Match ethernet = parse_ok("in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)");
+  FlowKey frame{};
+  frame.in_port = 1;
+  frame.eth_type = htons(0x0800);
+  EXPECT_TRUE(ethernet.matches(frame));
+  EXPECT_FALSE(layer3.matches(frame));
+  FlowKey l3_packet = frame;
+  l3_packet.mac_proto = kMacProtoNone;
+  EXPECT_TRUE(layer3.matches(l3_packet));
+  EXPECT_FALSE(ethernet.matches(l3_packet));
 }
 
 }  // namespace

@@ -115,6 +115,18 @@ TEST_F(UserspaceDatapathTest, FlowWithoutVlanDoesNotCatchTaggedFrames) {
   EXPECT_TRUE(receive(1, frame(kIcmp)).hit);
 }
 
+// Every decoded match covers mac_proto, as the kernel's does: a layer-3 flow
+// (no eth(...)) and an Ethernet flow with otherwise the same match are two
+// flows, and a received frame, always Ethernet, only ever hits the second.
+TEST_F(UserspaceDatapathTest, EthernetFramesNeverHitALayer3Flow) {
+  ASSERT_TRUE(put("in_port(1),eth_type(0x0800),ipv4(frag=no)", "2", 1).is_ok());
+  EXPECT_FALSE(receive(1, frame(kIcmp)).hit);
+  ASSERT_TRUE(put("in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)", "10", 2).is_ok());
+  EXPECT_TRUE(receive(1, frame(kIcmp)).hit);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].port, 10u);
+}
+
 TEST_F(UserspaceDatapathTest, VxlanFromTheUnderlayIsDecapsulatedOntoTheVxlanPort) {
   ASSERT_TRUE(put("tunnel(tun_id=0x64,src=192.0.2.2,dst=192.0.2.1,flags(-df-csum+key)),in_port(4789),eth(),"
                   "eth_type(0x0800),ipv4(frag=no)",

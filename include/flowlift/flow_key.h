@@ -9,7 +9,9 @@
 // Why this order: fields a mask rarely covers sit at the ends. Tunnel metadata
 // comes first so that flows from non-tunnel ports start their range at the
 // metadata; conntrack comes last so that flows without ct matches end early.
-// A plain IPv4/TCP megaflow on in_port spans bytes [72, 128): 7 words.
+// A plain IPv4/TCP megaflow on in_port spans bytes [72, 152): 10 words, the
+// last one for mac_proto, which every megaflow matches exactly (the kernel's
+// "always exact match mac_proto").
 //
 // Byte order: fields named Be* hold network byte order, as on the wire and in
 // the OVS_KEY_ATTR_* attributes, so a mask applies to them bitwise unchanged.
@@ -60,6 +62,17 @@ enum CtStateBits : uint32_t {
 };
 
 inline constexpr int kMaxMplsLabels = 3;  // MPLS_LABEL_DEPTH in the kernel
+
+// mac_proto values: what precedes the packet's network header. The kernel
+// numbers them the other way round (MAC_PROTO_NONE 0, MAC_PROTO_ETHERNET 1);
+// here Ethernet is 0 so that every zero-initialised FlowKey, and every key
+// extracted from a frame, is an Ethernet key without anyone setting it.
+// Values travel only inside FlowKey, never on the wire: netlink says
+// "Ethernet" by the presence of OVS_KEY_ATTR_ETHERNET.
+enum MacProto : uint8_t {
+  kMacProtoEthernet = 0,  // an Ethernet frame (MAC_PROTO_ETHERNET)
+  kMacProtoNone = 1,      // a layer-3 packet, e.g. from an L3 tunnel: eth_type names it (MAC_PROTO_NONE)
+};
 
 struct TunnelKey {
   Be64 tun_id;
@@ -127,7 +140,7 @@ struct alignas(8) FlowKey {
   EthAddr arp_sha;
   EthAddr arp_tha;
   uint8_t mpls_depth;  // number of label stack entries in mpls_lse (0..3)
-  uint8_t pad0;
+  uint8_t mac_proto;   // MacProto; eth_src/eth_dst/vlan/cvlan are zero for kMacProtoNone
 
   Ipv6Addr ipv6_src;
   Ipv6Addr ipv6_dst;
