@@ -44,7 +44,7 @@ TEST(FlowMask, IPv4TcpMegaflowStaysOutOfTunnelAndConntrack) {
   FlowMask m(bits);
   EXPECT_GE(m.range().start, sizeof(TunnelKey));
   EXPECT_LE(m.range().end, offsetof(FlowKey, ct_state));
-  EXPECT_EQ(m.range().words(), 10u);  // [72, 152): in_port through mac_proto
+  EXPECT_EQ(m.range().words(), 7u);  // [72, 128): in_port through mac_proto
 }
 
 TEST(Match, MatchesOnlyKeysEqualUnderMask) {

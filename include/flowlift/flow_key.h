@@ -9,9 +9,10 @@
 // Why this order: fields a mask rarely covers sit at the ends. Tunnel metadata
 // comes first so that flows from non-tunnel ports start their range at the
 // metadata; conntrack comes last so that flows without ct matches end early.
-// A plain IPv4/TCP megaflow on in_port spans bytes [72, 152): 10 words, the
-// last one for mac_proto, which every megaflow matches exactly (the kernel's
-// "always exact match mac_proto").
+// A plain IPv4/TCP megaflow on in_port spans bytes [72, 128): 7 words,
+// mac_proto included, which every megaflow matches exactly (the kernel's
+// "always exact match mac_proto") and which therefore sits right after the
+// IPv4 addresses.
 //
 // Byte order: fields named Be* hold network byte order, as on the wire and in
 // the OVS_KEY_ATTR_* attributes, so a mask applies to them bitwise unchanged.
@@ -133,14 +134,17 @@ struct alignas(8) FlowKey {
   Be32 ipv4_src;
   Be32 ipv4_dst;
 
-  // ARP/RARP (eth_type 0x0806/0x8035)
-  Be32 arp_sip;
-  Be32 arp_tip;
+  // ARP/RARP (eth_type 0x0806/0x8035), with two bytes of other fields:
+  // mac_proto is matched by every megaflow (the kernel always matches it
+  // exactly), so it sits right after the IPv4 addresses: an IPv4 megaflow's
+  // range then still ends at byte 128 (7 words from in_port).
   Be16 arp_op;
-  EthAddr arp_sha;
-  EthAddr arp_tha;
   uint8_t mpls_depth;  // number of label stack entries in mpls_lse (0..3)
   uint8_t mac_proto;   // MacProto; eth_src/eth_dst/vlan/cvlan are zero for kMacProtoNone
+  Be32 arp_sip;
+  Be32 arp_tip;
+  EthAddr arp_sha;
+  EthAddr arp_tha;
 
   Ipv6Addr ipv6_src;
   Ipv6Addr ipv6_dst;
