@@ -31,6 +31,7 @@
 #include <type_traits>
 
 #include "flowlift/flow_key.h"
+#include "flowlift/masked_words.h"
 
 namespace flowlift {
 
@@ -105,16 +106,8 @@ static_assert(std::has_unique_object_representations_v<OfFlow>,
 static_assert(std::is_trivially_copyable_v<OfFlow>);
 static_assert(sizeof(OfFlow) % 8 == 0);
 
-inline constexpr size_t kOfFlowWords = sizeof(OfFlow) / 8;
-
 // A byte range [start, end) of OfFlow, 8-byte aligned at both ends.
-struct OfRange {
-  uint16_t start = 0;
-  uint16_t end = 0;
-  bool empty() const { return start >= end; }
-  size_t words() const { return end > start ? (end - start) / 8u : 0; }
-  bool operator==(const OfRange&) const = default;
-};
+using OfRange = WordRange;
 
 // The four lookup stages, in lookup order. Together they cover OfFlow.
 struct OfStages {
@@ -130,12 +123,6 @@ static_assert(OfStages::kMetadata.end % 8 == 0 && OfStages::kL2.end % 8 == 0 && 
               "each stage starts on an 8-byte boundary");
 static_assert(OfStages::kL2.start == OfStages::kMetadata.end && OfStages::kL3.start == OfStages::kL2.end &&
               OfStages::kL4.start == OfStages::kL3.end);
-
-inline uint64_t load_word(const OfFlow& flow, size_t byte_offset) {
-  uint64_t w;
-  std::memcpy(&w, reinterpret_cast<const uint8_t*>(&flow) + byte_offset, sizeof w);
-  return w;
-}
 
 // An OfMask is an OfFlow whose set bits say "this bit matters". It caches the
 // word-rounded range of its non-zero bytes, like FlowMask.
@@ -171,55 +158,24 @@ class OfMask {
 };
 
 inline void OfMask::recompute_range() {
-  size_t first = kOfFlowWords, last = 0;
-  for (size_t i = 0; i < kOfFlowWords; ++i) {
-    if (load_word(bits_, i * 8) != 0) {
-      if (first == kOfFlowWords) first = i;
-      last = i + 1;
-    }
-  }
-  range_ = first == kOfFlowWords ? OfRange{0, 0}
-                                 : OfRange{static_cast<uint16_t>(first * 8), static_cast<uint16_t>(last * 8)};
+  range_ = nonzero_word_range(bits_);
+  if (range_.empty()) range_ = OfRange{0, 0};
 }
 
-inline OfRange OfMask::range_in(const OfRange& stage) const {
-  size_t first = stage.end, last = stage.start;
-  for (size_t i = stage.start; i < stage.end; i += 8) {
-    if (load_word(bits_, i) != 0) {
-      if (first == stage.end) first = i;
-      last = i + 8;
-    }
-  }
-  if (first == stage.end) return OfRange{stage.start, stage.start};
-  return OfRange{static_cast<uint16_t>(first), static_cast<uint16_t>(last)};
-}
+inline OfRange OfMask::range_in(const OfRange& stage) const { return nonzero_word_range(bits_, stage); }
 
-inline bool OfMask::any_bit_in(const OfRange& range) const {
-  uint64_t any = 0;
-  for (size_t i = range.start; i < range.end; i += 8) any |= load_word(bits_, i);
-  return any != 0;
-}
+inline bool OfMask::any_bit_in(const OfRange& range) const { return flowlift::any_bit_in(bits_, range); }
 
 // flow & mask over every byte.
 inline OfFlow apply_mask(const OfFlow& flow, const OfMask& mask) {
-  OfFlow out{};
-  auto* o = reinterpret_cast<uint8_t*>(&out);
-  const OfRange& r = mask.range();
-  for (size_t i = r.start; i < r.end; i += 8) {
-    uint64_t w = load_word(flow, i) & load_word(mask.bits(), i);
-    std::memcpy(o + i, &w, 8);
-  }
-  return out;
+  return apply_mask_words(flow, mask.bits(), mask.range());
 }
 
 // (flow & mask) == masked_flow over `range` (8-byte aligned); masked_flow must
 // already be masked. The classifier calls it per stage.
 inline bool masked_equal_in(const OfFlow& flow, const OfFlow& masked_flow, const OfMask& mask,
                             const OfRange& range) {
-  uint64_t diff = 0;
-  for (size_t i = range.start; i < range.end; i += 8)
-    diff |= (load_word(flow, i) & load_word(mask.bits(), i)) ^ load_word(masked_flow, i);
-  return diff == 0;
+  return masked_words_equal(flow, masked_flow, mask.bits(), range);
 }
 
 inline bool masked_equal(const OfFlow& flow, const OfFlow& masked_flow, const OfMask& mask) {
@@ -229,16 +185,7 @@ inline bool masked_equal(const OfFlow& flow, const OfFlow& masked_flow, const Of
 // Hash of flow & mask over `range`, continuing from `basis` so that a staged
 // lookup can extend the hash of the previous stages.
 inline uint64_t masked_hash_in(const OfFlow& flow, const OfMask& mask, const OfRange& range, uint64_t basis) {
-  uint64_t h = basis ^ 0x9e3779b97f4a7c15ull;
-  for (size_t i = range.start; i < range.end; i += 8) {
-    h ^= load_word(flow, i) & load_word(mask.bits(), i);
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 32;
-  }
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ull;
-  h ^= h >> 33;
-  return h;
+  return masked_words_hash(flow, mask.bits(), range, basis);
 }
 
 // An OpenFlow rule's match: the flow (already masked) and its mask.

@@ -26,6 +26,8 @@
 #include <cstring>
 #include <type_traits>
 
+#include "flowlift/masked_words.h"
+
 namespace flowlift {
 
 using Be16 = uint16_t;
@@ -180,16 +182,10 @@ static_assert(sizeof(FlowKey) % 8 == 0, "FlowKey is compared one 64-bit word at 
 static_assert(std::is_trivially_copyable_v<FlowKey>);
 static_assert(offsetof(FlowKey, priority) == 64, "tunnel block is one 64-byte prefix");
 
-inline constexpr size_t kFlowKeyWords = sizeof(FlowKey) / 8;
 
 // The byte range [start, end) of a mask that has any bit set, rounded out to
 // whole 64-bit words (sw_flow_key_range).
-struct KeyRange {
-  uint16_t start = 0;
-  uint16_t end = 0;
-  size_t words() const { return (end - start) / 8u; }
-  bool operator==(const KeyRange&) const = default;
-};
+using KeyRange = WordRange;
 
 // A FlowMask is a FlowKey whose set bits say "this bit matters".
 class FlowMask {
@@ -207,7 +203,10 @@ class FlowMask {
   const FlowKey& bits() const { return key_; }
   // Edits go through here; call recompute_range() after.
   FlowKey& mutable_bits() { return key_; }
-  void recompute_range();
+  void recompute_range() {
+    range_ = nonzero_word_range(key_);
+    if (range_.empty()) range_ = KeyRange{0, 0};
+  }
 
   const KeyRange& range() const { return range_; }
   bool operator==(const FlowMask& other) const { return key_ == other.key_; }
@@ -217,67 +216,20 @@ class FlowMask {
   KeyRange range_;
 };
 
-inline uint64_t load_word(const FlowKey& key, size_t byte_offset) {
-  uint64_t w;
-  std::memcpy(&w, reinterpret_cast<const uint8_t*>(&key) + byte_offset, sizeof w);
-  return w;
-}
-
-inline void FlowMask::recompute_range() {
-  size_t first = kFlowKeyWords, last = 0;
-  for (size_t i = 0; i < kFlowKeyWords; ++i) {
-    if (load_word(key_, i * 8) != 0) {
-      if (first == kFlowKeyWords) first = i;
-      last = i + 1;
-    }
-  }
-  if (first == kFlowKeyWords) {
-    range_ = KeyRange{0, 0};
-  } else {
-    range_ = KeyRange{static_cast<uint16_t>(first * 8), static_cast<uint16_t>(last * 8)};
-  }
-}
-
 // key & mask, for every byte of the key.
 inline FlowKey apply_mask(const FlowKey& key, const FlowMask& mask) {
-  FlowKey out{};
-  auto* o = reinterpret_cast<uint8_t*>(&out);
-  const auto* k = reinterpret_cast<const uint8_t*>(&key);
-  const auto* m = reinterpret_cast<const uint8_t*>(&mask.bits());
-  const KeyRange& r = mask.range();
-  for (size_t i = r.start; i < r.end; i += 8) {
-    uint64_t kw, mw;
-    std::memcpy(&kw, k + i, 8);
-    std::memcpy(&mw, m + i, 8);
-    kw &= mw;
-    std::memcpy(o + i, &kw, 8);
-  }
-  return out;
+  return apply_mask_words(key, mask.bits(), mask.range());
 }
 
 // (key & mask) == masked_key over the mask's range. masked_key must already be
 // masked (as a Match's key always is).
 inline bool masked_equal(const FlowKey& key, const FlowKey& masked_key, const FlowMask& mask) {
-  const KeyRange& r = mask.range();
-  uint64_t diff = 0;
-  for (size_t i = r.start; i < r.end; i += 8)
-    diff |= (load_word(key, i) & load_word(mask.bits(), i)) ^ load_word(masked_key, i);
-  return diff == 0;
+  return masked_words_equal(key, masked_key, mask.bits(), mask.range());
 }
 
 // Hash of key & mask over the mask's range. Equal masked keys hash equal.
 inline uint64_t masked_hash(const FlowKey& key, const FlowMask& mask, uint64_t basis = 0) {
-  const KeyRange& r = mask.range();
-  uint64_t h = basis ^ 0x9e3779b97f4a7c15ull ^ r.start;
-  for (size_t i = r.start; i < r.end; i += 8) {
-    h ^= load_word(key, i) & load_word(mask.bits(), i);
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 32;
-  }
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ull;
-  h ^= h >> 33;
-  return h;
+  return masked_words_hash(key, mask.bits(), mask.range(), basis ^ mask.range().start);
 }
 
 // A megaflow's match: a key (already masked) and its mask.

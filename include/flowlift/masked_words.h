@@ -1,0 +1,93 @@
+// Masked compare, hash and range arithmetic over padding-free structs, one
+// 64-bit word at a time. The datapath's FlowKey and the slowpath's OfFlow are
+// both laid out for this (as the kernel's sw_flow_key_range is): a mask
+// covers a word-aligned byte range, and everything outside it is zero.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+namespace flowlift {
+
+// A byte range [start, end) of a key, both multiples of 8.
+struct WordRange {
+  uint16_t start = 0;
+  uint16_t end = 0;
+  bool empty() const { return start >= end; }
+  size_t words() const { return end > start ? (end - start) / 8u : 0; }
+  bool operator==(const WordRange&) const = default;
+};
+
+template <typename T>
+concept WordComparable = std::is_trivially_copyable_v<T> && std::has_unique_object_representations_v<T> &&
+                         sizeof(T) % 8 == 0;
+
+template <WordComparable T>
+uint64_t load_word(const T& value, size_t byte_offset) {
+  uint64_t w;
+  std::memcpy(&w, reinterpret_cast<const uint8_t*>(&value) + byte_offset, sizeof w);
+  return w;
+}
+
+// The words of `within` where `bits` has any bit set, from the first such word
+// to the last; empty (at within.start) when there is none.
+template <WordComparable T>
+WordRange nonzero_word_range(const T& bits, WordRange within = WordRange{0, sizeof(T)}) {
+  size_t first = within.end, last = within.start;
+  for (size_t i = within.start; i < within.end; i += 8) {
+    if (load_word(bits, i) != 0) {
+      if (first == within.end) first = i;
+      last = i + 8;
+    }
+  }
+  if (first == within.end) return WordRange{within.start, within.start};
+  return WordRange{static_cast<uint16_t>(first), static_cast<uint16_t>(last)};
+}
+
+template <WordComparable T>
+bool any_bit_in(const T& bits, WordRange range) {
+  uint64_t any = 0;
+  for (size_t i = range.start; i < range.end; i += 8) any |= load_word(bits, i);
+  return any != 0;
+}
+
+// value & mask over `range`; zero elsewhere.
+template <WordComparable T>
+T apply_mask_words(const T& value, const T& mask, WordRange range) {
+  T out{};
+  auto* o = reinterpret_cast<uint8_t*>(&out);
+  for (size_t i = range.start; i < range.end; i += 8) {
+    uint64_t w = load_word(value, i) & load_word(mask, i);
+    std::memcpy(o + i, &w, 8);
+  }
+  return out;
+}
+
+// (value & mask) == masked over `range`; `masked` must already be masked.
+template <WordComparable T>
+bool masked_words_equal(const T& value, const T& masked, const T& mask, WordRange range) {
+  uint64_t diff = 0;
+  for (size_t i = range.start; i < range.end; i += 8)
+    diff |= (load_word(value, i) & load_word(mask, i)) ^ load_word(masked, i);
+  return diff == 0;
+}
+
+// Hash of value & mask over `range`, continuing from `basis` (a staged lookup
+// extends the previous stages' hash). Equal masked values hash equal.
+template <WordComparable T>
+uint64_t masked_words_hash(const T& value, const T& mask, WordRange range, uint64_t basis) {
+  uint64_t h = basis ^ 0x9e3779b97f4a7c15ull;
+  for (size_t i = range.start; i < range.end; i += 8) {
+    h ^= load_word(value, i) & load_word(mask, i);
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 32;
+  }
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return h;
+}
+
+}  // namespace flowlift
