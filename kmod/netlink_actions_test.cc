@@ -16,6 +16,7 @@ using testing::AttrBytes;
 using ::testing::HasSubstr;
 using testing::ip4;
 using testing::ip6;
+using testing::ipv4_struct;
 using testing::zero;
 
 std::vector<uint8_t> encoded(const ActionList& actions) {
@@ -44,17 +45,6 @@ void expect_error(const AttrBytes& bytes, const std::string& fragment, int code 
   ASSERT_FALSE(actions) << "accepted; expected an error containing: " << fragment;
   EXPECT_EQ(actions.status().code(), code);
   EXPECT_THAT(actions.status().message(), HasSubstr(fragment));
-}
-
-ovs_key_ipv4 ipv4_struct(uint32_t src, uint32_t dst, uint8_t proto, uint8_t tos, uint8_t ttl) {
-  ovs_key_ipv4 ipv4;
-  zero(ipv4);
-  ipv4.ipv4_src = src;
-  ipv4.ipv4_dst = dst;
-  ipv4.ipv4_proto = proto;
-  ipv4.ipv4_tos = tos;
-  ipv4.ipv4_ttl = ttl;
-  return ipv4;
 }
 
 // ---------------------------------------------------------------------------

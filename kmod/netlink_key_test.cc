@@ -19,6 +19,7 @@ using testing::AttrBytes;
 using ::testing::HasSubstr;
 using testing::ip4;
 using testing::ip6;
+using testing::ipv4_struct;
 using testing::mac;
 using testing::zero;
 using testing::zeroed_struct;
@@ -65,18 +66,6 @@ ovs_key_ethernet ethernet_struct(const EthAddr& src, const EthAddr& dst) {
   std::memcpy(eth.eth_src, src.data(), 6);
   std::memcpy(eth.eth_dst, dst.data(), 6);
   return eth;
-}
-
-ovs_key_ipv4 ipv4_struct(uint32_t src, uint32_t dst, uint8_t proto, uint8_t tos, uint8_t ttl, uint8_t frag) {
-  ovs_key_ipv4 ipv4;
-  zero(ipv4);
-  ipv4.ipv4_src = src;
-  ipv4.ipv4_dst = dst;
-  ipv4.ipv4_proto = proto;
-  ipv4.ipv4_tos = tos;
-  ipv4.ipv4_ttl = ttl;
-  ipv4.ipv4_frag = frag;
-  return ipv4;
 }
 
 template <typename T>

@@ -92,4 +92,18 @@ inline std::array<uint8_t, 16> ip6(std::initializer_list<uint16_t> groups) {
   return out;
 }
 
+// An ovs_key_ipv4 filled field by field (frag: OVS_FRAG_TYPE_*).
+inline ovs_key_ipv4 ipv4_struct(uint32_t src, uint32_t dst, uint8_t proto, uint8_t tos, uint8_t ttl,
+                                uint8_t frag = OVS_FRAG_TYPE_NONE) {
+  ovs_key_ipv4 ipv4;
+  zero(ipv4);
+  ipv4.ipv4_src = src;
+  ipv4.ipv4_dst = dst;
+  ipv4.ipv4_proto = proto;
+  ipv4.ipv4_tos = tos;
+  ipv4.ipv4_ttl = ttl;
+  ipv4.ipv4_frag = frag;
+  return ipv4;
+}
+
 }  // namespace flowlift::testing
