@@ -1,0 +1,137 @@
+// The OpenFlow classifier of one table (OVS's lib/classifier.c): rules with a
+// match and a priority, a lookup that returns the highest-priority rule a
+// flow matches and reports, through a wildcard mask, every bit of the flow
+// the lookup looked at. That mask is what becomes the megaflow, so a lookup
+// that looks at fewer bits gives wider megaflows.
+//
+// Versions (OVS's ovs_version_t) make batches of changes atomic: a rule is
+// visible to lookups at version v when add_version <= v < remove_version.
+// A bundle adds its rules at version N+1 and marks the rules it deletes as
+// removed at N+1, then publishes N+1: a reader at N sees none of the bundle,
+// a reader at N+1 all of it. Rules are physically removed (remove()) only
+// when no reader can still be at a version that sees them.
+//
+// Conjunctive matches (OVS's conjunction(id,k/n)): a rule with conjunctions
+// is not returned by lookup(). When, for some id, a visible rule of every
+// clause 1..n matches the flow (all at the same priority), the lookup sets
+// the flow's conj_id to id and looks up again; a rule matching conj_id=id
+// then competes with the ordinary rules at the conjunction's priority.
+//
+// Threading: lookups are const and may run concurrently with each other;
+// insert() and remove() need the owner's exclusive lock (the daemon's
+// issue decides the locking).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "flowlift/status.h"
+#include "slowpath/of_fields.h"
+#include "slowpath/of_flow.h"
+
+namespace flowlift {
+
+using OfVersion = uint64_t;
+inline constexpr OfVersion kOfVersionMin = 0;
+inline constexpr OfVersion kOfVersionNotRemoved = UINT64_MAX;
+
+// One clause of a conjunction(id, k/n) action; `clause` is 0-based (k - 1).
+struct ClsConjunction {
+  uint32_t id = 0;
+  uint8_t clause = 0;
+  uint8_t n_clauses = 2;
+  bool operator==(const ClsConjunction&) const = default;
+};
+
+// A rule as the classifier sees it. The owner (an OpenFlow table's rule)
+// owns it and keeps it alive while it is in a Classifier; derive from it to
+// attach actions and counters.
+class ClsRule {
+ public:
+  ClsRule(const OfMatch& match, int32_t priority, std::vector<ClsConjunction> conjunctions = {},
+          OfVersion add_version = kOfVersionMin)
+      : match_(match), priority_(priority), conjunctions_(std::move(conjunctions)), add_version_(add_version) {}
+  virtual ~ClsRule() = default;
+  ClsRule(const ClsRule&) = delete;
+  ClsRule& operator=(const ClsRule&) = delete;
+
+  const OfMatch& match() const { return match_; }
+  int32_t priority() const { return priority_; }
+  std::span<const ClsConjunction> conjunctions() const { return conjunctions_; }
+  bool is_conjunctive() const { return !conjunctions_.empty(); }
+
+  OfVersion add_version() const { return add_version_; }
+  OfVersion remove_version() const { return remove_version_.load(std::memory_order_acquire); }
+  bool visible_in(OfVersion version) const {
+    return add_version_ <= version && version < remove_version();
+  }
+  // Makes the rule invisible from `version` on (a delete inside a bundle).
+  void set_remove_version(OfVersion version) { remove_version_.store(version, std::memory_order_release); }
+  // Undoes set_remove_version() (a bundle that is rolled back).
+  void clear_remove_version() { set_remove_version(kOfVersionNotRemoved); }
+
+ private:
+  OfMatch match_;
+  int32_t priority_;
+  std::vector<ClsConjunction> conjunctions_;
+  OfVersion add_version_;
+  std::atomic<OfVersion> remove_version_{kOfVersionNotRemoved};
+};
+
+// Which fields get prefix tracking (OVS's Flow_Table "prefixes" column):
+// ipv4_src/ipv4_dst/ipv6_src/ipv6_dst (and the tun_src/tun_dst forms), at
+// most 3. OVS's default is nw_dst and nw_src.
+struct ClassifierConfig {
+  std::vector<OfFieldId> prefix_fields{OfFieldId::kIpv4Dst, OfFieldId::kIpv4Src};
+};
+
+class ClassifierImpl;
+
+class Classifier {
+ public:
+  explicit Classifier(ClassifierConfig config = {});
+  ~Classifier();
+  Classifier(const Classifier&) = delete;
+  Classifier& operator=(const Classifier&) = delete;
+  Classifier(Classifier&&) noexcept;
+  Classifier& operator=(Classifier&&) noexcept;
+
+  // Changes the prefix-tracked fields (at most 3 of the fields named above).
+  Status set_prefix_fields(std::span<const OfFieldId> fields);
+
+  // Adds `rule` (visible from its add_version). Two rules with the same match
+  // and priority may both be present only if their visible versions do not
+  // overlap (a replacement inside a bundle).
+  void insert(const ClsRule* rule);
+  // Takes `rule` out. Call only when no reader can still see it.
+  void remove(const ClsRule* rule);
+
+  // The highest-priority rule visible in `version` that matches `flow`, or
+  // nullptr. Among overlapping rules of equal priority the choice is
+  // unspecified, as in OpenFlow. When `wildcards` is not null, every bit the
+  // lookup examined is ORed into it (its range is kept up to date).
+  const ClsRule* lookup(OfVersion version, const OfFlow& flow, OfMask* wildcards) const;
+
+  // The rule with exactly this match and priority visible in `version`.
+  const ClsRule* find_exactly(const OfMatch& match, int32_t priority, OfVersion version) const;
+
+  // Every rule visible in `version` whose match is at least as specific as
+  // `target`: it matches on every bit `target` matches on, with the same
+  // values (OVS's cls_cursor with a target; what a loose delete or modify
+  // selects). A catch-all target visits every visible rule.
+  void for_each_within(const OfMatch& target, OfVersion version,
+                       const std::function<void(const ClsRule&)>& visit) const;
+
+  // Number of rules inserted (whatever their versions).
+  size_t size() const;
+  bool empty() const { return size() == 0; }
+
+ private:
+  std::unique_ptr<ClassifierImpl> impl_;
+};
+
+}  // namespace flowlift
