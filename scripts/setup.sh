@@ -8,6 +8,7 @@ packages=(
   clang-14 libclang-rt-14-dev       # the ASan+UBSan build and the libFuzzer targets
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libmnl-dev                        # netlink attribute encoding/decoding
+  nlohmann-json3-dev                # JSON: oracle data in tests, later the control socket
   iproute2 iputils-ping             # network namespaces for the demo and host tests
 )
 
