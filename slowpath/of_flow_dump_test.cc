@@ -82,8 +82,8 @@ TEST(OfFlowDump, TablesInOrderThenHighestPriorityThenOldest) {
 
 TEST(OfFlowDump, NoStatsLinesReadBackAsTheSameRules) {
   const char* texts[] = {
-      "cookie=0xabc,table=4,idle_timeout=30,hard_timeout=90,send_flow_rem,importance=2,priority=70,"
-      "tcp,nw_src=10.0.0.0/8,tp_dst=443 actions=output:p2",
+      ("cookie=0xabc,table=4,idle_timeout=30,hard_timeout=90,send_flow_rem,importance=2,priority=70,"
+       "tcp,nw_src=10.0.0.0/8,tp_dst=443 actions=output:p2"),
       "table=9,priority=0 actions=drop",
       "reset_counts,check_overlap,in_port=p3,dl_vlan=10 actions=pop_vlan,resubmit(,20)",
       "table=2,priority=450,conj_id=7,ip actions=set_field:26->ip_dscp,output:p5",

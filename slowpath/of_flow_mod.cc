@@ -142,8 +142,8 @@ Status take_flow_mod_item(const OfKeyValue& kv, OfFlowModCommand command, const 
   }
   if (kv.key == "out_group" && is_delete(command)) return item_error(kv, "groups are not supported");
   if (kv.key == "priority" && command == OfFlowModCommand::kDeleteStrict) {
-    Result<uint64_t> priority = kv.value.empty() ? Result<uint64_t>(invalid_argument("missing value"))
-                                                 : odp_text::parse_number(kv.value, UINT16_MAX);
+    if (kv.value.empty()) return item_error(kv, "missing value");
+    Result<uint64_t> priority = odp_text::parse_number(kv.value, UINT16_MAX);
     if (!priority) return item_error(kv, "must be between 0 and 65535");
     items.priority = static_cast<uint16_t>(*priority);
     return Status::ok();

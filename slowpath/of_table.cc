@@ -7,6 +7,8 @@
 
 namespace flowlift {
 
+std::vector<OfFieldId> default_of_prefix_fields() { return ClassifierConfig{}.prefix_fields; }
+
 OfTable::OfTable(uint8_t id) : id_(id), classifier_(ClassifierConfig{config_.prefix_fields}) {}
 
 OfTable::~OfTable() {

@@ -30,6 +30,10 @@ enum class OfOverflowPolicy : uint8_t {
   kEvict,   // a rule with a timeout makes room (see choose_eviction_victim)
 };
 
+// OVS's default Flow_Table prefixes: nw_dst, nw_src. (Out of line: g++ 12
+// warns about a braced vector of enums inlined into callers.)
+std::vector<OfFieldId> default_of_prefix_fields();
+
 struct OfTableConfig {
   std::string name;  // Flow_Table name, for dump-tables; no effect on behaviour
   // Flow_Table flow_limit: rules the table may hold (UINT32_MAX: no limit, OVS's default).
@@ -41,7 +45,7 @@ struct OfTableConfig {
   // one group.
   std::vector<OfSubfield> eviction_groups;
   // Flow_Table prefixes, for the classifier (OVS's default: nw_dst, nw_src).
-  std::vector<OfFieldId> prefix_fields{OfFieldId::kIpv4Dst, OfFieldId::kIpv4Src};
+  std::vector<OfFieldId> prefix_fields = default_of_prefix_fields();
 };
 
 class OfTables;
