@@ -101,9 +101,11 @@ class OfTables final : public OfPipeline {
   Result<OfTablesChange> configure_table(uint8_t table_id, OfTableConfig config);
 
   // One flow-mod, at `now_ms` (the clock rule times and timeouts use).
-  // Errors name the OpenFlow error (OFPFMFC_TABLE_FULL, OFPFMFC_OVERLAP,
-  // OFPBIC_BAD_TABLE_ID, OFPBAC_MATCH_INCONSISTENT, OFPBRC_BAD_TABLE_ID);
-  // on error nothing changed.
+  // Errors start with the OpenFlow error's name: OFPFMFC_TABLE_FULL
+  // (ENOSPC), OFPFMFC_OVERLAP (EEXIST), OFPBIC_BAD_TABLE_ID (a goto_table
+  // not after the rule's table) or OFPBAC_MATCH_INCONSISTENT (EINVAL). On
+  // error nothing changed. (Table 255 is "all tables", so OVS's
+  // OFPBRC_BAD_TABLE_ID cannot happen here.)
   Result<OfTablesChange> apply(const OfFlowMod& mod, uint64_t now_ms);
 
   // An atomic bundle (OVS's do_bundle_commit()): the flow-mods run in order,
