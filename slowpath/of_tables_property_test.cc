@@ -43,7 +43,12 @@ class RandomFlowMods {
     bool deletes = command.starts_with("delete");
     std::string text = command + " ";
     if (below(4) != 0) text += std::string("table=") + (below(3) == 0 ? "0," : "1,");
-    if (command != "delete") text += "priority=" + std::to_string(1 + below(3)) + ",";
+    // Each match gets its own band of priorities, so that no two different
+    // matches share one: among overlapping rules of equal priority OpenFlow
+    // leaves the choice open, and the classifier may choose differently once
+    // its subtables change, which this property is not about.
+    size_t match = below(std::size(kMatches));
+    if (command != "delete") text += "priority=" + std::to_string(1 + 3 * match + below(3)) + ",";
     if (adds || below(3) == 0) {
       std::string cookie = "0x" + std::to_string(1 + below(3));
       text += "cookie=" + cookie + (adds ? "," : "/0x1,");
@@ -51,7 +56,7 @@ class RandomFlowMods {
     if (adds && below(3) != 0) text += "hard_timeout=" + std::to_string(1 + below(5)) + ",";
     if (adds && below(3) == 0) text += "importance=" + std::to_string(below(3)) + ",";
     if (command.starts_with("modify") && below(3) == 0) text += "reset_counts,";
-    text += pick(kMatches);
+    text += kMatches[match];
     if (!deletes) {
       static constexpr const char* kActions[] = {"drop", "output:p1", "output:p2", "output:p3"};
       text += std::string(" actions=") + pick(kActions);
