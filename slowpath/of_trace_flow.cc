@@ -5,13 +5,43 @@
 
 #include <string>
 
+#include "slowpath/of_field_text.h"
 #include "slowpath/of_flow_syntax.h"
 #include "slowpath/of_flow_units.h"
 
 namespace flowlift {
 
+namespace {
+
+// OVS's flow parser keeps only the DSCP bits of "nw_tos=N" (the oracle's A26
+// traces nw_tos=1 as nw_tos=0,nw_ecn=0); the match syntax refuses ECN bits
+// there, so they are dropped first.
+Result<std::string> without_nw_tos_ecn_bits(std::string_view text) {
+  std::string out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    std::string_view item = text.substr(start, comma == std::string_view::npos ? comma : comma - start);
+    if (!out.empty()) out += ',';
+    if (item.starts_with("nw_tos=")) {
+      Result<Uint128> tos = parse_integer(item.substr(7), 8);
+      if (!tos) return invalid_argument(std::string(item) + ": " + tos.status().message());
+      out += "nw_tos=" + std::to_string(static_cast<unsigned>(*tos & 0xfc));
+    } else {
+      out += item;
+    }
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<OfFlow> parse_trace_flow(std::string_view text, const PortNames& ports) {
-  Result<OfMatch> match = parse_of_match(text, ports);
+  Result<std::string> cleaned = without_nw_tos_ecn_bits(text);
+  if (!cleaned) return cleaned.status();
+  Result<OfMatch> match = parse_of_match(*cleaned, ports);
   if (!match) return match.status();
   const OfFlow& mask = match->mask.bits();
   for (const OfFlowUnit& unit : of_flow_units()) {

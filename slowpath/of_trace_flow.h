@@ -14,7 +14,8 @@
 
 namespace flowlift {
 
-// The match syntax's fields and shorthands, each exact. A tag (dl_vlan,
+// The match syntax's fields and shorthands, each exact; "nw_tos=N" keeps
+// only N's DSCP bits, as OVS's flow parser does. A tag (dl_vlan,
 // vlan_tci with the CFI bit, ...) gets TPID 0x8100, as OVS's flow parser
 // gives it. Errors: anything parse_of_match refuses, and a field given
 // with a mask ("nw_src=10.0.0.0/8: a packet's field takes a value, not a mask").
