@@ -6,8 +6,10 @@
 #include <array>
 #include <cstdio>
 
+#include "kmod/odp_text_key.h"
 #include "slowpath/of_field_text.h"
 #include "slowpath/of_fields.h"
+#include "slowpath/of_flow_key.h"
 #include "slowpath/of_flow_syntax.h"
 #include "slowpath/of_flow_units.h"
 
@@ -121,9 +123,43 @@ CanonicalMegaflow canonical_megaflow(const OfMatch& match, std::optional<uint32_
   return CanonicalMegaflow{OfMatch(flow, OfMask(mask)), packet_type};
 }
 
+namespace {
+
+// What megaflow_cmp.py takes for datapath syntax: the attributes a dump line can start with.
+bool is_datapath_syntax(std::string_view text) {
+  for (std::string_view start :
+       {"ufid:", "recirc_id(", "skb_priority(", "tunnel(", "in_port(", "dp_hash(", "skb_mark(", "eth("}) {
+    if (text.starts_with(start)) return true;
+  }
+  return false;
+}
+
+// A dpctl/dump-flows line: the match up to the statistics, in OpenFlow
+// terms, in_port kept as the datapath number.
+Result<CanonicalMegaflow> parse_datapath_megaflow(std::string_view text) {
+  if (text.starts_with("ufid:")) {
+    size_t comma = text.find(',');
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+    while (!text.empty() && is_separator(text.front())) text.remove_prefix(1);
+  }
+  size_t consumed = 0;
+  Result<Match> match = parse_match_prefix(text, &consumed);
+  if (!match) return match.status();
+  Result<OfMatch> of_match = of_match_from_datapath_match(
+      *match, [](uint32_t port, const TunnelKey*) -> std::optional<uint32_t> { return port; });
+  if (!of_match) return of_match.status();
+  std::optional<uint32_t> packet_type;
+  if (text.substr(0, consumed).find("packet_type(ns=0,id=0)") != std::string_view::npos) packet_type = 0;
+  return canonical_megaflow(*of_match, packet_type);
+}
+
+}  // namespace
+
 Result<CanonicalMegaflow> parse_megaflow(std::string_view text, const PortNames& ports) {
   while (!text.empty() && is_separator(text.front())) text.remove_prefix(1);
   if (starts_with_ignoring_case(text, "megaflow:")) text.remove_prefix(9);
+  while (!text.empty() && is_separator(text.front())) text.remove_prefix(1);
+  if (is_datapath_syntax(text)) return parse_datapath_megaflow(text);
   std::optional<uint32_t> packet_type;
   std::string match_text;
   for (std::string_view item : split_items(text)) {

@@ -18,6 +18,15 @@
 // 8 bits, as xlate_wc_finish() cuts them, so icmp_type=8 equals
 // icmp_type=0x8/0xff. Fields compare per OfFlow storage unit (of_flow_units.h),
 // by OVS's struct flow names.
+//
+// A datapath flow as `dpctl/dump-flows` prints it ("recirc_id(0),in_port(1),
+// eth(...),eth_type(0x0800),ipv4(...), packets:..., actions:...", with or
+// without "ufid:") is read too, as megaflow_cmp.py reads it: its match in
+// OpenFlow terms (of_match_from_datapath_match), the datapath's implicit
+// "untagged only" as vlan_tci=0x0000/0xffff, and its in_port as the
+// datapath number (compare with in_port ignored, or mapped, when the other
+// side numbers OpenFlow ports). Port names in datapath syntax (dump-flows
+// -m with names) are not read.
 #pragma once
 
 #include <cstdint>

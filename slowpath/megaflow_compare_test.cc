@@ -247,6 +247,95 @@ TEST(CompareMegaflows, PortNamesResolveLikeNumbers) {
   EXPECT_EQ(c->relation, MegaflowRelation::kEqual);
 }
 
+// ---------------------------------------------------------------- datapath syntax
+
+constexpr char kDumpedTcp[] =
+    "recirc_id(0),in_port(1),packet_type(ns=0,id=0),eth(src=02:00:00:00:00:01/ff:ff:00:00:00:00),"
+    "eth_type(0x0800),ipv4(src=10.1.1.1/255.0.0.0,dst=192.168.1.10/255.255.255.0,proto=6,tos=0/0xfc,"
+    "ttl=64,frag=no),tcp(dst=80), packets:1, bytes:118, used:0.032s, flags:., actions:3";
+
+TEST(ParseMegaflow, DatapathFlowReadsAsItsOpenFlowMatchWithTheImplicitUntaggedConstraint) {
+  CanonicalMegaflow m = parse(kDumpedTcp);
+  const OfFlow& f = m.match.flow;
+  const OfFlow& w = m.match.mask.bits();
+  EXPECT_EQ(f.nw_src, ip(10, 0, 0, 0));
+  EXPECT_EQ(w.nw_src, htonl(0xff000000));
+  EXPECT_EQ(f.nw_proto, 6);
+  EXPECT_EQ(f.dl_src, (EthAddr{0x02, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(w.dl_src, (EthAddr{0xff, 0xff, 0, 0, 0, 0}));
+  EXPECT_EQ(f.tp_dst, htons(80));
+  EXPECT_EQ(w.tp_dst, 0xffff);
+  EXPECT_EQ(w.nw_tos, 0xfc);
+  EXPECT_EQ(w.nw_frag, kOfFragMask);
+  EXPECT_EQ(f.nw_frag, 0);
+  EXPECT_EQ(m.packet_type, 0u);
+  EXPECT_EQ(f.vlan_tci, 0);
+  EXPECT_EQ(w.vlan_tci, 0xffff);  // no vlan() attribute: untagged only
+}
+
+TEST(CompareMegaflows, TraceMegaflowAgainstTheDatapathFlowItBecame) {
+  std::string of =
+      "recirc_id=0,eth,tcp,in_port=1,dl_src=02:00:00:00:00:00/ff:ff:00:00:00:00,nw_src=10.0.0.0/8,"
+      "nw_dst=192.168.1.0/24,nw_tos=0,nw_ttl=64,nw_frag=no,tp_dst=80";
+  std::string odp =
+      "recirc_id(0),in_port(1),packet_type(ns=0,id=0),eth(src=02:00:00:00:00:01/ff:ff:00:00:00:00),"
+      "eth_type(0x0800),ipv4(src=10.1.1.1/255.0.0.0,dst=192.168.1.10/255.255.255.0,proto=6,tos=0/0xfc,ttl=64,"
+      "frag=no),tcp(dst=80), packets:0, bytes:0, used:never, actions:3";
+  Result<MegaflowComparison> c = compare_megaflow_texts(of, odp, PortNames{});
+  ASSERT_TRUE(c.is_ok()) << c.status().message();
+  EXPECT_EQ(c->relation, MegaflowRelation::kFirstWider);
+  ASSERT_EQ(c->differences.size(), 1u);
+  EXPECT_EQ(c->differences[0].field, "vlan_tci");
+  EXPECT_EQ(relation(of + ",vlan_tci=0x0000", odp), "equal");
+}
+
+TEST(CompareMegaflows, DatapathVlanEncapTunnelArpAndIpv6) {
+  std::string vlan =
+      "recirc_id(0),in_port(2),packet_type(ns=0,id=0),eth_type(0x8100),vlan(vid=10,pcp=0/0x0),"
+      "encap(eth_type(0x0800),ipv4(src=10.3.18.227/255.254.0.1,proto=6,frag=no),tcp(dst=443)), "
+      "packets:0, bytes:0, used:never, actions:pop_vlan,3";
+  CanonicalMegaflow tagged = parse(vlan);
+  EXPECT_EQ(tagged.match.flow.vlan_tci, htons(0x1000 | 10));
+  EXPECT_EQ(tagged.match.mask.bits().vlan_tci, htons(0x1fff));
+  EXPECT_EQ(tagged.match.flow.dl_type, htons(0x0800));
+  EXPECT_EQ(
+      relation("recirc_id=0,eth,tcp,in_port=2,dl_vlan=10,nw_src=10.2.0.1/255.254.0.1,nw_frag=no,tp_dst=443",
+               vlan),
+      "equal");
+
+  CanonicalMegaflow tunnel = parse(
+      "tunnel(tun_id=0x65,src=192.0.2.2,dst=192.0.2.1,flags(-df-csum+key)),recirc_id(0),in_port(4789),"
+      "packet_type(ns=0,id=0),eth(dst=02:00:00:00:00:05),eth_type(0x0800),ipv4(frag=no), packets:2");
+  EXPECT_EQ(tunnel.match.flow.tun_id, htobe64(0x65));
+  EXPECT_EQ(tunnel.match.flow.tun_flags, kTunnelKey);
+  EXPECT_EQ(tunnel.match.mask.bits().tun_flags, kTunnelDontFragment | kTunnelCsum | kTunnelKey);
+  EXPECT_EQ(tunnel.match.flow.in_port, 4789u);  // the datapath number, as megaflow_cmp.py keeps it
+
+  std::string arp =
+      "recirc_id(0),in_port(1),packet_type(ns=0,id=0),eth(src=02:00:00:9b:7e:bf/ff:ff:00:00:00:00),"
+      "eth_type(0x0806),arp(tip=10.2.169.208/255.255.0.0,op=1), packets:72, actions:3";
+  CanonicalMegaflow a = parse(arp);
+  EXPECT_EQ(a.match.flow.nw_dst, ip(10, 2, 0, 0));
+  EXPECT_EQ(a.match.mask.bits().nw_dst, htonl(0xffff0000));
+  EXPECT_EQ(a.match.flow.nw_proto, 1);
+  EXPECT_EQ(a.match.mask.bits().nw_proto, 0xff);
+  EXPECT_EQ(
+      relation("eth,arp,in_port=1,dl_src=02:00:00:00:00:00/ff:ff:00:00:00:00,arp_tpa=10.2.0.0/16,arp_op=1",
+               arp, {"recirc_id", "vlan_tci"}),
+      "equal");
+
+  CanonicalMegaflow v6 = parse(
+      "recirc_id(0),in_port(1),packet_type(ns=0,id=0),eth(src=02:00:00:64:59:22/ff:ff:00:00:00:00),"
+      "eth_type(0x86dd),ipv6(dst=2001:db8:a::af2d:5458/ffff:ffff:ffff::,proto=17,hlimit=63,frag=no)");
+  EXPECT_EQ(v6.match.flow.ipv6_dst, (Ipv6Addr{0x20, 0x01, 0x0d, 0xb8, 0, 0x0a}));
+  EXPECT_EQ(v6.match.mask.bits().ipv6_dst, (Ipv6Addr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}));
+  EXPECT_EQ(v6.match.flow.nw_ttl, 63);
+
+  CanonicalMegaflow with_ufid =
+      parse("ufid:ab480a37-72c0-419f-8916-c796a30b9843, " + std::string(kDumpedTcp));
+  EXPECT_TRUE(with_ufid.match == parse(kDumpedTcp).match);
+}
+
 // The oracle README: with prefixes=none, 39 of the 60 megaflows differ and
 // the default (prefix-tracked) one is wider in all 39.
 TEST(CompareMegaflows, OracleDefaultPrefixesAreWiderThanPrefixesNoneIn39Of60) {

@@ -385,4 +385,122 @@ Result<Match> datapath_match_from_megaflow(const OfMatch& megaflow, const FlowKe
   return Match(packet_key, FlowMask(m));
 }
 
+Result<OfMatch> of_match_from_datapath_match(const Match& match, const DatapathToOfPort& to_of_port) {
+  const FlowKey& k = match.key;
+  const FlowKey& m = match.mask.bits();
+  if (m.mac_proto && k.mac_proto != kMacProtoEthernet)
+    return invalid_argument("layer-3 flow (mac_proto none): OfFlow describes Ethernet frames only");
+  FlowKey conntrack_mask{};
+  std::memcpy(&conntrack_mask.ct_state, &m.ct_state, sizeof(FlowKey) - offsetof(FlowKey, ct_state));
+  if (!conntrack_is_zero(conntrack_mask))
+    return invalid_argument("the flow matches conntrack fields: OfFlow has none");
+  if (m.dp_hash) return invalid_argument("the flow matches dp_hash: OfFlow has no dp_hash");
+  if ((m.cvlan.tci & htons(kVlanCfi)) && (k.cvlan.tci & htons(kVlanCfi)))
+    return invalid_argument("the flow matches an inner VLAN tag (QinQ): OfFlow holds one VLAN tag");
+
+  OfFlow f{}, w{};
+  if (m.in_port) {
+    if (m.in_port != 0xffffffff) return invalid_argument("in_port is partially masked");
+    std::optional<uint32_t> port = to_of_port(k.in_port, has_tunnel(k.tunnel) ? &k.tunnel : nullptr);
+    if (!port)
+      return Status(ENODEV, "in_port: datapath port " + port_text(k.in_port) + " has no OpenFlow port");
+    f.in_port = *port;
+    w.in_port = 0xffff;
+  }
+  f.recirc_id = k.recirc_id;
+  w.recirc_id = m.recirc_id;
+  f.pkt_mark = k.skb_mark;
+  w.pkt_mark = m.skb_mark;
+  f.skb_priority = k.priority;
+  w.skb_priority = m.priority;
+  f.tun_id = k.tunnel.tun_id;
+  w.tun_id = m.tunnel.tun_id;
+  f.tun_src = k.tunnel.ipv4_src;
+  w.tun_src = m.tunnel.ipv4_src;
+  f.tun_dst = k.tunnel.ipv4_dst;
+  w.tun_dst = m.tunnel.ipv4_dst;
+  f.tun_ipv6_src = k.tunnel.ipv6_src;
+  w.tun_ipv6_src = m.tunnel.ipv6_src;
+  f.tun_ipv6_dst = k.tunnel.ipv6_dst;
+  w.tun_ipv6_dst = m.tunnel.ipv6_dst;
+  f.tun_tp_src = k.tunnel.tp_src;
+  w.tun_tp_src = m.tunnel.tp_src;
+  f.tun_tp_dst = k.tunnel.tp_dst;
+  w.tun_tp_dst = m.tunnel.tp_dst;
+  f.tun_flags = k.tunnel.flags & kTunnelAllFlags;
+  w.tun_flags = m.tunnel.flags & kTunnelAllFlags;
+  f.tun_tos = k.tunnel.tos;
+  w.tun_tos = m.tunnel.tos;
+  f.tun_ttl = k.tunnel.ttl;
+  w.tun_ttl = m.tunnel.ttl;
+
+  f.dl_src = k.eth_src;
+  w.dl_src = m.eth_src;
+  f.dl_dst = k.eth_dst;
+  w.dl_dst = m.eth_dst;
+  f.dl_type = k.eth_type;
+  w.dl_type = m.eth_type;
+  // The kernel's "no VLAN attribute" is an exact match on tci 0 (untagged only).
+  f.vlan_tci = k.vlan.tci;
+  w.vlan_tci = m.vlan.tci;
+
+  uint16_t type = m.eth_type == 0xffff ? ntohs(k.eth_type) : 0;
+  if (type == kEthTypeIpv4 || type == kEthTypeIpv6) {
+    f.nw_proto = k.ip_proto;
+    w.nw_proto = m.ip_proto;
+    f.nw_tos = k.ip_tos;
+    w.nw_tos = m.ip_tos;
+    f.nw_ttl = k.ip_ttl;
+    w.nw_ttl = m.ip_ttl;
+    if (m.ip_frag) {
+      if (m.ip_frag != 0xff) return invalid_argument("ip_frag is partially masked (it is an enumeration)");
+      f.nw_frag = of_frag_from_datapath(k.ip_frag);
+      w.nw_frag = kOfFragMask;
+    }
+    f.tp_src = k.tp_src;
+    w.tp_src = m.tp_src;
+    f.tp_dst = k.tp_dst;
+    w.tp_dst = m.tp_dst;
+    f.tcp_flags = k.tcp_flags;
+    w.tcp_flags = m.tcp_flags;
+    if (type == kEthTypeIpv4) {
+      f.nw_src = k.ipv4_src;
+      w.nw_src = m.ipv4_src;
+      f.nw_dst = k.ipv4_dst;
+      w.nw_dst = m.ipv4_dst;
+    } else {
+      f.ipv6_src = k.ipv6_src;
+      w.ipv6_src = m.ipv6_src;
+      f.ipv6_dst = k.ipv6_dst;
+      w.ipv6_dst = m.ipv6_dst;
+      f.ipv6_label = k.ipv6_label;
+      w.ipv6_label = m.ipv6_label;
+      f.nd_target = k.nd_target;
+      w.nd_target = m.nd_target;
+      f.arp_sha = k.nd_sll;
+      w.arp_sha = m.nd_sll;
+      f.arp_tha = k.nd_tll;
+      w.arp_tha = m.nd_tll;
+    }
+  } else if (is_arp_type(type)) {
+    // OpenFlow sees the opcode's low byte; a high byte matched as 0 is what
+    // every packet OpenFlow can describe has.
+    f.nw_proto = static_cast<uint8_t>(ntohs(k.arp_op));
+    w.nw_proto = static_cast<uint8_t>(ntohs(m.arp_op));
+    if (ntohs(k.arp_op) > 0xff) return invalid_argument("the flow matches an ARP opcode above 255");
+    f.nw_src = k.arp_sip;
+    w.nw_src = m.arp_sip;
+    f.nw_dst = k.arp_tip;
+    w.nw_dst = m.arp_tip;
+    f.arp_sha = k.arp_sha;
+    w.arp_sha = m.arp_sha;
+    f.arp_tha = k.arp_tha;
+    w.arp_tha = m.arp_tha;
+  } else if (is_mpls_type(type)) {
+    f.mpls_lse = k.mpls_lse[0];
+    w.mpls_lse = m.mpls_lse[0];
+  }
+  return OfMatch(f, OfMask(w));
+}
+
 }  // namespace flowlift

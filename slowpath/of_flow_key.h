@@ -84,4 +84,15 @@ Result<FlowKey> key_from_of_flow(const OfFlow& flow, const OfToDatapathPort& to_
 Result<Match> datapath_match_from_megaflow(const OfMatch& megaflow, const FlowKey& packet_key,
                                            const OfToDatapathPort& to_datapath_port);
 
+// The other way, for reading datapath flows in OpenFlow terms (comparing
+// an `ovs-dpctl dump-flows` line with a megaflow): what `match` matches, as
+// an OfMatch, the way OVS's odp_flow_key_to_mask() reads a datapath mask.
+// The kernel's implicit constraints become explicit fields: an untagged-only
+// flow matches vlan_tci=0x0000/0xffff; an exactly matched ip_frag is nw_frag
+// with both bits. The in_port goes through `to_of_port` (with the flow's
+// tunnel metadata when it matches a tunnel); pass a function that returns
+// the port unchanged to keep datapath numbers. Errors for what OfFlow cannot
+// say: conntrack or dp_hash matches, an inner (QinQ) tag, a layer-3 flow.
+Result<OfMatch> of_match_from_datapath_match(const Match& match, const DatapathToOfPort& to_of_port);
+
 }  // namespace flowlift

@@ -488,6 +488,58 @@ TEST(DatapathMatchFromMegaflow, NeighborDiscoveryMasksPinTheIcmpv6Type) {
   expect_netlink_round_trip(match);
 }
 
+// ---------------------------------------------------------------- Match -> OfMatch
+
+TEST(OfMatchFromDatapathMatch, ReadsBackWhatTheConversionInstalled) {
+  for (const FrameBuilder& frame : sample_frames()) {
+    FlowKey key = extract(frame, 2);
+    OfFlow flow = of_flow(key);
+    OfFlow mask{};
+    for (const OfFlowUnit& unit : of_flow_units())
+      if (unit.packet_field) write_unit(mask, unit, unit.matchable_bits);
+    mask.vlan_tpid = 0;  // not an OpenFlow match field
+    Result<Match> match =
+        datapath_match_from_megaflow(OfMatch(flow, OfMask(mask)), key, oracle_datapath_port);
+    ASSERT_TRUE(match.is_ok()) << match.status().message();
+    Result<OfMatch> back = of_match_from_datapath_match(*match, oracle_of_port);
+    ASSERT_TRUE(back.is_ok()) << back.status().message();
+    EXPECT_TRUE(back->matches(flow)) << format_of_match(*back);
+    // Every field the packet's type gives a meaning keeps its exact match.
+    for (const char* name : {"in_port", "dl_src", "dl_dst", "dl_type", "vlan_tci"}) {
+      const OfFlowUnit* unit = find_of_flow_unit(name);
+      EXPECT_EQ(read_unit(back->mask.bits(), *unit), unit->matchable_bits) << name;
+    }
+  }
+}
+
+TEST(OfMatchFromDatapathMatch, UntaggedOnlyBecomesVlanTciExactZeroAndFragExactBecomesBothBits) {
+  FlowKey key = extract(tcp4_frame(ipv4_address(10, 3, 0, 9), ipv4_address(10, 2, 3, 5), 40001, 80, 0x2000));
+  Match match = convert("recirc_id=0,eth,tcp,in_port=1,nw_frag=first", key);
+  Result<OfMatch> back = of_match_from_datapath_match(match, oracle_of_port);
+  ASSERT_TRUE(back.is_ok());
+  EXPECT_EQ(format_of_match(*back), "recirc_id=0,tcp,in_port=1,vlan_tci=0x0000,nw_frag=first");
+}
+
+TEST(OfMatchFromDatapathMatch, RefusesWhatOfFlowCannotSay) {
+  FlowKey key = extract(tcp4_frame(1, 2, 3, 4));
+  Match match = convert("recirc_id=0,eth,tcp,in_port=1", key);
+  FlowMask with_ct = match.mask;
+  with_ct.mutable_bits().ct_state = 0xff;
+  with_ct.recompute_range();
+  EXPECT_NE(
+      of_match_from_datapath_match(Match(key, with_ct), oracle_of_port).status().message().find("conntrack"),
+      std::string::npos);
+  FlowMask with_hash = match.mask;
+  with_hash.mutable_bits().dp_hash = 0xff;
+  with_hash.recompute_range();
+  EXPECT_NE(
+      of_match_from_datapath_match(Match(key, with_hash), oracle_of_port).status().message().find("dp_hash"),
+      std::string::npos);
+  FlowKey unknown = key;
+  unknown.in_port = 50;
+  EXPECT_EQ(of_match_from_datapath_match(Match(unknown, match.mask), oracle_of_port).status().code(), ENODEV);
+}
+
 // ---------------------------------------------------------------- properties
 
 // Random frames from a few templates over small value pools, so that two
