@@ -31,10 +31,15 @@ class TablePipeline : public OfPipeline {
   Status add_rule(std::string_view text, const PortNames& ports) {
     Result<OfRule> rule = parse_of_rule(text, ports);
     if (!rule) return rule.status().with_context(std::string(text));
-    rules_.push_back(std::make_unique<OfPipelineRule>(std::move(*rule), kOfVersionMin));
+    add(std::move(*rule));
+    return Status::ok();
+  }
+
+  // A rule as given, unchecked (for rules the syntax would refuse).
+  void add(OfRule rule) {
+    rules_.push_back(std::make_unique<OfPipelineRule>(std::move(rule), kOfVersionMin));
     const OfPipelineRule* added = rules_.back().get();
     tables_[added->rule().table].insert(added);
-    return Status::ok();
   }
 
   // Every non-comment line of `path` (leading blanks allowed, as in
