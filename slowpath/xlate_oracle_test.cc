@@ -39,7 +39,8 @@ OracleRun oracle_run(const std::string& table_file) {
   Result<XlateBridge> bridge = xlate_test::oracle_bridge();
   EXPECT_TRUE(bridge) << bridge.status().message();
   if (bridge) run.bridge = std::move(*bridge);
-  Status s = run.pipeline.add_rules_from_file(xlate_test::oracle_dir() + "/" + table_file, run.bridge.port_names());
+  Status s =
+      run.pipeline.add_rules_from_file(xlate_test::oracle_dir() + "/" + table_file, run.bridge.port_names());
   EXPECT_TRUE(s) << s.message();
   return run;
 }
@@ -219,8 +220,8 @@ TEST(XlateOracle, MegaflowsAgreeWithOvsWhereBothMatch) {
     std::string difference;
     ++counts[static_cast<int>(compare_width(r.megaflow, *ovs, &difference))];
   }
-  std::printf("megaflows vs OVS 3.1: %d equal, %d wider, %d narrower, %d incomparable\n", counts[0], counts[1],
-              counts[2], counts[3]);
+  std::printf("megaflows vs OVS 3.1: %d equal, %d wider, %d narrower, %d incomparable\n", counts[0],
+              counts[1], counts[2], counts[3]);
   EXPECT_EQ(counts[0] + counts[1] + counts[2] + counts[3], 60);
 }
 
@@ -239,8 +240,10 @@ std::vector<std::string> comparable_trace_lines(const std::string& text) {
       continue;
     }
     if (in_underlay) {
-      if (line.empty()) in_underlay = false;
-      else continue;
+      if (line.empty())
+        in_underlay = false;
+      else
+        continue;
     }
     if (line.find("     -> output to native tunnel") == 0 || line.find("     -> tunneling ") == 0 ||
         line.find("     -> output to kernel tunnel") == 0)

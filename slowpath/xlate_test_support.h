@@ -9,12 +9,11 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "flowlift/status.h"
 #include "kmod/protocol_numbers.h"
@@ -102,11 +101,13 @@ inline Result<XlateBridge> oracle_bridge() {
     if (port["datapath_port"].is_number()) {
       p.datapath_port = port["datapath_port"];
     } else {
-      p.datapath_port = static_cast<uint32_t>(std::stoul(std::string(port["datapath_port"])));  // "4789 = ..."
+      p.datapath_port =
+          static_cast<uint32_t>(std::stoul(std::string(port["datapath_port"])));  // "4789 = ..."
     }
     if (type == "vxlan") {
       p.type = XlatePortType::kVxlan;
-      Result<XlateVxlanOptions> options = parse_vxlan_options(ovsdb_options_to_text(std::string(port["options"])));
+      Result<XlateVxlanOptions> options =
+          parse_vxlan_options(ovsdb_options_to_text(std::string(port["options"])));
       if (!options) return options.status().with_context(name);
       p.vxlan = *options;
     } else {
@@ -126,7 +127,8 @@ inline Result<OfFlow> parse_trace_flow(std::string_view text, const PortNames& p
   std::string cleaned;
   std::stringstream items{std::string(text)};
   for (std::string item; std::getline(items, item, ',');) {
-    if (item.rfind("nw_tos=", 0) == 0) item = "nw_tos=" + std::to_string(std::stoul(item.substr(7), nullptr, 0) & 0xfc);
+    if (item.rfind("nw_tos=", 0) == 0)
+      item = "nw_tos=" + std::to_string(std::stoul(item.substr(7), nullptr, 0) & 0xfc);
     cleaned += (cleaned.empty() ? "" : ",") + item;
   }
   Result<OfMatch> match = parse_of_match(cleaned, ports);
