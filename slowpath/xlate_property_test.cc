@@ -112,14 +112,15 @@ int check_variants(const XlateBridge& bridge, const OfPipeline& pipeline, const 
 TEST(XlateProperty, PacketsInsideAnOracleMegaflowGetTheSameActions) {
   Result<XlateBridge> bridge = xlate_test::oracle_bridge();
   ASSERT_TRUE(bridge);
-  xlate_test::TablePipeline pipeline;
-  ASSERT_TRUE(pipeline.add_rules_from_file(xlate_test::oracle_dir() + "/flows.txt", bridge->port_names()));
+  OfTables tables;
+  ASSERT_TRUE(
+      xlate_test::add_flows_from_file(tables, xlate_test::oracle_dir() + "/flows.txt", bridge->port_names()));
   std::mt19937_64 rng(20261121);
   int checked = 0;
-  for (const auto& t : xlate_test::read_oracle_traces("traces.jsonl")) {
-    Result<OfFlow> packet = xlate_test::parse_trace_flow(t.flow, bridge->port_names());
+  for (const auto& t : xlate_test::oracle_traces("traces.jsonl")) {
+    Result<OfFlow> packet = parse_trace_flow(t.flow, bridge->port_names());
     ASSERT_TRUE(packet);
-    checked += check_variants(*bridge, pipeline, *packet, 40, rng, t.title);
+    checked += check_variants(*bridge, tables, *packet, 40, rng, t.name);
   }
   EXPECT_EQ(checked, 60 * 40);
 }
@@ -239,20 +240,20 @@ TEST(XlateProperty, PacketsInsideARandomTablesMegaflowGetTheSameActions) {
   int checked = 0;
   for (uint64_t seed = 1; seed <= 40; ++seed) {
     RandomTables random(seed);
-    xlate_test::TablePipeline pipeline;
+    OfTables tables;
     std::vector<std::string> rules = random.rules();
-    for (const std::string& rule : rules) {
-      Status s = pipeline.add_rule(rule, bridge->port_names());
-      ASSERT_TRUE(s) << s.message();
-    }
+    std::string text;
+    for (const std::string& rule : rules) text += rule + "\n";
+    Status s = xlate_test::add_flows(tables, text, bridge->port_names());
+    ASSERT_TRUE(s) << s.message();
     std::mt19937_64 rng(seed);
     for (int p = 0; p < 15; ++p) {
       std::string text = random.packet();
-      Result<OfFlow> packet = xlate_test::parse_trace_flow(text, bridge->port_names());
+      Result<OfFlow> packet = parse_trace_flow(text, bridge->port_names());
       ASSERT_TRUE(packet) << text << ": " << packet.status().message();
       std::string label = "seed " + std::to_string(seed) + " packet " + text;
       for (const std::string& rule : rules) label += "\n  " + rule;
-      checked += check_variants(*bridge, pipeline, *packet, 10, rng, label);
+      checked += check_variants(*bridge, tables, *packet, 10, rng, label);
     }
   }
   EXPECT_EQ(checked, 40 * 15 * 10);

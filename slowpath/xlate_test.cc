@@ -44,7 +44,7 @@ constexpr const char* kUdpPacket =
 
 struct XlateRun {
   XlateBridge bridge = unit_bridge();
-  xlate_test::TablePipeline pipeline;
+  std::unique_ptr<OfTables> tables = std::make_unique<OfTables>();
   OfFlow packet{};
   XlateResult result;
 
@@ -57,16 +57,16 @@ struct XlateRun {
 XlateRun translate_with(const std::vector<std::string>& rules, const std::string& packet,
                         XlateOptions options = {}) {
   XlateRun run;
-  for (const std::string& rule : rules) {
-    Status s = run.pipeline.add_rule(rule, run.bridge.port_names());
-    EXPECT_TRUE(s) << s.message();
-  }
-  Result<OfFlow> flow = xlate_test::parse_trace_flow(packet, run.bridge.port_names());
+  std::string text;
+  for (const std::string& rule : rules) text += rule + "\n";
+  Status s = xlate_test::add_flows(*run.tables, text, run.bridge.port_names());
+  EXPECT_TRUE(s) << s.message();
+  Result<OfFlow> flow = parse_trace_flow(packet, run.bridge.port_names());
   EXPECT_TRUE(flow) << flow.status().message();
   if (flow) run.packet = *flow;
   options.record_trace = true;
   if (!options.allocate_recirc_id) options.allocate_recirc_id = [] { return 7u; };
-  run.result = translate(run.bridge, run.pipeline, run.packet, options);
+  run.result = translate(run.bridge, *run.tables, run.packet, options);
   return run;
 }
 
@@ -117,9 +117,11 @@ TEST(Xlate, OutputNormalIsRefusedAndDrops) {
   XlateRun r;
   OfRule rule;
   rule.actions = {OfOutputAction{2}, OfOutputAction{kOfPortNormal}};
-  r.pipeline.add(std::move(rule));
-  r.packet = *xlate_test::parse_trace_flow(kTcpPacket, r.bridge.port_names());
-  r.result = translate(r.bridge, r.pipeline, r.packet);
+  OfFlowMod mod;
+  mod.rule = rule;
+  ASSERT_TRUE(r.tables->apply(mod, 0));
+  r.packet = *parse_trace_flow(kTcpPacket, r.bridge.port_names());
+  r.result = translate(r.bridge, *r.tables, r.packet);
   EXPECT_EQ(r.result.error, XlateError::kUnsupported);
   EXPECT_EQ(r.actions(), "drop");
   EXPECT_NE(r.result.error_message.find("NORMAL"), std::string::npos);
@@ -472,9 +474,10 @@ TEST(Xlate, RecircIdsCountUpWithoutAnAllocator) {
   XlateOptions options;
   options.allocate_recirc_id = nullptr;
   XlateRun r;
-  ASSERT_TRUE(r.pipeline.add_rule("actions=CONTROLLER:100,CONTROLLER:100", r.bridge.port_names()));
-  r.packet = *xlate_test::parse_trace_flow(kTcpPacket, r.bridge.port_names());
-  r.result = translate(r.bridge, r.pipeline, r.packet, options);
+  ASSERT_TRUE(
+      xlate_test::add_flows(*r.tables, "actions=CONTROLLER:100,CONTROLLER:100", r.bridge.port_names()));
+  r.packet = *parse_trace_flow(kTcpPacket, r.bridge.port_names());
+  r.result = translate(r.bridge, *r.tables, r.packet, options);
   ASSERT_EQ(r.result.actions.size(), 2u);
   EXPECT_EQ(decode_controller_cookie(r.result.actions[0].as<UserspaceAction>().userdata)->recirc_id, 1u);
   EXPECT_EQ(decode_controller_cookie(r.result.actions[1].as<UserspaceAction>().userdata)->recirc_id, 2u);
@@ -611,9 +614,9 @@ TEST(Xlate, TunnelOptionsReachTheTunnelMetadata) {
       r.bridge.add_port({"vx3", 12, 4790, XlatePortType::kVxlan,
                          *parse_vxlan_options("remote_ip=198.51.100.7,local_ip=192.0.2.1,key=9,dst_port=4790,"
                                               "ttl=32,tos=0x20,df_default=false,csum=true")}));
-  ASSERT_TRUE(r.pipeline.add_rule("actions=output:12", r.bridge.port_names()));
-  r.packet = *xlate_test::parse_trace_flow(kTcpPacket, r.bridge.port_names());
-  r.result = translate(r.bridge, r.pipeline, r.packet);
+  ASSERT_TRUE(xlate_test::add_flows(*r.tables, "actions=output:12", r.bridge.port_names()));
+  r.packet = *parse_trace_flow(kTcpPacket, r.bridge.port_names());
+  r.result = translate(r.bridge, *r.tables, r.packet);
   EXPECT_EQ(r.actions(),
             "set(tunnel(tun_id=0x9,src=192.0.2.1,dst=198.51.100.7,tos=0x20,ttl=32,tp_dst=4790,flags(csum|key)"
             ")),4790");
@@ -632,13 +635,13 @@ TEST(Xlate, TunnelPacketsAreNotSentBackToTheirOwnAddress) {
   XlateRun flow_dst;
   ASSERT_TRUE(flow_dst.bridge.add_port(
       {"vx9", 20, 4789, XlatePortType::kVxlan, *parse_vxlan_options("remote_ip=flow,key=flow")}));
-  ASSERT_TRUE(flow_dst.pipeline.add_rule("actions=output:20", flow_dst.bridge.port_names()));
-  flow_dst.packet = *xlate_test::parse_trace_flow(
-      "in_port=vx1,tun_id=0x64,tun_src=192.0.2.2,tun_dst=192.0.2.1,dl_type=0x88b5",
-      flow_dst.bridge.port_names());
+  ASSERT_TRUE(xlate_test::add_flows(*flow_dst.tables, "actions=output:20", flow_dst.bridge.port_names()));
+  flow_dst.packet =
+      *parse_trace_flow("in_port=vx1,tun_id=0x64,tun_src=192.0.2.2,tun_dst=192.0.2.1,dl_type=0x88b5",
+                        flow_dst.bridge.port_names());
   XlateOptions options;
   options.record_trace = true;
-  flow_dst.result = translate(flow_dst.bridge, flow_dst.pipeline, flow_dst.packet, options);
+  flow_dst.result = translate(flow_dst.bridge, *flow_dst.tables, flow_dst.packet, options);
   EXPECT_EQ(flow_dst.actions(), "drop");
   EXPECT_NE(flow_dst.trace().find(" >> Not tunneling to our own address"), std::string::npos)
       << flow_dst.trace();

@@ -49,7 +49,7 @@ TEST(XlateTrace, NestedTablesIndentOnlyWhenMoreFollows) {
 PortNames no_names() { return PortNames(); }
 
 OfFlow flow_of(const std::string& text) {
-  Result<OfFlow> f = xlate_test::parse_trace_flow(text, no_names());
+  Result<OfFlow> f = parse_trace_flow(text, no_names());
   EXPECT_TRUE(f) << text << ": " << f.status().message();
   return f ? *f : OfFlow{};
 }
@@ -128,7 +128,7 @@ TEST(XlateTrace, DatapathActionsDecodeControllerCookies) {
 TEST(XlateTrace, WholeTraceOfATableMissAndOfAFailure) {
   XlateBridge bridge("br0");
   ASSERT_TRUE(bridge.add_port({"p1", 1, 1, XlatePortType::kDummy, std::nullopt}));
-  xlate_test::TablePipeline pipeline;
+  OfTables pipeline;
   OfFlow packet = flow_of("in_port=1,dl_type=0x88b5");
   EXPECT_EQ(
       ofproto_trace(bridge, pipeline, packet),
@@ -142,7 +142,7 @@ TEST(XlateTrace, WholeTraceOfATableMissAndOfAFailure) {
       "Final flow: unchanged\n"
       "Megaflow: recirc_id=0,eth,in_port=1,dl_type=0x88b5\n"
       "Datapath actions: drop\n");
-  ASSERT_TRUE(pipeline.add_rule("actions=resubmit(,0)", bridge.port_names()));
+  ASSERT_TRUE(xlate_test::add_flows(pipeline, "actions=resubmit(,0)", bridge.port_names()));
   std::string failed = ofproto_trace(bridge, pipeline, packet);
   EXPECT_NE(
       failed.find("Datapath actions: drop\nTranslation failed (Recursion too deep), packet is dropped.\n"),
