@@ -22,7 +22,7 @@
 namespace flowlift {
 
 struct ControllerCookie {
-  uint8_t reason = 0;  // OfPacketInReason (OFPR_*)
+  uint8_t reason = 0;      // OfPacketInReason (OFPR_*)
   bool dont_send = false;  // translated for a trace: make the flow, send nothing
   bool continuation = false;
   uint32_t recirc_id = 0;  // the frozen state a continuation would resume from

@@ -119,8 +119,8 @@ bool needs_parsed_l3(const OfAction& action) {
 
 class Translation {
  public:
-  Translation(const XlateBridge& bridge, const OfPipeline& pipeline, const OfFlow& flow, const XlateOptions& options,
-              XlateResult& result)
+  Translation(const XlateBridge& bridge, const OfPipeline& pipeline, const OfFlow& flow,
+              const XlateOptions& options, XlateResult& result)
       : bridge_(bridge),
         pipeline_(pipeline),
         options_(options),
@@ -133,21 +133,21 @@ class Translation {
 
  private:
   // ---- translation steps (OVS's names in comments) ----
-  void init_wildcards();    // xlate_wc_init
-  void finish_wildcards();  // xlate_wc_finish
-  bool process_tunnel_ecn();  // tnl_process_ecn
+  void init_wildcards();                                             // xlate_wc_init
+  void finish_wildcards();                                           // xlate_wc_finish
+  bool process_tunnel_ecn();                                         // tnl_process_ecn
   const OfPipelineRule* lookup(uint8_t table_id, uint32_t in_port);  // rule_dpif_lookup_from_table
-  void table_action(uint32_t in_port, uint8_t table_id);  // xlate_table_action
-  void run_rule(const OfPipelineRule* rule, bool deepens);  // xlate_recursively
-  bool resources_left();  // xlate_resubmit_resource_check
-  void run_actions(const OfActionList& actions);  // do_xlate_actions
-  void output(uint32_t port, uint16_t controller_len);  // xlate_output_action
-  void output_to_port(uint32_t ofp_port);  // compose_output_action__
+  void table_action(uint32_t in_port, uint8_t table_id);             // xlate_table_action
+  void run_rule(const OfPipelineRule* rule, bool deepens);           // xlate_recursively
+  bool resources_left();                                             // xlate_resubmit_resource_check
+  void run_actions(const OfActionList& actions);                     // do_xlate_actions
+  void output(uint32_t port, uint16_t controller_len);               // xlate_output_action
+  void output_to_port(uint32_t ofp_port);                            // compose_output_action__
   void flood(bool all);
-  void send_to_tunnel(const XlateVxlanOptions& options);  // tnl_port_send
-  void commit();  // xlate_commit_actions
+  void send_to_tunnel(const XlateVxlanOptions& options);                         // tnl_port_send
+  void commit();                                                                 // xlate_commit_actions
   void to_controller(uint16_t max_len, uint8_t reason, uint16_t controller_id);  // xlate_controller_action
-  bool dec_ttl(const OfDecTtlAction& action);  // compose_dec_ttl
+  bool dec_ttl(const OfDecTtlAction& action);                                    // compose_dec_ttl
   bool prerequisites_met(const OfField& field);  // mf_are_prereqs_ok with wildcards
   void set_field(OfFieldId id, Uint128 value, Uint128 mask);
 
@@ -214,7 +214,7 @@ class Translation {
   bool was_mpls_ = false;
   uint32_t next_recirc_id_ = 1;
   size_t outputs_ = 0;
-  size_t bytes_counted_ = 0;   // actions already in action_bytes_
+  size_t bytes_counted_ = 0;  // actions already in action_bytes_
   size_t action_bytes_ = 0;
 
   std::vector<XlateTraceNode>* trace_ = nullptr;
@@ -227,7 +227,8 @@ void Translation::run() {
   init_wildcards();
 
   if (options_.record_trace) {
-    result_.trace.push_back(XlateTraceNode{XlateTraceNode::Kind::kBridge, "bridge(\"" + bridge_.name() + "\")", {}});
+    result_.trace.push_back(
+        XlateTraceNode{XlateTraceNode::Kind::kBridge, "bridge(\"" + bridge_.name() + "\")", {}});
     trace_ = &result_.trace.back().children;
   }
 
@@ -244,7 +245,8 @@ void Translation::run() {
   trace_ = saved;
 
   if (result_.error == XlateError::kNone) {
-    if (action_bytes() > kMaxActionsBytes || outputs_ > kXlateMaxOutputs) result_.slow_path |= kXlateSlowAction;
+    if (action_bytes() > kMaxActionsBytes || outputs_ > kXlateMaxOutputs)
+      result_.slow_path |= kXlateSlowAction;
   } else {
     // OVS installs a drop flow for a failed translation.
     result_.actions.clear();
@@ -334,8 +336,9 @@ const OfPipelineRule* Translation::lookup(uint8_t table_id, uint32_t in_port) {
 
 void Translation::table_action(uint32_t in_port, uint8_t table_id) {
   if (was_mpls_) {
-    fail(XlateError::kUnsupported, "a table lookup after pop_mpls needs the packet recirculated, which flowlift "
-                                   "does not do");
+    fail(XlateError::kUnsupported,
+         "a table lookup after pop_mpls needs the packet recirculated, which flowlift "
+         "does not do");
     return;
   }
   if (!resources_left()) return;
@@ -388,8 +391,9 @@ void Translation::run_actions(const OfActionList& actions) {
   for (const OfAction& action : actions) {
     if (result_.error != XlateError::kNone || exit_) break;
     if (was_mpls_ && needs_parsed_l3(action)) {
-      fail(XlateError::kUnsupported, format_of_action(action, nullptr) +
-                                         " after pop_mpls needs the packet recirculated, which flowlift does not do");
+      fail(XlateError::kUnsupported,
+           format_of_action(action, nullptr) +
+               " after pop_mpls needs the packet recirculated, which flowlift does not do");
       break;
     }
     if (trace_) report(XlateTraceNode::Kind::kAction, format_of_action(action, nullptr));
@@ -454,8 +458,8 @@ void Translation::output_to_port(uint32_t ofp_port) {
       ++outputs_;
     }
     constexpr size_t kTunnelStart = offsetof(OfFlow, tun_flags), kTunnelEnd = offsetof(OfFlow, pad_metadata);
-    std::memcpy(reinterpret_cast<uint8_t*>(&f()) + kTunnelStart, reinterpret_cast<const uint8_t*>(&saved) + kTunnelStart,
-                kTunnelEnd - kTunnelStart);
+    std::memcpy(reinterpret_cast<uint8_t*>(&f()) + kTunnelStart,
+                reinterpret_cast<const uint8_t*>(&saved) + kTunnelStart, kTunnelEnd - kTunnelStart);
     return;
   }
   commit();
@@ -566,10 +570,12 @@ bool Translation::prerequisites_met(const OfField& field) {
 void Translation::set_field(OfFieldId id, Uint128 value, Uint128 mask) {
   const OfField& field = of_field(id);
   if (!prerequisites_met(field)) {
-    report(XlateTraceNode::Kind::kWarning, "unmet prerequisites for " + std::string(field.name) + ", set_field ignored");
+    report(XlateTraceNode::Kind::kWarning,
+           "unmet prerequisites for " + std::string(field.name) + ", set_field ignored");
     return;
   }
-  if ((writes_ip_header(id) && is_ip_packet(f())) || (writes_arp_header(id) && f().dl_type == be16(kEthTypeArp)))
+  if ((writes_ip_header(id) && is_ip_packet(f())) ||
+      (writes_arp_header(id) && f().dl_type == be16(kEthTypeArp)))
     wc().nw_proto = 0xff;
   unwildcard_field(wc(), field, mask);
   Uint128 old = read_field(f(), field);
@@ -585,7 +591,8 @@ bool Translation::execute(const OfOutputAction& a) {
 
 bool Translation::execute(const OfControllerAction& a) {
   if (a.pause) {
-    fail(XlateError::kUnsupported, "controller(pause) needs continuations, which flowlift does not implement");
+    fail(XlateError::kUnsupported,
+         "controller(pause) needs continuations, which flowlift does not implement");
     return true;
   }
   to_controller(a.max_len, a.reason, a.controller_id);
@@ -735,14 +742,16 @@ bool Translation::execute(const OfSetVlanVidAction& a) {
   wc().vlan_tci |= be16(kVlanVidMask | kVlanCfi);
   // mod_vlan_vid pushes a tag when the packet has none.
   if (!f().vlan_tpid) f().vlan_tpid = be16(kEthTypeVlan);
-  f().vlan_tci = be16(static_cast<uint16_t>((host16(f().vlan_tci) & ~kVlanVidMask) | (a.vid & kVlanVidMask) | kVlanCfi));
+  f().vlan_tci =
+      be16(static_cast<uint16_t>((host16(f().vlan_tci) & ~kVlanVidMask) | (a.vid & kVlanVidMask) | kVlanCfi));
   return false;
 }
 
 bool Translation::execute(const OfSetVlanPcpAction& a) {
   wc().vlan_tci |= be16(kVlanPcpMask | kVlanCfi);
   if (!f().vlan_tpid) f().vlan_tpid = be16(kEthTypeVlan);
-  f().vlan_tci = be16(static_cast<uint16_t>((host16(f().vlan_tci) & ~kVlanPcpMask) | ((a.pcp & 7) << 13) | kVlanCfi));
+  f().vlan_tci =
+      be16(static_cast<uint16_t>((host16(f().vlan_tci) & ~kVlanPcpMask) | ((a.pcp & 7) << 13) | kVlanCfi));
   return false;
 }
 
@@ -752,8 +761,9 @@ bool Translation::execute(const OfPushMplsAction& a) {
     // The L3 header is about to disappear from view: write its changes first.
     commit();
   } else if (n >= kXlateMaxMplsLabels) {
-    fail(XlateError::kTooManyMplsLabels, "dropping packet on which an MPLS push action can't be performed as it "
-                                         "would have more MPLS LSEs than the 3 supported.");
+    fail(XlateError::kTooManyMplsLabels,
+         "dropping packet on which an MPLS push action can't be performed as it "
+         "would have more MPLS LSEs than the 3 supported.");
     return true;
   }
   push_mpls_header(flow_, n, be16(a.ethertype), &wc(), true);
@@ -765,8 +775,9 @@ bool Translation::execute(const OfPopMplsAction& a) {
   if (pop_mpls_header(flow_, n, be16(a.ethertype), &wc())) {
     if (!is_mpls_ethertype(be16(a.ethertype))) was_mpls_ = true;
   } else if (n >= kXlateMaxMplsLabels) {
-    fail(XlateError::kTooManyMplsLabels, "dropping packet on which an MPLS pop action can't be performed as it has "
-                                         "more MPLS LSEs than the 3 supported.");
+    fail(XlateError::kTooManyMplsLabels,
+         "dropping packet on which an MPLS pop action can't be performed as it has "
+         "more MPLS LSEs than the 3 supported.");
     return true;
   }
   return false;

@@ -44,8 +44,8 @@
 
 namespace flowlift {
 
-inline constexpr int kXlateMaxDepth = 64;         // OVS's MAX_DEPTH
-inline constexpr int kXlateMaxResubmits = 4096;   // OVS's MAX_RESUBMITS
+inline constexpr int kXlateMaxDepth = 64;              // OVS's MAX_DEPTH
+inline constexpr int kXlateMaxResubmits = 4096;        // OVS's MAX_RESUBMITS
 inline constexpr size_t kXlateMaxActionBytes = 65535;  // OVS stops resubmitting beyond this
 // Outputs in one flow beyond which the datapath cannot reliably send them
 // all (OVS reads net.core.netdev_max_backlog; 1000 is its default).
@@ -94,11 +94,11 @@ struct XlateResult {
   // Every rule whose actions ran, in order (a rule used twice appears twice),
   // so the caller can credit their counters.
   std::vector<const OfPipelineRule*> rules;
-  uint32_t slow_path = 0;  // XlateSlowReason bits
+  uint32_t slow_path = 0;            // XlateSlowReason bits
   bool sends_to_controller = false;  // the actions include a controller userspace action
   XlateError error = XlateError::kNone;
-  std::string error_message;  // what went wrong and where, when error != kNone
-  OfFlow final_flow{};  // the flow after all actions (registers included), for traces
+  std::string error_message;          // what went wrong and where, when error != kNone
+  OfFlow final_flow{};                // the flow after all actions (registers included), for traces
   std::vector<XlateTraceNode> trace;  // with record_trace: the bridge node(s)
 };
 

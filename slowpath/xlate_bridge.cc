@@ -53,7 +53,8 @@ bool is_valid_ofp_port(uint32_t port) { return port == kOfPortLocal || (port != 
 Result<bool> parse_bool_option(std::string_view name, std::string_view value) {
   if (value == "true") return true;
   if (value == "false") return false;
-  return invalid_argument("option " + std::string(name) + "=" + std::string(value) + ": expected true or false");
+  return invalid_argument("option " + std::string(name) + "=" + std::string(value) +
+                          ": expected true or false");
 }
 
 }  // namespace
@@ -113,8 +114,8 @@ Result<XlateVxlanOptions> parse_vxlan_options(std::string_view text) {
       if (!b) return b.status();
       (name == "csum" ? o.csum : o.dont_fragment) = *b;
     } else {
-      return invalid_argument("option " + std::string(item) + ": unknown VXLAN option \"" + std::string(name) +
-                              "\"");
+      return invalid_argument("option " + std::string(item) + ": unknown VXLAN option \"" +
+                              std::string(name) + "\"");
     }
   }
   if (!have_remote) return invalid_argument("VXLAN options need remote_ip (an address or \"flow\")");
@@ -130,8 +131,8 @@ Status XlateBridge::add_port(XlatePort port) {
     return invalid_argument(label + (port.vxlan ? ": only VXLAN ports take VXLAN options"
                                                 : ": a VXLAN port needs its options (remote_ip, key, ...)"));
   for (const XlatePort& other : ports_) {
-    if (other.name == port.name) return Status(EEXIST, label + ": the name is taken by OpenFlow port " +
-                                                           std::to_string(other.ofp_port));
+    if (other.name == port.name)
+      return Status(EEXIST, label + ": the name is taken by OpenFlow port " + std::to_string(other.ofp_port));
     if (other.ofp_port == port.ofp_port)
       return Status(EEXIST, label + ": the OpenFlow number is taken by port " + other.name);
     bool both_tunnels = other.vxlan && port.vxlan;
@@ -149,7 +150,8 @@ Status XlateBridge::add_port(XlatePort port) {
 }
 
 Status XlateBridge::remove_port(uint32_t ofp_port) {
-  auto it = std::find_if(ports_.begin(), ports_.end(), [&](const XlatePort& p) { return p.ofp_port == ofp_port; });
+  auto it =
+      std::find_if(ports_.begin(), ports_.end(), [&](const XlatePort& p) { return p.ofp_port == ofp_port; });
   if (it == ports_.end()) return Status(ENOENT, "no OpenFlow port " + std::to_string(ofp_port));
   ports_.erase(it);
   names_ = PortNames();
@@ -173,14 +175,15 @@ Result<uint32_t> XlateBridge::receive_port(uint32_t datapath_port, const OfFlow&
   if (flow.tun_dst == 0) {
     for (const XlatePort& p : ports_)
       if (!p.vxlan && p.datapath_port == datapath_port) return p.ofp_port;
-    return Status(ENODEV, "bridge " + name_ + ": no port has datapath number " + std::to_string(datapath_port));
+    return Status(ENODEV,
+                  "bridge " + name_ + ": no port has datapath number " + std::to_string(datapath_port));
   }
   // tnl_find(): the twelve ways a port can match, most specific first.
   const uint64_t vni = be64toh(flow.tun_id);
   for (bool key_from_flow : {false, true}) {
     for (bool remote_from_flow : {false, true}) {
-      for (TunnelLocalMatch local : {TunnelLocalMatch::kConfigured, TunnelLocalMatch::kAny,
-                                     TunnelLocalMatch::kFromFlow}) {
+      for (TunnelLocalMatch local :
+           {TunnelLocalMatch::kConfigured, TunnelLocalMatch::kAny, TunnelLocalMatch::kFromFlow}) {
         TunnelReceiveKey wanted{datapath_port,
                                 key_from_flow,
                                 key_from_flow ? 0 : vni,
@@ -193,9 +196,10 @@ Result<uint32_t> XlateBridge::receive_port(uint32_t datapath_port, const OfFlow&
       }
     }
   }
-  return Status(ENODEV, "bridge " + name_ + ": no tunnel port on datapath port " + std::to_string(datapath_port) +
-                            " receives VNI " + odp_text::hex(vni) + " from " + odp_text::format_ipv4(flow.tun_src) +
-                            " to " + odp_text::format_ipv4(flow.tun_dst));
+  return Status(ENODEV, "bridge " + name_ + ": no tunnel port on datapath port " +
+                            std::to_string(datapath_port) + " receives VNI " + odp_text::hex(vni) + " from " +
+                            odp_text::format_ipv4(flow.tun_src) + " to " +
+                            odp_text::format_ipv4(flow.tun_dst));
 }
 
 }  // namespace flowlift

@@ -47,15 +47,15 @@ enum class XlateTunnelKeyMode : uint8_t {
 inline constexpr uint16_t kXlateVxlanDefaultUdpPort = 4789;
 
 struct XlateVxlanOptions {
-  Be32 remote_ip = 0;  // remote_ip=A.B.C.D (network order)
+  Be32 remote_ip = 0;                // remote_ip=A.B.C.D (network order)
   bool remote_ip_from_flow = false;  // remote_ip=flow: tun_dst from the flow
-  Be32 local_ip = 0;  // local_ip=A.B.C.D; 0 = unset (the underlay route picks it)
-  bool local_ip_from_flow = false;  // local_ip=flow: tun_src from the flow
+  Be32 local_ip = 0;                 // local_ip=A.B.C.D; 0 = unset (the underlay route picks it)
+  bool local_ip_from_flow = false;   // local_ip=flow: tun_src from the flow
   XlateTunnelKeyMode key_mode = XlateTunnelKeyMode::kNone;
   uint64_t key = 0;  // the VNI with kFixed
   uint16_t dst_port = kXlateVxlanDefaultUdpPort;
   uint8_t ttl = 64;
-  uint8_t tos = 0;  // DSCP bits; the ECN bits always come from the inner packet
+  uint8_t tos = 0;            // DSCP bits; the ECN bits always come from the inner packet
   bool dont_fragment = true;  // OVS's df_default=true
   bool csum = false;
 

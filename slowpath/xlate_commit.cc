@@ -295,7 +295,8 @@ uint32_t commit_network_header(const OfFlow& flow, OfFlow& base, OfFlow& wc, boo
       return 0;
     case kEthTypeArp:
       // odp-util always offers a masked ARP set; the kernel has none at all.
-      if (commit_attribute(OVS_KEY_ATTR_ARP, true, kArpFields, flow, base, wc, actions)) return kXlateSlowAction;
+      if (commit_attribute(OVS_KEY_ATTR_ARP, true, kArpFields, flow, base, wc, actions))
+        return kXlateSlowAction;
       return 0;
     default:
       return 0;
@@ -326,7 +327,8 @@ uint32_t commit_icmp(const OfFlow& flow, OfFlow& base, OfFlow& wc, ActionList& a
   if (!is_icmp_packet(flow)) return 0;
   ovs_key_attr attr = flow.dl_type == be16(kEthTypeIpv4) ? OVS_KEY_ATTR_ICMP : OVS_KEY_ATTR_ICMPV6;
   // ICMP sets are never masked in odp-util.
-  return commit_attribute(attr, false, kIcmpFields, flow, base, wc, actions) ? uint32_t{kXlateSlowAction} : 0u;
+  return commit_attribute(attr, false, kIcmpFields, flow, base, wc, actions) ? uint32_t{kXlateSlowAction}
+                                                                             : 0u;
 }
 
 // Label stack entries common to both, counted from the innermost.
@@ -359,7 +361,8 @@ void commit_mpls(const XlateHeaders& flow, XlateHeaders& base, ActionList& actio
     } else {
       // Popping the last entry of a stack whose packet is not MPLS any
       // more: the intermediate pops must still name an MPLS ethertype.
-      Be16 ethertype = (!is_mpls_packet(flow.flow) && base_n > 1) ? be16(kEthTypeMplsUnicast) : flow.flow.dl_type;
+      Be16 ethertype =
+          (!is_mpls_packet(flow.flow) && base_n > 1) ? be16(kEthTypeMplsUnicast) : flow.flow.dl_type;
       actions.push_back(PopMplsAction{ethertype});
       pop_mpls_header(base, base_n, flow.flow.dl_type, nullptr);
       --base_n;

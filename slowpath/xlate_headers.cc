@@ -28,7 +28,8 @@ int XlateHeaders::vlan_count() const {
 }
 
 bool XlateHeaders::operator==(const XlateHeaders& other) const {
-  return flow == other.flow && inner_vlan.tpid == other.inner_vlan.tpid && inner_vlan.tci == other.inner_vlan.tci &&
+  return flow == other.flow && inner_vlan.tpid == other.inner_vlan.tpid &&
+         inner_vlan.tci == other.inner_vlan.tci &&
          std::memcmp(inner_mpls, other.inner_mpls, sizeof inner_mpls) == 0;
 }
 
@@ -88,7 +89,8 @@ void push_mpls_header(XlateHeaders& headers, int n, Be16 ethertype, OfFlow* wc, 
     // OVS's set_mpls_lse_values() keeps the low 3 bits of the DSCP as the TC.
     f.mpls_lse = be32(label << 12 | (tc & 7) << 9 | kMplsBosMask | ttl);
     if (clear_l3) {
-      std::memset(reinterpret_cast<uint8_t*>(&f) + OfStages::kL3.start, 0, sizeof(OfFlow) - OfStages::kL3.start);
+      std::memset(reinterpret_cast<uint8_t*>(&f) + OfStages::kL3.start, 0,
+                  sizeof(OfFlow) - OfStages::kL3.start);
     }
   }
   f.dl_type = ethertype;

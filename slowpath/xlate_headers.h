@@ -30,7 +30,7 @@ inline constexpr uint32_t kMplsTtlMask = 0x000000ffu;
 
 struct XlateHeaders {
   OfFlow flow{};
-  VlanHead inner_vlan{};              // the second tag, outermost first (index 1)
+  VlanHead inner_vlan{};                          // the second tag, outermost first (index 1)
   Be32 inner_mpls[kXlateMaxMplsLabels - 1] = {};  // label stack entries 1 and 2
 
   XlateHeaders() = default;

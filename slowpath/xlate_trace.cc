@@ -38,7 +38,8 @@ std::string join_items(const std::vector<std::string>& items) {
 bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
 // Inserts `extra` after the last item that starts with `prefix`; false if none does.
-bool insert_after(std::vector<std::string>& items, std::string_view prefix, const std::vector<std::string>& extra) {
+bool insert_after(std::vector<std::string>& items, std::string_view prefix,
+                  const std::vector<std::string>& extra) {
   for (size_t i = items.size(); i-- > 0;) {
     if (starts_with(items[i], prefix)) {
       items.insert(items.begin() + static_cast<long>(i) + 1, extra.begin(), extra.end());
@@ -110,8 +111,8 @@ OfFlow packet_fields_mask(const OfFlow& flow) {
   m.nw_frag = kOfFragMask;
   m.nw_tos = m.nw_ttl = m.nw_proto = 0xff;
   bool has_ports = flow.nw_proto == kIpProtoIcmp || flow.nw_proto == kIpProtoIcmpv6 ||
-                   flow.nw_proto == kIpProtoTcp || flow.nw_proto == kIpProtoUdp || flow.nw_proto == kIpProtoSctp ||
-                   flow.nw_proto == 2 /* IGMP */;
+                   flow.nw_proto == kIpProtoTcp || flow.nw_proto == kIpProtoUdp ||
+                   flow.nw_proto == kIpProtoSctp || flow.nw_proto == 2 /* IGMP */;
   if (!(flow.nw_frag & kOfFragLater) && has_ports) {
     m.tp_src = m.tp_dst = 0xffff;
     if (flow.nw_proto == kIpProtoTcp) m.tcp_flags = be16(0x0fff);
@@ -154,7 +155,8 @@ void print_nodes(std::string& out, const std::vector<XlateTraceNode>& nodes, int
 }  // namespace
 
 std::string format_trace_flow(const OfFlow& flow) {
-  std::vector<std::string> items = split_items(format_of_match(OfMatch(flow, OfMask(packet_fields_mask(flow)))));
+  std::vector<std::string> items =
+      split_items(format_of_match(OfMatch(flow, OfMask(packet_fields_mask(flow)))));
   // Fields of OVS's struct flow that OfFlow has not: they print as zero.
   if (tunnel_destination_set(flow)) {
     insert_after(items, "tun_ipv6_dst=", {"tun_gbp_id=0", "tun_gbp_flags=0"});
@@ -215,8 +217,9 @@ std::string format_trace(const OfFlow& flow, const XlateResult& result) {
   if (result.error != XlateError::kNone) {
     out += "\nTranslation failed (" + std::string(xlate_error_text(result.error)) + "), packet is dropped.";
   } else if (result.slow_path & kXlateSlowAction) {
-    out += "\nThis flow is handled by the userspace slow path because it:\n"
-           "  - Uses action(s) not supported by datapath.";
+    out +=
+        "\nThis flow is handled by the userspace slow path because it:\n"
+        "  - Uses action(s) not supported by datapath.";
   }
   // ovs-appctl ends the reply with a newline.
   return out + "\n";
