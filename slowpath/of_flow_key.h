@@ -33,9 +33,11 @@
 //    field is an enumeration, not bits);
 //  - ARP: nw_proto's mask applies to the opcode's low byte, and the high
 //    byte is then matched as 0 (OpenFlow cannot see opcodes above 255);
-//  - L4 masks pin ip_proto; ND masks pin the ICMPv6 type, as the kernel
-//    requires before it accepts those attributes; a later fragment's flow
-//    has no L4 masks (its key has no L4 fields);
+//  - L4 and ND masks pin ip_proto and ip_frag, and ND masks the ICMPv6
+//    type, as the kernel requires before it accepts those attributes; a
+//    later fragment's flow has no L4 masks (its key has no L4 fields); a
+//    mask dropped because the packet lacks the field stays sound because
+//    what is pinned rules out every packet that has it;
 //  - a tunnel packet's flow matches exactly the fields a tunnel port lookup
 //    reads (tun_src, tun_dst, tun_id and the key flag, as OVS's
 //    tnl_port_receive() does): they decide which OpenFlow port a packet on a
@@ -80,7 +82,8 @@ Result<FlowKey> key_from_of_flow(const OfFlow& flow, const OfToDatapathPort& to_
 
 // The datapath flow match for `megaflow`, translated for the packet whose key
 // is `packet_key` (see the rules above). The result always matches
-// `packet_key`, and never matches a key whose OfFlow `megaflow` does not match.
+// `packet_key`, and never matches a key whose OfFlow `megaflow` does not
+// match (given that only tunnel ports receive packets with tunnel metadata).
 Result<Match> datapath_match_from_megaflow(const OfMatch& megaflow, const FlowKey& packet_key,
                                            const OfToDatapathPort& to_datapath_port);
 
