@@ -269,9 +269,10 @@ TEST(XlateOracle, The1400DistinctFlowsOfThe5000PacketTrace) {
         << label << "\n  ovs:  " << f.megaflow << "\n  ours: " << format_megaflow(r.megaflow) << "\n"
         << cmp->to_string();
   }
-  std::printf("1400 trace flows vs OVS 3.1: actions equal for all compared; megaflows %d equal, %d wider "
-              "(%d to the controller, %d VXLAN outputs)\n",
-              equal, wider, controller, tunnels);
+  std::printf(
+      "1400 trace flows vs OVS 3.1: actions equal for all compared; megaflows %d equal, %d wider "
+      "(%d to the controller, %d VXLAN outputs)\n",
+      equal, wider, controller, tunnels);
   EXPECT_EQ(equal + wider, 1400);
   EXPECT_GT(controller, 0);
   EXPECT_GT(tunnels, 0);
