@@ -51,6 +51,7 @@
 #include <array>
 #include <chrono>
 #include <climits>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -337,9 +338,10 @@ Result<OvsRunResult> parse_ovstest_output(const std::string& output) {
 }
 
 Result<OvsRunResult> run_ovstest(const std::string& ovstest, const ClassifierBenchConfig& config) {
-  std::string command = shell_quote(ovstest) + " test-classifier benchmark " + std::to_string(config.rules) +
-                        " " + std::to_string(config.priorities) + " " + std::to_string(config.subtables) +
-                        " 1 " + std::to_string(config.lookups) + " 2>&1";
+  // exec: the shell gives way to ovstest, so that its wait status is ovstest's own.
+  std::string command = "exec " + shell_quote(ovstest) + " test-classifier benchmark " +
+                        std::to_string(config.rules) + " " + std::to_string(config.priorities) + " " +
+                        std::to_string(config.subtables) + " 1 " + std::to_string(config.lookups) + " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return Status(errno, "cannot run " + command + ": " + std::strerror(errno));
   std::string output;
@@ -348,11 +350,16 @@ Result<OvsRunResult> run_ovstest(const std::string& ovstest, const ClassifierBen
   while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) output.append(buffer.data(), n);
   int status = pclose(pipe);
   if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return Status(
-        EIO, "'" + command + "' failed (wait status " + std::to_string(status) + "), output:\n" + output);
+    std::string hint;
+    // OVS divides by its loop's whole milliseconds: a loop under 1 ms dies of SIGFPE.
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGFPE) {
+      hint = "ovstest's lookup loop took under 1 ms (OVS then divides by zero): use more --lookups\n";
+    }
+    return Status(EIO, "[" + command + "] failed (wait status " + std::to_string(status) + "), output:\n" +
+                           output + hint);
   }
   Result<OvsRunResult> parsed = parse_ovstest_output(output);
-  if (!parsed) return parsed.status().with_context("parsing the output of '" + command + "'");
+  if (!parsed) return parsed.status().with_context("parsing the output of [" + command + "]");
   return parsed;
 }
 
