@@ -39,8 +39,11 @@ TEST(OfFlowLayout, FieldsSitInTheirStage) {
   EXPECT_TRUE(in(offsetof(OfFlow, nw_src), 4, OfStages::kL3));
   EXPECT_TRUE(in(offsetof(OfFlow, ipv6_dst), 16, OfStages::kL3));
   EXPECT_TRUE(in(offsetof(OfFlow, nw_proto), 1, OfStages::kL3));
-  EXPECT_TRUE(in(offsetof(OfFlow, nd_target), 16, OfStages::kL3));
-  EXPECT_TRUE(in(offsetof(OfFlow, arp_tha), 6, OfStages::kL3));
+  EXPECT_TRUE(in(offsetof(OfFlow, nw_tos), 1, OfStages::kL3));
+  // OVS's last segment starts at nd_target (FLOW_SEGMENT_3_ENDS_AT).
+  EXPECT_TRUE(in(offsetof(OfFlow, nd_target), 16, OfStages::kL4));
+  EXPECT_TRUE(in(offsetof(OfFlow, arp_sha), 6, OfStages::kL4));
+  EXPECT_TRUE(in(offsetof(OfFlow, arp_tha), 6, OfStages::kL4));
   EXPECT_TRUE(in(offsetof(OfFlow, tp_src), 2, OfStages::kL4));
   EXPECT_TRUE(in(offsetof(OfFlow, tcp_flags), 2, OfStages::kL4));
 }
@@ -59,7 +62,8 @@ TEST(OfMask, RangeCoversTheWordsWithBitsSet) {
   EXPECT_TRUE(mask.any_bit_in(OfStages::kL4));
   EXPECT_TRUE(mask.range_in(OfStages::kL2).empty());
   OfRange l4 = mask.range_in(OfStages::kL4);
-  EXPECT_EQ(l4.start, OfStages::kL4.start);
+  // Narrowed to the word holding the ports.
+  EXPECT_EQ(l4.start, offsetof(OfFlow, tp_src));
   EXPECT_EQ(l4.words(), 1u);
 }
 
