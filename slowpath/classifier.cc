@@ -241,10 +241,11 @@ void ClassifierImpl::use_prefix_fields(std::span<const OfField* const> fields) {
   std::copy(fields.begin(), fields.end(), trie_fields_.begin());
   n_tries_ = fields.size();
   for (ClsPrefixTrie& trie : tries_) trie.clear();
-  for (const auto& [hash, subtable] : subtables_) {
-    for (int j = 0; j < kClsMaxTries; ++j) subtable->set_trie_field(j, trie_fields_[j]);
-    subtable->for_each_list(
-        [&](const ClsMatchList& list) { add_to_tries(*subtable, list.head()->match().flow); });
+  for (const auto& entry : subtables_) {
+    ClsSubtable& subtable = *entry.second;
+    for (int j = 0; j < kClsMaxTries; ++j) subtable.set_trie_field(j, trie_fields_[j]);
+    subtable.for_each_list(
+        [&](const ClsMatchList& list) { add_to_tries(subtable, list.head()->match().flow); });
   }
 }
 
