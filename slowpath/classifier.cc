@@ -340,6 +340,7 @@ const ClsRule* ClassifierImpl::lookup(OfVersion version, const OfFlow& flow, Cls
   for (size_t j = 0; j < n_tries_; ++j) {
     trie_state[j].trie = &tries_[j];
     trie_state[j].field = trie_fields_[j];
+    trie_state[j].done = false;
   }
   const std::span<ClsTrieLookup> tries(trie_state.data(), n_tries_);
 
