@@ -291,7 +291,10 @@ Result<OracleTopology> load_oracle_topology(const std::filesystem::path& path) {
     auto ports = bridge.find("ports");
     if (!bridge.is_object() || ports == bridge.end() || !ports->is_object())
       return file_error(path, "bridge " + bridge_name + ": missing object \"ports\"");
-    for (const auto& [port_name, port] : ports->items()) {
+    for (const auto& item : ports->items()) {
+      // Named, not a structured binding: the lambda below captures it, which clang 14 refuses for bindings.
+      const std::string& port_name = item.key();
+      const Json& port = item.value();
       std::string where = "bridge " + bridge_name + " port " + port_name + ": ";
       if (!port.is_object()) return file_error(path, where + "expected an object");
       OracleTopologyPort p;
