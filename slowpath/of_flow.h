@@ -77,7 +77,7 @@ struct alignas(8) OfFlow {
   uint8_t pad_l2[2];
   Be32 mpls_lse;  // outermost label stack entry
 
-  // ---- stage 3: L3 [176, 256) ----
+  // ---- stage 3: L3 [176, 224) ----
   Be32 nw_src;  // IPv4 source; ARP sender protocol address
   Be32 nw_dst;  // IPv4 destination; ARP target protocol address
   Ipv6Addr ipv6_src;
@@ -87,12 +87,12 @@ struct alignas(8) OfFlow {
   uint8_t nw_tos;   // DSCP (high 6 bits) and ECN (low 2 bits)
   uint8_t nw_ttl;
   uint8_t nw_proto;  // IP protocol; ARP opcode (low 8 bits) for ARP/RARP
+
+  // ---- stage 4: L4 [224, 264), from nd_target on as in OVS's struct flow ----
   Ipv6Addr nd_target;
   EthAddr arp_sha;  // ARP sender hardware address; ND source link-layer address
   EthAddr arp_tha;  // ARP target hardware address; ND target link-layer address
   uint8_t pad_l3[4];
-
-  // ---- stage 4: L4 [256, 264) ----
   Be16 tp_src;     // TCP/UDP/SCTP source port; ICMP type (htons(type))
   Be16 tp_dst;     // TCP/UDP/SCTP destination port; ICMP code (htons(code))
   Be16 tcp_flags;  // low 12 bits
@@ -109,12 +109,15 @@ static_assert(sizeof(OfFlow) % 8 == 0);
 // A byte range [start, end) of OfFlow, 8-byte aligned at both ends.
 using OfRange = WordRange;
 
-// The four lookup stages, in lookup order. Together they cover OfFlow.
+// The four lookup stages, in lookup order. Together they cover OfFlow. The
+// boundaries are OVS's flow_segment_u64s (FLOW_SEGMENT_{1,2,3}_ENDS_AT): the
+// last stage starts at nd_target, so ND and ARP hardware addresses are looked
+// at together with the ports, as OVS's staged lookup does.
 struct OfStages {
   static constexpr OfRange kMetadata{0, offsetof(OfFlow, dl_dst)};
   static constexpr OfRange kL2{offsetof(OfFlow, dl_dst), offsetof(OfFlow, nw_src)};
-  static constexpr OfRange kL3{offsetof(OfFlow, nw_src), offsetof(OfFlow, tp_src)};
-  static constexpr OfRange kL4{offsetof(OfFlow, tp_src), sizeof(OfFlow)};
+  static constexpr OfRange kL3{offsetof(OfFlow, nw_src), offsetof(OfFlow, nd_target)};
+  static constexpr OfRange kL4{offsetof(OfFlow, nd_target), sizeof(OfFlow)};
   static constexpr int kCount = 4;
   static constexpr std::array<OfRange, kCount> kAll{kMetadata, kL2, kL3, kL4};
 };
@@ -141,6 +144,10 @@ class OfMask {
   // Edits go through here; call recompute_range() after.
   OfFlow& mutable_bits() { return bits_; }
   void recompute_range();
+  // After bits were only added, and only inside `range`, whose first and last
+  // words are now non-zero: grows the range to cover it without rescanning
+  // the whole mask (the classifier knows which words a lookup touched).
+  void widen_range(const OfRange& range);
 
   // Word-rounded range of all non-zero mask bytes; empty for a catch-all.
   const OfRange& range() const { return range_; }
@@ -160,6 +167,16 @@ class OfMask {
 inline void OfMask::recompute_range() {
   range_ = nonzero_word_range(bits_);
   if (range_.empty()) range_ = OfRange{0, 0};
+}
+
+inline void OfMask::widen_range(const OfRange& range) {
+  if (range.empty()) return;
+  if (range_.empty()) {
+    range_ = range;
+    return;
+  }
+  if (range.start < range_.start) range_.start = range.start;
+  if (range.end > range_.end) range_.end = range.end;
 }
 
 inline OfRange OfMask::range_in(const OfRange& stage) const { return nonzero_word_range(bits_, stage); }

@@ -39,8 +39,11 @@ TEST(OfFlowLayout, FieldsSitInTheirStage) {
   EXPECT_TRUE(in(offsetof(OfFlow, nw_src), 4, OfStages::kL3));
   EXPECT_TRUE(in(offsetof(OfFlow, ipv6_dst), 16, OfStages::kL3));
   EXPECT_TRUE(in(offsetof(OfFlow, nw_proto), 1, OfStages::kL3));
-  EXPECT_TRUE(in(offsetof(OfFlow, nd_target), 16, OfStages::kL3));
-  EXPECT_TRUE(in(offsetof(OfFlow, arp_tha), 6, OfStages::kL3));
+  EXPECT_TRUE(in(offsetof(OfFlow, nw_tos), 1, OfStages::kL3));
+  // OVS's last segment starts at nd_target (FLOW_SEGMENT_3_ENDS_AT).
+  EXPECT_TRUE(in(offsetof(OfFlow, nd_target), 16, OfStages::kL4));
+  EXPECT_TRUE(in(offsetof(OfFlow, arp_sha), 6, OfStages::kL4));
+  EXPECT_TRUE(in(offsetof(OfFlow, arp_tha), 6, OfStages::kL4));
   EXPECT_TRUE(in(offsetof(OfFlow, tp_src), 2, OfStages::kL4));
   EXPECT_TRUE(in(offsetof(OfFlow, tcp_flags), 2, OfStages::kL4));
 }
@@ -59,8 +62,27 @@ TEST(OfMask, RangeCoversTheWordsWithBitsSet) {
   EXPECT_TRUE(mask.any_bit_in(OfStages::kL4));
   EXPECT_TRUE(mask.range_in(OfStages::kL2).empty());
   OfRange l4 = mask.range_in(OfStages::kL4);
-  EXPECT_EQ(l4.start, OfStages::kL4.start);
+  // Narrowed to the word holding the ports.
+  EXPECT_EQ(l4.start, offsetof(OfFlow, tp_src));
   EXPECT_EQ(l4.words(), 1u);
+}
+
+TEST(OfMask, WidenRangeCoversTheAddedWords) {
+  OfFlow bits{};
+  bits.nw_dst = 0xff;
+  OfMask mask(bits);
+  const OfRange nw = mask.range();
+  mask.mutable_bits().in_port = 0xffff;
+  mask.widen_range(OfRange{0, 8});
+  EXPECT_EQ(mask.range(), (OfRange{0, nw.end}));
+  mask.mutable_bits().tp_dst = 0xffff;
+  mask.widen_range(OfRange{offsetof(OfFlow, tp_src), offsetof(OfFlow, tp_src) + 8});
+  EXPECT_EQ(mask.range(), OfMask(mask.bits()).range());
+  OfMask empty;
+  empty.mutable_bits().tp_dst = 0xffff;
+  empty.widen_range(OfRange{offsetof(OfFlow, tp_src), offsetof(OfFlow, tp_src) + 8});
+  EXPECT_EQ(empty.range(), OfMask(empty.bits()).range());
+  EXPECT_FALSE(empty.is_catchall());
 }
 
 TEST(OfMatch, FlowIsStoredMaskedAndMatchesPerStage) {

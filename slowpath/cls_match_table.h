@@ -1,0 +1,202 @@
+// The rules of one classifier subtable, grouped by identical match.
+//
+// ClsMatchList: the rules that share one match (same mask, same values),
+// highest priority first (OVS's list of cls_match behind one cmap node).
+// Several rules with one match coexist when their priorities differ, or when
+// they have the same priority in non-overlapping versions (a rule replaced
+// inside a bundle). The head is stored inline because a lookup almost always
+// stops at it; the rest only costs an allocation when it exists.
+//
+// ClsMatchTable: the lists of one subtable by the hash of their match. Slots
+// are a flat open-addressing table (linear probing, at most half full,
+// backward shift deletion) of hashes and list indices, so that a probe reads
+// one cache line of hashes; the lists and their matches' masked words (the
+// subtable mask's non-zero words only, as OVS's miniflow) are dense arrays,
+// so that confirming a match reads a few contiguous words rather than the
+// rule. Distinct matches may share a hash; their words tell them apart.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "slowpath/classifier.h"
+
+namespace flowlift {
+
+class ClsMatchList {
+ public:
+  const ClsRule* head() const { return head_; }
+  bool empty() const { return head_ == nullptr; }
+  size_t size() const { return head_ == nullptr ? 0 : 1 + lower_.size(); }
+  const ClsRule* at(size_t position) const { return position == 0 ? head_ : lower_[position - 1]; }
+
+  // The position of the first rule at or after `from` visible in `version`,
+  // or size() when there is none.
+  size_t first_visible(OfVersion version, size_t from = 0) const {
+    const size_t n = size();
+    for (size_t i = from; i < n; ++i) {
+      if (at(i)->visible_in(version)) return i;
+    }
+    return n;
+  }
+
+  // Keeps priorities descending. Among equal priorities the new rule goes
+  // after the ones already marked for removal in some version (OVS's
+  // classifier_replace() insertion point), i.e. it is the rule that stays.
+  void insert(const ClsRule* rule) {
+    const size_t n = size();
+    size_t position = 0;
+    for (; position < n; ++position) {
+      const ClsRule* other = at(position);
+      if (rule->priority() > other->priority()) break;
+      if (rule->priority() == other->priority() && other->remove_version() == kOfVersionNotRemoved) break;
+    }
+    if (position == 0) {
+      if (head_ != nullptr) lower_.insert(lower_.begin(), head_);
+      head_ = rule;
+    } else {
+      lower_.insert(lower_.begin() + static_cast<std::ptrdiff_t>(position - 1), rule);
+    }
+  }
+
+  // False when `rule` is not in the list.
+  bool remove(const ClsRule* rule) {
+    if (rule == head_) {
+      if (lower_.empty()) {
+        head_ = nullptr;
+      } else {
+        head_ = lower_.front();
+        lower_.erase(lower_.begin());
+      }
+      return true;
+    }
+    for (auto it = lower_.begin(); it != lower_.end(); ++it) {
+      if (*it == rule) {
+        lower_.erase(it);
+        return true;
+      }
+    }
+    return false;
+  }
+
+ private:
+  const ClsRule* head_ = nullptr;
+  std::vector<const ClsRule*> lower_;
+};
+
+class ClsMatchTable {
+ public:
+  static constexpr uint32_t kNoList = UINT32_MAX;
+
+  // Every match of the table is `n_words` masked words long.
+  explicit ClsMatchTable(size_t n_words) : n_words_(n_words) {}
+
+  // The list under `hash` whose match words are `words`, or kNoList.
+  uint32_t find(uint64_t hash, const uint64_t* words) const {
+    if (keys_.empty()) return kNoList;
+    const uint64_t key = to_key(hash);
+    for (size_t i = key & slot_mask_; keys_[i] != kEmpty; i = (i + 1) & slot_mask_) {
+      if (keys_[i] != key) continue;
+      const uint32_t list = slot_lists_[i];
+      const uint64_t* stored = words_.data() + list * n_words_;
+      uint64_t diff = 0;
+      for (size_t k = 0; k < n_words_; ++k) diff |= stored[k] ^ words[k];
+      if (diff == 0) return list;
+    }
+    return kNoList;
+  }
+
+  // A new, empty list for the match `words` under `hash`; the caller inserts
+  // a rule into it at once. Indices and references to lists stay valid until
+  // the next add() or erase().
+  uint32_t add(uint64_t hash, const uint64_t* words) {
+    if ((lists_.size() + 1) * 2 > keys_.size()) grow();
+    const auto list = static_cast<uint32_t>(lists_.size());
+    lists_.emplace_back();
+    list_keys_.push_back(to_key(hash));
+    words_.insert(words_.end(), words, words + n_words_);
+    place(list_keys_.back(), list);
+    return list;
+  }
+
+  // Removes list `list` (which is empty); the last list takes its index.
+  void erase(uint32_t list) {
+    erase_slot(slot_of(list));
+    const auto last = static_cast<uint32_t>(lists_.size() - 1);
+    if (list != last) {
+      slot_lists_[slot_of(last)] = list;
+      lists_[list] = std::move(lists_[last]);
+      list_keys_[list] = list_keys_[last];
+      std::copy_n(words_.data() + last * n_words_, n_words_, words_.data() + list * n_words_);
+    }
+    lists_.pop_back();
+    list_keys_.pop_back();
+    words_.resize(words_.size() - n_words_);
+  }
+
+  ClsMatchList& list(uint32_t index) { return lists_[index]; }
+  const ClsMatchList& list(uint32_t index) const { return lists_[index]; }
+  size_t size() const { return lists_.size(); }
+
+  template <typename Visit>
+  void for_each(Visit&& visit) const {
+    for (const ClsMatchList& list : lists_) visit(list);
+  }
+
+ private:
+  static constexpr uint64_t kEmpty = 0;
+  // Hash 0 marks an empty slot, so it is stored as 1 (a harmless collision).
+  static uint64_t to_key(uint64_t hash) { return hash == kEmpty ? 1 : hash; }
+
+  size_t slot_of(uint32_t list) const {
+    size_t i = list_keys_[list] & slot_mask_;
+    while (slot_lists_[i] != list) i = (i + 1) & slot_mask_;
+    return i;
+  }
+
+  void place(uint64_t key, uint32_t list) {
+    size_t i = key & slot_mask_;
+    while (keys_[i] != kEmpty) i = (i + 1) & slot_mask_;
+    keys_[i] = key;
+    slot_lists_[i] = list;
+  }
+
+  void grow() {
+    const size_t capacity = keys_.empty() ? 8 : keys_.size() * 2;
+    keys_.assign(capacity, kEmpty);
+    slot_lists_.assign(capacity, kNoList);
+    slot_mask_ = capacity - 1;
+    for (uint32_t list = 0; list < lists_.size(); ++list) place(list_keys_[list], list);
+  }
+
+  // Backward shift: later entries of the probe run move into the hole when
+  // their home slot allows it, so lookups never need tombstones.
+  void erase_slot(size_t hole) {
+    for (size_t i = (hole + 1) & slot_mask_; keys_[i] != kEmpty; i = (i + 1) & slot_mask_) {
+      const size_t home = keys_[i] & slot_mask_;
+      // Movable unless its home lies cyclically in (hole, i].
+      const bool home_after_hole = hole <= i ? (hole < home && home <= i) : (hole < home || home <= i);
+      if (home_after_hole) continue;
+      keys_[hole] = keys_[i];
+      slot_lists_[hole] = slot_lists_[i];
+      hole = i;
+    }
+    keys_[hole] = kEmpty;
+    slot_lists_[hole] = kNoList;
+  }
+
+  size_t n_words_;
+  // Open addressing: the key of each slot and the list it points to.
+  std::vector<uint64_t> keys_;
+  std::vector<uint32_t> slot_lists_;
+  size_t slot_mask_ = 0;
+  // Dense, by list index: the rules, the key, and the match's masked words.
+  std::vector<ClsMatchList> lists_;
+  std::vector<uint64_t> list_keys_;
+  std::vector<uint64_t> words_;
+};
+
+}  // namespace flowlift
