@@ -241,10 +241,11 @@ void ClassifierImpl::use_prefix_fields(std::span<const OfField* const> fields) {
   std::copy(fields.begin(), fields.end(), trie_fields_.begin());
   n_tries_ = fields.size();
   for (ClsPrefixTrie& trie : tries_) trie.clear();
-  for (const auto& [hash, subtable] : subtables_) {
-    for (int j = 0; j < kClsMaxTries; ++j) subtable->set_trie_field(j, trie_fields_[j]);
-    subtable->for_each_list(
-        [&](const ClsMatchList& list) { add_to_tries(*subtable, list.head()->match().flow); });
+  for (const auto& entry : subtables_) {
+    ClsSubtable& subtable = *entry.second;
+    for (int j = 0; j < kClsMaxTries; ++j) subtable.set_trie_field(j, trie_fields_[j]);
+    subtable.for_each_list(
+        [&](const ClsMatchList& list) { add_to_tries(subtable, list.head()->match().flow); });
   }
 }
 
@@ -339,6 +340,7 @@ const ClsRule* ClassifierImpl::lookup(OfVersion version, const OfFlow& flow, Cls
   for (size_t j = 0; j < n_tries_; ++j) {
     trie_state[j].trie = &tries_[j];
     trie_state[j].field = trie_fields_[j];
+    trie_state[j].done = false;
   }
   const std::span<ClsTrieLookup> tries(trie_state.data(), n_tries_);
 

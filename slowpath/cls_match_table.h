@@ -101,7 +101,7 @@ class ClsMatchTable {
     for (size_t i = key & slot_mask_; keys_[i] != kEmpty; i = (i + 1) & slot_mask_) {
       if (keys_[i] != key) continue;
       const uint32_t list = slot_lists_[i];
-      const uint64_t* stored = &words_[list * n_words_];
+      const uint64_t* stored = words_.data() + list * n_words_;
       uint64_t diff = 0;
       for (size_t k = 0; k < n_words_; ++k) diff |= stored[k] ^ words[k];
       if (diff == 0) return list;
@@ -130,7 +130,7 @@ class ClsMatchTable {
       slot_lists_[slot_of(last)] = list;
       lists_[list] = std::move(lists_[last]);
       list_keys_[list] = list_keys_[last];
-      std::copy_n(&words_[last * n_words_], n_words_, &words_[list * n_words_]);
+      std::copy_n(words_.data() + last * n_words_, n_words_, words_.data() + list * n_words_);
     }
     lists_.pop_back();
     list_keys_.pop_back();

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cstring>
 
 namespace flowlift {
 namespace {
@@ -17,7 +18,15 @@ class ClsTrieBits {
  public:
   explicit ClsTrieBits(std::span<const uint8_t> value) {
     const size_t n = std::min(value.size(), size_t{16});
-    for (size_t i = 0; i < n; ++i) words_[i / 4] |= uint32_t{value[i]} << (24 - 8 * (i % 4));
+    size_t i = 0;
+    // Fields are whole 32-bit words (4, 8 or 16 bytes): one load each.
+    for (; i + 4 <= n; i += 4) {
+      uint32_t word;
+      std::memcpy(&word, value.data() + i, sizeof word);
+      if constexpr (std::endian::native == std::endian::little) word = __builtin_bswap32(word);
+      words_[i / 4] = word;
+    }
+    for (; i < n; ++i) words_[i / 4] |= uint32_t{value[i]} << (24 - 8 * (i % 4));
   }
   // The 32 bits from `offset` on.
   uint32_t at(unsigned offset) const {

@@ -41,13 +41,14 @@ inline constexpr int kClsMaxTries = 3;
 
 // One prefix-tracked field during one classifier lookup (OVS's trie_ctx): the
 // trie is looked up at most once, when the first subtable that needs it gets
-// to the stage holding the field.
+// to the stage holding the field. Each lookup sets up only the entries of its
+// tries, hence no default initialisers.
 struct ClsTrieLookup {
-  const ClsPrefixTrie* trie = nullptr;
-  const OfField* field = nullptr;
-  bool done = false;
-  unsigned mask_bits = 0;    // leading bits of the field that decide the lookup's answer
-  ClsPrefixLengths lengths;  // prefix lengths that can match the flow
+  const ClsPrefixTrie* trie;
+  const OfField* field;
+  bool done;
+  unsigned mask_bits;        // leading bits of the field that decide the lookup's answer
+  ClsPrefixLengths lengths;  // prefix lengths that can match the flow (once done)
 };
 
 // A lookup's wildcards: the caller's mask bits, and the hull of the 8-byte
