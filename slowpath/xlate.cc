@@ -245,7 +245,10 @@ void Translation::run() {
   trace_ = saved;
 
   if (result_.error == XlateError::kNone) {
-    if (action_bytes() > kMaxActionsBytes || outputs_ > kXlateMaxOutputs)
+    // Encoding the actions to measure them costs more than translating a
+    // short list; no action translation makes comes near 256 bytes of netlink.
+    bool may_be_too_big = result_.actions.size() * 256 > kMaxActionsBytes;
+    if ((may_be_too_big && action_bytes() > kMaxActionsBytes) || outputs_ > kXlateMaxOutputs)
       result_.slow_path |= kXlateSlowAction;
   } else {
     // OVS installs a drop flow for a failed translation.

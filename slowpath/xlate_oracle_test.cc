@@ -237,6 +237,47 @@ TEST(XlateOracle, MegaflowsWithoutPrefixTrackingAreOvssOrWider) {
   EXPECT_EQ(equal + wider, 60);
 }
 
+TEST(XlateOracle, The1400DistinctFlowsOfThe5000PacketTrace) {
+  // trace-flows-megaflows.jsonl: OVS's ofproto/trace result for every
+  // distinct flow of trace.txt (66 of them decapsulated VXLAN packets).
+  OracleRun run = oracle_run("flows.txt");
+  Result<std::vector<OracleFlowMegaflow>> flows =
+      load_oracle_flow_megaflows(xlate_test::oracle_dir() + "/trace-flows-megaflows.jsonl");
+  ASSERT_TRUE(flows) << flows.status().message();
+  ASSERT_EQ(flows->size(), 1400u);
+  MegaflowCompareOptions options;
+  options.ignore = {"vlan_tpid"};  // see MegaflowsAreOvssOrWider
+  int equal = 0, wider = 0, controller = 0, tunnels = 0;
+  for (const OracleFlowMegaflow& f : *flows) {
+    std::string label = "seq " + std::to_string(f.seq) + ": " + f.flow;
+    Result<OfFlow> packet = parse_trace_flow(f.flow, run.bridge.port_names());
+    ASSERT_TRUE(packet) << label << ": " << packet.status().message();
+    XlateOptions xlate_options;
+    xlate_options.controller_dont_send = true;
+    XlateResult r = translate(run.bridge, *run.tables, *packet, xlate_options);
+    ASSERT_EQ(r.error, XlateError::kNone) << label << ": " << r.error_message;
+    EXPECT_EQ(compare_actions(r.actions, f.datapath_actions), "") << label;
+    controller += r.sends_to_controller;
+    tunnels += f.datapath_actions.find("tnl_push") != std::string::npos;
+    Result<CanonicalMegaflow> ovs = parse_megaflow(f.megaflow, run.bridge.port_names());
+    ASSERT_TRUE(ovs) << label << ": " << ovs.status().message();
+    Result<MegaflowComparison> cmp = compare_megaflows(canonical_megaflow(r.megaflow, 0), *ovs, options);
+    ASSERT_TRUE(cmp) << cmp.status().message();
+    equal += cmp->relation == MegaflowRelation::kEqual;
+    wider += cmp->relation == MegaflowRelation::kFirstWider;
+    EXPECT_TRUE(cmp->relation == MegaflowRelation::kEqual || cmp->relation == MegaflowRelation::kFirstWider)
+        << label << "\n  ovs:  " << f.megaflow << "\n  ours: " << format_megaflow(r.megaflow) << "\n"
+        << cmp->to_string();
+  }
+  std::printf(
+      "1400 trace flows vs OVS 3.1: actions equal for all compared; megaflows %d equal, %d wider "
+      "(%d to the controller, %d VXLAN outputs)\n",
+      equal, wider, controller, tunnels);
+  EXPECT_EQ(equal + wider, 1400);
+  EXPECT_GT(controller, 0);
+  EXPECT_GT(tunnels, 0);
+}
+
 // The lines of an ofproto/trace text without those compared elsewhere or
 // different by design.
 std::vector<std::string> comparable_trace_lines(const std::string& text) {

@@ -691,5 +691,17 @@ TEST(Xlate, TooManyOutputsAreSlowPathed) {
   EXPECT_EQ(r.result.slow_path, uint32_t{kXlateSlowAction});
 }
 
+TEST(Xlate, ActionListsTooBigForTheDatapathAreSlowPathed) {
+  // 1,100 packet-ins: no outputs, but over the datapath's 32 kB of actions.
+  std::string actions;
+  for (int i = 0; i < 1100; ++i) actions += "controller:100,";
+  actions.pop_back();
+  XlateRun r = translate_with({"in_port=p1 actions=" + actions}, kTcpPacket);
+  EXPECT_EQ(r.result.actions.size(), 1100u);
+  EXPECT_EQ(r.result.slow_path, uint32_t{kXlateSlowAction});
+  XlateRun few = translate_with({"in_port=p1 actions=controller:100,controller:100"}, kTcpPacket);
+  EXPECT_EQ(few.result.slow_path, 0u);
+}
+
 }  // namespace
 }  // namespace flowlift
