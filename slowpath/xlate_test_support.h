@@ -16,6 +16,7 @@
 #include "slowpath/of_tables.h"
 #include "slowpath/of_trace_flow.h"
 #include "slowpath/oracle_data.h"
+#include "slowpath/oracle_trace_replay.h"
 #include "slowpath/xlate_bridge.h"
 
 namespace flowlift::xlate_test {
@@ -65,27 +66,7 @@ class TablePipeline : public OfPipeline {
 inline Result<XlateBridge> oracle_bridge() {
   Result<OracleTopology> topology = load_oracle_topology(oracle_dir() + "/topology.json");
   if (!topology) return topology.status();
-  XlateBridge bridge("br0");
-  for (const OracleTopologyPort& port : topology->ports) {
-    if (port.bridge != "br0") continue;
-    XlatePort p;
-    p.name = port.name;
-    p.ofp_port = port.of_port;
-    p.datapath_port = port.datapath_port;
-    if (port.type == "vxlan") {
-      p.type = XlatePortType::kVxlan;
-      std::string options;
-      for (const auto& [key, value] : port.options)
-        options += (options.empty() ? "" : ",") + key + "=" + value;
-      Result<XlateVxlanOptions> parsed = parse_vxlan_options(options);
-      if (!parsed) return parsed.status().with_context(port.name);
-      p.vxlan = *parsed;
-    } else {
-      p.type = port.type == "internal" ? XlatePortType::kInternal : XlatePortType::kDummy;
-    }
-    if (Status s = bridge.add_port(std::move(p)); !s) return s;
-  }
-  return bridge;
+  return xlate_bridge_from_oracle_topology(*topology, "br0");
 }
 
 // traces.jsonl and traces-prefixes-none.jsonl.
