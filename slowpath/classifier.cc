@@ -168,7 +168,7 @@ class ClassifierImpl {
   Status set_prefix_fields(std::span<const OfFieldId> fields);
   void insert(const ClsRule* rule);
   void remove(const ClsRule* rule);
-  const ClsRule* lookup(OfVersion version, const OfFlow& flow, OfFlow* wildcards,
+  const ClsRule* lookup(OfVersion version, const OfFlow& flow, ClsWildcards* wildcards,
                         bool allow_conjunctive) const;
   const ClsRule* find_exactly(const OfMatch& match, int32_t priority, OfVersion version) const;
   void for_each_within(const OfMatch& target, OfVersion version,
@@ -241,10 +241,11 @@ void ClassifierImpl::use_prefix_fields(std::span<const OfField* const> fields) {
   std::copy(fields.begin(), fields.end(), trie_fields_.begin());
   n_tries_ = fields.size();
   for (ClsPrefixTrie& trie : tries_) trie.clear();
-  for (const auto& [hash, subtable] : subtables_) {
-    for (int j = 0; j < kClsMaxTries; ++j) subtable->set_trie_field(j, trie_fields_[j]);
-    subtable->for_each_list(
-        [&](const ClsMatchList& list) { add_to_tries(*subtable, list.head()->match().flow); });
+  for (const auto& entry : subtables_) {
+    ClsSubtable& subtable = *entry.second;
+    for (int j = 0; j < kClsMaxTries; ++j) subtable.set_trie_field(j, trie_fields_[j]);
+    subtable.for_each_list(
+        [&](const ClsMatchList& list) { add_to_tries(subtable, list.head()->match().flow); });
   }
 }
 
@@ -327,12 +328,19 @@ void ClassifierImpl::remove(const ClsRule* rule) {
 
 // OVS's classifier_lookup__(). Priorities are compared as 64-bit values so
 // that even INT32_MIN rules can be found (OVS asks clients not to use it).
-const ClsRule* ClassifierImpl::lookup(OfVersion version, const OfFlow& flow, OfFlow* wildcards,
+const ClsRule* ClassifierImpl::lookup(OfVersion version, const OfFlow& flow, ClsWildcards* wildcards,
                                       bool allow_conjunctive) const {
+  // Every subtable reads the flow, stage by stage with a probe between
+  // stages: fetch all of its cache lines now, in parallel, rather than
+  // missing on them one stage at a time.
+  for (size_t offset = 0; offset < sizeof(OfFlow); offset += 64) {
+    __builtin_prefetch(reinterpret_cast<const char*>(&flow) + offset);
+  }
   std::array<ClsTrieLookup, kClsMaxTries> trie_state;
   for (size_t j = 0; j < n_tries_; ++j) {
     trie_state[j].trie = &tries_[j];
     trie_state[j].field = trie_fields_[j];
+    trie_state[j].done = false;
   }
   const std::span<ClsTrieLookup> tries(trie_state.data(), n_tries_);
 
@@ -480,14 +488,24 @@ void Classifier::remove(const ClsRule* rule) { impl_->remove(rule); }
 
 const ClsRule* Classifier::lookup(OfVersion version, const OfFlow& flow, OfMask* wildcards) const {
   if (wildcards == nullptr) return impl_->lookup(version, flow, nullptr, true);
+  ClsWildcards tracked{wildcards->mutable_bits()};
   // conj_id is the classifier's own scratch field, not part of the packet:
   // whatever the lookups with conj_id set looked at, the caller's conj_id
   // bits come back as they were (OVS clears them at the end of translation).
-  OfFlow& bits = wildcards->mutable_bits();
-  const uint32_t caller_conj_id_bits = bits.conj_id;
-  const ClsRule* rule = impl_->lookup(version, flow, &bits, true);
-  bits.conj_id = caller_conj_id_bits;
-  wildcards->recompute_range();
+  const uint32_t caller_conj_id_bits = tracked.bits.conj_id;
+  const ClsRule* rule = impl_->lookup(version, flow, &tracked, true);
+  const OfRange touched = tracked.touched;
+  const bool conj_id_touched = tracked.bits.conj_id != caller_conj_id_bits;
+  tracked.bits.conj_id = caller_conj_id_bits;
+  // Bits were only added, inside `touched`; its end words may have been
+  // emptied again only by the conj_id restore (or a port mask that came out
+  // empty), which the rescan then handles.
+  if (!conj_id_touched && !touched.empty() && load_word(tracked.bits, touched.start) != 0 &&
+      load_word(tracked.bits, touched.end - 8u) != 0) {
+    wildcards->widen_range(touched);
+  } else if (!touched.empty()) {
+    wildcards->recompute_range();
+  }
   return rule;
 }
 

@@ -12,10 +12,13 @@
 // when no reader can still be at a version that sees them.
 //
 // Conjunctive matches (OVS's conjunction(id,k/n)): a rule with conjunctions
-// is not returned by lookup(). When, for some id, a visible rule of every
-// clause 1..n matches the flow (all at the same priority), the lookup sets
-// the flow's conj_id to id and looks up again; a rule matching conj_id=id
-// then competes with the ordinary rules at the conjunction's priority.
+// is never returned by lookup() itself. When conjunctive rules that match the
+// flow rank above the best ordinary match and, for some id, those of the
+// highest such priority cover every clause 1..n, the lookup looks up again
+// with the flow's conj_id set to id (conjunctive rules left out) and returns
+// what that finds, typically a rule matching conj_id=id. If no conjunction
+// yields a rule, the next lower-priority rules with the same matches as those
+// conjunctive rules get their turn (OVS's classifier_lookup__).
 //
 // Threading: lookups are const and may run concurrently with each other;
 // insert() and remove() need the owner's exclusive lock (the daemon's
@@ -82,9 +85,11 @@ class ClsRule {
   std::atomic<OfVersion> remove_version_{kOfVersionNotRemoved};
 };
 
-// Which fields get prefix tracking (OVS's Flow_Table "prefixes" column):
-// ipv4_src/ipv4_dst/ipv6_src/ipv6_dst (and the tun_src/tun_dst forms), at
-// most 3. OVS's default is nw_dst and nw_src.
+// Which fields get prefix tracking (OVS's Flow_Table "prefixes" column): the
+// fields OVS gives prefix lookup to, ip_src/ip_dst/ipv6_src/ipv6_dst and the
+// tunnel forms tun_src/tun_dst/tun_ipv6_src/tun_ipv6_dst/tun_id, at most 3.
+// OVS's default is nw_dst and nw_src. The constructor leaves out what
+// set_prefix_fields() would refuse, as OVS's classifier does.
 struct ClassifierConfig {
   std::vector<OfFieldId> prefix_fields{OfFieldId::kIpv4Dst, OfFieldId::kIpv4Src};
 };
@@ -113,7 +118,8 @@ class Classifier {
   // The highest-priority rule visible in `version` that matches `flow`, or
   // nullptr. Among overlapping rules of equal priority the choice is
   // unspecified, as in OpenFlow. When `wildcards` is not null, every bit the
-  // lookup examined is ORed into it (its range is kept up to date).
+  // lookup examined is ORed into it (its range is kept up to date), except
+  // conj_id's, which is the lookup's own scratch field and not a packet's.
   const ClsRule* lookup(OfVersion version, const OfFlow& flow, OfMask* wildcards) const;
 
   // The rule with exactly this match and priority visible in `version`.
@@ -122,7 +128,8 @@ class Classifier {
   // Every rule visible in `version` whose match is at least as specific as
   // `target`: it matches on every bit `target` matches on, with the same
   // values (OVS's cls_cursor with a target; what a loose delete or modify
-  // selects). A catch-all target visits every visible rule.
+  // selects). A catch-all target visits every visible rule. `visit` may
+  // remove the rule it is given.
   void for_each_within(const OfMatch& target, OfVersion version,
                        const std::function<void(const ClsRule&)>& visit) const;
 

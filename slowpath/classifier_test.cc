@@ -492,6 +492,24 @@ TEST_F(ClassifierTest, PrefixTrieIsNotConsultedForFlowsWithoutTheFieldsProtocol)
   EXPECT_TRUE(megaflow_is(result.flow, result.wildcards, OfMask(expected)));
 }
 
+TEST_F(ClassifierTest, RulesOfOtherVersionsStillShapeTheTries) {
+  // OVS puts a match into the tries when its first rule is inserted, whatever
+  // the rule's versions. A rule not yet visible therefore keeps its subtable
+  // from being skipped by the trie: the lookup goes through L3, misses the
+  // visible rules and fixes nw_dst/16, not the 8 bits the trie would need
+  // without it.
+  add("ip,nw_dst=10.1.0.0/16", 10, {}, 5);
+  add("ip,nw_dst=172.16.0.0/16", 5);
+  const ClsRule* ip = add("ip", 0);
+  Lookup result = lookup("ip,nw_dst=10.1.2.3", 4);
+  EXPECT_EQ(result.rule, ip);
+  EXPECT_TRUE(megaflow_is(result.flow, result.wildcards, "ip,nw_dst=10.1.0.0/16"));
+  // From version 5 on the rule matches, with the same megaflow.
+  result = lookup("ip,nw_dst=10.1.2.3", 5);
+  EXPECT_NE(result.rule, ip);
+  EXPECT_TRUE(megaflow_is(result.flow, result.wildcards, "ip,nw_dst=10.1.0.0/16"));
+}
+
 TEST_F(ClassifierTest, SetPrefixFieldsRefusesWhatOvsRefuses) {
   add("ip,nw_dst=10.1.0.0/16", 10);
   add("ip", 0);

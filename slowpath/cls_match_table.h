@@ -7,13 +7,16 @@
 // inside a bundle). The head is stored inline because a lookup almost always
 // stops at it; the rest only costs an allocation when it exists.
 //
-// ClsMatchTable: the lists of one subtable by the hash of their match, a flat
-// open-addressing table (linear probing, at most half full, backward shift
-// deletion) whose keys sit in their own array so that a probe reads one
-// cache line of hashes before touching any list. Distinct matches may share a
-// hash; the caller's `equal` tells them apart.
+// ClsMatchTable: the lists of one subtable by the hash of their match. Slots
+// are a flat open-addressing table (linear probing, at most half full,
+// backward shift deletion) of hashes and list indices, so that a probe reads
+// one cache line of hashes; the lists and their matches' masked words (the
+// subtable mask's non-zero words only, as OVS's miniflow) are dense arrays,
+// so that confirming a match reads a few contiguous words rather than the
+// rule. Distinct matches may share a hash; their words tell them apart.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <utility>
@@ -86,85 +89,114 @@ class ClsMatchList {
 
 class ClsMatchTable {
  public:
-  // The list stored under `hash` for which equal(list) holds, or null.
-  template <typename Equal>
-  const ClsMatchList* find(uint64_t hash, Equal&& equal) const {
-    if (keys_.empty()) return nullptr;
+  static constexpr uint32_t kNoList = UINT32_MAX;
+
+  // Every match of the table is `n_words` masked words long.
+  explicit ClsMatchTable(size_t n_words) : n_words_(n_words) {}
+
+  // The list under `hash` whose match words are `words`, or kNoList.
+  uint32_t find(uint64_t hash, const uint64_t* words) const {
+    if (keys_.empty()) return kNoList;
     const uint64_t key = to_key(hash);
     for (size_t i = key & slot_mask_; keys_[i] != kEmpty; i = (i + 1) & slot_mask_) {
-      if (keys_[i] == key && equal(lists_[i])) return &lists_[i];
+      if (keys_[i] != key) continue;
+      const uint32_t list = slot_lists_[i];
+      const uint64_t* stored = words_.data() + list * n_words_;
+      uint64_t diff = 0;
+      for (size_t k = 0; k < n_words_; ++k) diff |= stored[k] ^ words[k];
+      if (diff == 0) return list;
     }
-    return nullptr;
-  }
-  template <typename Equal>
-  ClsMatchList* find(uint64_t hash, Equal&& equal) {
-    return const_cast<ClsMatchList*>(std::as_const(*this).find(hash, std::forward<Equal>(equal)));
+    return kNoList;
   }
 
-  // A new, empty list under `hash`; the caller inserts a rule into it before
-  // anything else touches the table. Pointers to lists stay valid until the
-  // next add() or erase().
-  ClsMatchList& add(uint64_t hash) {
-    if ((n_lists_ + 1) * 2 > keys_.size()) grow();
-    const uint64_t key = to_key(hash);
-    size_t i = key & slot_mask_;
-    while (keys_[i] != kEmpty) i = (i + 1) & slot_mask_;
-    keys_[i] = key;
-    ++n_lists_;
-    return lists_[i];
+  // A new, empty list for the match `words` under `hash`; the caller inserts
+  // a rule into it at once. Indices and references to lists stay valid until
+  // the next add() or erase().
+  uint32_t add(uint64_t hash, const uint64_t* words) {
+    if ((lists_.size() + 1) * 2 > keys_.size()) grow();
+    const auto list = static_cast<uint32_t>(lists_.size());
+    lists_.emplace_back();
+    list_keys_.push_back(to_key(hash));
+    words_.insert(words_.end(), words, words + n_words_);
+    place(list_keys_.back(), list);
+    return list;
   }
 
-  // Removes `list`, which must be one of this table's (and is empty).
-  void erase(const ClsMatchList* list) {
-    size_t hole = static_cast<size_t>(list - lists_.data());
-    --n_lists_;
-    for (size_t i = (hole + 1) & slot_mask_; keys_[i] != kEmpty; i = (i + 1) & slot_mask_) {
-      const size_t home = keys_[i] & slot_mask_;
-      // Movable into the hole unless its home lies cyclically in (hole, i].
-      const bool home_after_hole = hole <= i ? (hole < home && home <= i) : (hole < home || home <= i);
-      if (home_after_hole) continue;
-      keys_[hole] = keys_[i];
-      lists_[hole] = std::move(lists_[i]);
-      hole = i;
+  // Removes list `list` (which is empty); the last list takes its index.
+  void erase(uint32_t list) {
+    erase_slot(slot_of(list));
+    const auto last = static_cast<uint32_t>(lists_.size() - 1);
+    if (list != last) {
+      slot_lists_[slot_of(last)] = list;
+      lists_[list] = std::move(lists_[last]);
+      list_keys_[list] = list_keys_[last];
+      std::copy_n(words_.data() + last * n_words_, n_words_, words_.data() + list * n_words_);
     }
-    keys_[hole] = kEmpty;
-    lists_[hole] = ClsMatchList{};
+    lists_.pop_back();
+    list_keys_.pop_back();
+    words_.resize(words_.size() - n_words_);
   }
 
-  size_t size() const { return n_lists_; }
+  ClsMatchList& list(uint32_t index) { return lists_[index]; }
+  const ClsMatchList& list(uint32_t index) const { return lists_[index]; }
+  size_t size() const { return lists_.size(); }
 
   template <typename Visit>
   void for_each(Visit&& visit) const {
-    for (size_t i = 0; i < keys_.size(); ++i) {
-      if (keys_[i] != kEmpty) visit(lists_[i]);
-    }
+    for (const ClsMatchList& list : lists_) visit(list);
   }
 
  private:
   static constexpr uint64_t kEmpty = 0;
+  // Hash 0 marks an empty slot, so it is stored as 1 (a harmless collision).
   static uint64_t to_key(uint64_t hash) { return hash == kEmpty ? 1 : hash; }
 
-  void grow() {
-    std::vector<uint64_t> old_keys = std::move(keys_);
-    std::vector<ClsMatchList> old_lists = std::move(lists_);
-    const size_t capacity = old_keys.empty() ? 8 : old_keys.size() * 2;
-    keys_.assign(capacity, kEmpty);
-    lists_.clear();
-    lists_.resize(capacity);
-    slot_mask_ = capacity - 1;
-    for (size_t j = 0; j < old_keys.size(); ++j) {
-      if (old_keys[j] == kEmpty) continue;
-      size_t i = old_keys[j] & slot_mask_;
-      while (keys_[i] != kEmpty) i = (i + 1) & slot_mask_;
-      keys_[i] = old_keys[j];
-      lists_[i] = std::move(old_lists[j]);
-    }
+  size_t slot_of(uint32_t list) const {
+    size_t i = list_keys_[list] & slot_mask_;
+    while (slot_lists_[i] != list) i = (i + 1) & slot_mask_;
+    return i;
   }
 
+  void place(uint64_t key, uint32_t list) {
+    size_t i = key & slot_mask_;
+    while (keys_[i] != kEmpty) i = (i + 1) & slot_mask_;
+    keys_[i] = key;
+    slot_lists_[i] = list;
+  }
+
+  void grow() {
+    const size_t capacity = keys_.empty() ? 8 : keys_.size() * 2;
+    keys_.assign(capacity, kEmpty);
+    slot_lists_.assign(capacity, kNoList);
+    slot_mask_ = capacity - 1;
+    for (uint32_t list = 0; list < lists_.size(); ++list) place(list_keys_[list], list);
+  }
+
+  // Backward shift: later entries of the probe run move into the hole when
+  // their home slot allows it, so lookups never need tombstones.
+  void erase_slot(size_t hole) {
+    for (size_t i = (hole + 1) & slot_mask_; keys_[i] != kEmpty; i = (i + 1) & slot_mask_) {
+      const size_t home = keys_[i] & slot_mask_;
+      // Movable unless its home lies cyclically in (hole, i].
+      const bool home_after_hole = hole <= i ? (hole < home && home <= i) : (hole < home || home <= i);
+      if (home_after_hole) continue;
+      keys_[hole] = keys_[i];
+      slot_lists_[hole] = slot_lists_[i];
+      hole = i;
+    }
+    keys_[hole] = kEmpty;
+    slot_lists_[hole] = kNoList;
+  }
+
+  size_t n_words_;
+  // Open addressing: the key of each slot and the list it points to.
   std::vector<uint64_t> keys_;
-  std::vector<ClsMatchList> lists_;
+  std::vector<uint32_t> slot_lists_;
   size_t slot_mask_ = 0;
-  size_t n_lists_ = 0;
+  // Dense, by list index: the rules, the key, and the match's masked words.
+  std::vector<ClsMatchList> lists_;
+  std::vector<uint64_t> list_keys_;
+  std::vector<uint64_t> words_;
 };
 
 }  // namespace flowlift

@@ -11,40 +11,49 @@
 namespace flowlift {
 namespace {
 
-// 32 bits of `value` from bit `offset` on (bit 0 is the most significant bit
-// of byte 0), zeros past its end.
-uint32_t bits_at(std::span<const uint8_t> value, unsigned offset) {
-  const size_t byte = offset / 8;
-  uint64_t window = 0;
-  if (byte + sizeof window <= value.size()) {
-    std::memcpy(&window, value.data() + byte, sizeof window);
-    if constexpr (std::endian::native == std::endian::little) window = __builtin_bswap64(window);
-  } else {
-    for (size_t i = 0; i < sizeof window; ++i) {
-      window = (window << 8) | (byte + i < value.size() ? value[byte + i] : 0u);
+// A field value as 32-bit words, most significant bit first (bit 0 is the
+// top bit of byte 0), zero past its end: what the tree compares node
+// prefixes with, 32 bits at a time at any bit offset.
+class ClsTrieBits {
+ public:
+  explicit ClsTrieBits(std::span<const uint8_t> value) {
+    const size_t n = std::min(value.size(), size_t{16});
+    size_t i = 0;
+    // Fields are whole 32-bit words (4, 8 or 16 bytes): one load each.
+    for (; i + 4 <= n; i += 4) {
+      uint32_t word;
+      std::memcpy(&word, value.data() + i, sizeof word);
+      if constexpr (std::endian::native == std::endian::little) word = __builtin_bswap32(word);
+      words_[i / 4] = word;
     }
+    for (; i < n; ++i) words_[i / 4] |= uint32_t{value[i]} << (24 - 8 * (i % 4));
   }
-  return static_cast<uint32_t>((window << (offset % 8)) >> 32);
-}
+  // The 32 bits from `offset` on.
+  uint32_t at(unsigned offset) const {
+    const unsigned word = offset / 32;
+    const unsigned shift = offset % 32;
+    return shift == 0 ? words_[word] : words_[word] << shift | words_[word + 1] >> (32 - shift);
+  }
+  unsigned bit(unsigned offset) const { return (words_[offset / 32] >> (31 - offset % 32)) & 1u; }
 
-unsigned bit_of(std::span<const uint8_t> value, unsigned offset) {
-  return (value[offset / 8] >> (7 - offset % 8)) & 1u;
-}
+ private:
+  std::array<uint32_t, 5> words_{};
+};
 
 // Bit `offset` (0..31) of a node's prefix.
 unsigned prefix_bit(uint32_t prefix, unsigned offset) { return (prefix >> (31 - offset)) & 1u; }
 
 // The first min(length, 32) bits of `value` from `offset` on, the rest zero.
-uint32_t prefix_bits(std::span<const uint8_t> value, unsigned offset, unsigned length) {
+uint32_t prefix_bits(const ClsTrieBits& value, unsigned offset, unsigned length) {
   if (length == 0) return 0;
   length = std::min(length, 32u);
-  return bits_at(value, offset) & (~0u << (32 - length));
+  return value.at(offset) & (~0u << (32 - length));
 }
 
 // How many of the first `n_bits` (0..32) bits of `prefix` equal `value`'s
 // bits from `offset` on.
-unsigned equal_bits(uint32_t prefix, unsigned n_bits, std::span<const uint8_t> value, unsigned offset) {
-  const uint64_t diff = uint64_t{prefix ^ bits_at(value, offset)} << 32;
+unsigned equal_bits(uint32_t prefix, unsigned n_bits, const ClsTrieBits& value, unsigned offset) {
+  const uint64_t diff = uint64_t{prefix ^ value.at(offset)} << 32;
   // The sentinel bit just after the compared bits stops the count there.
   return static_cast<unsigned>(std::countl_zero(diff | uint64_t{1} << (63 - n_bits)));
 }
@@ -70,8 +79,9 @@ void ClsPrefixTrie::clear() {
   root_ = kNoNode;
 }
 
-uint32_t ClsPrefixTrie::create_branch(std::span<const uint8_t> value, unsigned offset, unsigned length,
+uint32_t ClsPrefixTrie::create_branch(std::span<const uint8_t> value_bytes, unsigned offset, unsigned length,
                                       uint32_t n_rules) {
+  const ClsTrieBits value(value_bytes);
   if (length <= kBitsPerNode) {
     const uint32_t index = allocate_node();
     Node& node = nodes_[index];
@@ -81,7 +91,7 @@ uint32_t ClsPrefixTrie::create_branch(std::span<const uint8_t> value, unsigned o
     return index;
   }
   // Longer than one node: a full 32-bit node leading to the rest.
-  const uint32_t rest = create_branch(value, offset + kBitsPerNode, length - kBitsPerNode, n_rules);
+  const uint32_t rest = create_branch(value_bytes, offset + kBitsPerNode, length - kBitsPerNode, n_rules);
   const uint32_t index = allocate_node();
   Node& node = nodes_[index];
   node.prefix = prefix_bits(value, offset, kBitsPerNode);
@@ -90,7 +100,8 @@ uint32_t ClsPrefixTrie::create_branch(std::span<const uint8_t> value, unsigned o
   return index;
 }
 
-void ClsPrefixTrie::insert(std::span<const uint8_t> value, unsigned prefix_length) {
+void ClsPrefixTrie::insert(std::span<const uint8_t> value_bytes, unsigned prefix_length) {
+  const ClsTrieBits value(value_bytes);
   Edge edge;
   unsigned offset = 0;
   for (uint32_t index = at(edge); index != kNoNode; index = at(edge)) {
@@ -102,12 +113,13 @@ void ClsPrefixTrie::insert(std::span<const uint8_t> value, unsigned prefix_lengt
       // The new prefix leaves (or ends inside) this node: a new parent takes
       // the common bits, the old node keeps the rest below it.
       const unsigned old_branch = prefix_bit(node.prefix, eqbits);
-      const uint32_t parent = create_branch(value, offset - eqbits, eqbits, offset == prefix_length ? 1 : 0);
+      const uint32_t parent =
+          create_branch(value_bytes, offset - eqbits, eqbits, offset == prefix_length ? 1 : 0);
       nodes_[index].prefix <<= eqbits;
       nodes_[index].n_bits = static_cast<uint8_t>(node.n_bits - eqbits);
       nodes_[parent].edges[old_branch] = index;
       if (offset < prefix_length) {
-        const uint32_t leaf = create_branch(value, offset, prefix_length - offset, 1);
+        const uint32_t leaf = create_branch(value_bytes, offset, prefix_length - offset, 1);
         nodes_[parent].edges[old_branch ^ 1u] = leaf;
       }
       at(edge) = parent;
@@ -117,13 +129,14 @@ void ClsPrefixTrie::insert(std::span<const uint8_t> value, unsigned prefix_lengt
       ++nodes_[index].n_rules;
       return;
     }
-    edge = Edge{index, static_cast<uint8_t>(bit_of(value, offset))};
+    edge = Edge{index, static_cast<uint8_t>(value.bit(offset))};
   }
-  const uint32_t branch = create_branch(value, offset, prefix_length - offset, 1);
+  const uint32_t branch = create_branch(value_bytes, offset, prefix_length - offset, 1);
   at(edge) = branch;
 }
 
-bool ClsPrefixTrie::remove(std::span<const uint8_t> value, unsigned prefix_length) {
+bool ClsPrefixTrie::remove(std::span<const uint8_t> value_bytes, unsigned prefix_length) {
+  const ClsTrieBits value(value_bytes);
   // The path from the root, to prune upwards once the prefix's count is gone.
   std::array<Edge, 8 * 16 + 2> path;
   int depth = 0;
@@ -136,7 +149,7 @@ bool ClsPrefixTrie::remove(std::span<const uint8_t> value, unsigned prefix_lengt
     if (eqbits < node.n_bits) return false;
     offset += eqbits;
     if (offset < prefix_length) {
-      path[++depth] = Edge{index, static_cast<uint8_t>(bit_of(value, offset))};
+      path[++depth] = Edge{index, static_cast<uint8_t>(value.bit(offset))};
       continue;
     }
     if (node.n_rules == 0) return false;
@@ -166,8 +179,9 @@ bool ClsPrefixTrie::remove(std::span<const uint8_t> value, unsigned prefix_lengt
   return false;
 }
 
-unsigned ClsPrefixTrie::lookup(std::span<const uint8_t> value, ClsPrefixLengths* lengths) const {
-  const unsigned n_bits = static_cast<unsigned>(value.size() * 8);
+unsigned ClsPrefixTrie::lookup(std::span<const uint8_t> value_bytes, ClsPrefixLengths* lengths) const {
+  const unsigned n_bits = static_cast<unsigned>(value_bytes.size() * 8);
+  const ClsTrieBits value(value_bytes);
   uint32_t previous = kNoNode;
   unsigned match_length = 0;
   for (uint32_t index = root_; index != kNoNode;) {
@@ -179,7 +193,7 @@ unsigned ClsPrefixTrie::lookup(std::span<const uint8_t> value, ClsPrefixLengths*
     if (node.n_rules > 0 && match_length > 0) lengths->set(match_length - 1);
     if (match_length >= n_bits) return n_bits;
     previous = index;
-    index = node.edges[bit_of(value, match_length)];
+    index = node.edges[value.bit(match_length)];
   }
   // The walk fell off an edge that does not exist: the bit that chose it must
   // be fixed too when the other edge leads to longer prefixes.

@@ -2,6 +2,8 @@
 // OVS 3.1's find_match_wc() / check_tries() semantics (see cls_subtable.h).
 #include "slowpath/cls_subtable.h"
 
+#include <arpa/inet.h>
+
 #include <bit>
 #include <cstring>
 
@@ -84,14 +86,45 @@ bool prefix_bits_set(const OfFlow& wildcards, const OfField& field, unsigned n_b
   return (bytes[i] & wanted) == wanted;
 }
 
+// OVS's mf_are_prereqs_ok() for a trie field, the common cases inline.
+bool field_applies(const OfField& field, const OfFlow& flow) {
+  switch (field.prereq) {
+    case OfPrereq::kNone:
+      return true;
+    case OfPrereq::kIpv4:
+      return flow.dl_type == htons(0x0800);
+    case OfPrereq::kIpv6:
+      return flow.dl_type == htons(0x86dd);
+    default:
+      return prereqs_ok(field, flow, nullptr);
+  }
+}
+
+size_t nonzero_words(const OfMask& mask) {
+  size_t n = 0;
+  for (size_t i = 0; i < sizeof(OfFlow); i += 8) n += load_word(mask.bits(), i) != 0;
+  return n;
+}
+
 }  // namespace
 
-ClsSubtable::ClsSubtable(const OfMask& mask, std::span<const OfField* const> trie_fields) : mask_(mask) {
+ClsSubtable::ClsSubtable(const OfMask& mask, std::span<const OfField* const> trie_fields)
+    : matches_(nonzero_words(mask)), mask_(mask) {
   for (const OfRange& stage : OfStages::kAll) {
     const OfRange narrowed = mask_.range_in(stage);
-    if (!narrowed.empty()) stages_[n_stages_++] = narrowed;
+    if (narrowed.empty()) continue;
+    stages_[n_stages_] = narrowed;
+    stage_words_[n_stages_] = static_cast<uint8_t>(n_words_);
+    for (size_t i = narrowed.start; i < narrowed.end; i += 8) {
+      const uint64_t bits = load_word(mask_.bits(), i);
+      if (bits == 0) continue;
+      words_[n_words_] = MaskWord{bits, static_cast<uint32_t>(i)};
+      ++n_words_;
+    }
+    ++n_stages_;
   }
-  catchall_hash_ = masked_words_hash(OfFlow{}, mask_.bits(), OfRange{0, 0}, 0);
+  stage_words_[n_stages_] = static_cast<uint8_t>(n_words_);
+  catchall_hash_ = word_hash_finish(word_hash_start(0));
   trie_stage_.fill(-1);
   for (int j = 0; j < kClsMaxTries; ++j) {
     set_trie_field(j, static_cast<size_t>(j) < trie_fields.size() ? trie_fields[j] : nullptr);
@@ -117,41 +150,35 @@ void ClsSubtable::set_trie_field(int index, const OfField* field) {
   }
 }
 
-std::array<uint64_t, ClsSubtable::kMaxStages> ClsSubtable::stage_hashes(const OfFlow& flow) const {
+std::array<uint64_t, ClsSubtable::kMaxStages> ClsSubtable::hash_stages(const OfFlow& flow,
+                                                                       MaskedWords& words) const {
   std::array<uint64_t, kMaxStages> hashes{};
-  uint64_t hash = 0;
+  uint64_t hash = word_hash_start(0);
   for (int stage = 0; stage < n_stages_; ++stage) {
-    hash = masked_words_hash(flow, mask_.bits(), stages_[stage], hash);
-    hashes[stage] = hash;
+    for (int k = stage_words_[stage]; k < stage_words_[stage + 1]; ++k) {
+      words[k] = load_word(flow, words_[k].offset) & words_[k].bits;
+      hash = word_hash_add(hash, words[k]);
+    }
+    hashes[stage] = word_hash_finish(hash);
   }
   return hashes;
 }
 
-uint64_t ClsSubtable::full_hash(const OfFlow& flow) const {
-  if (n_stages_ == 0) return catchall_hash_;
-  uint64_t hash = 0;
-  for (int stage = 0; stage < n_stages_; ++stage)
-    hash = masked_words_hash(flow, mask_.bits(), stages_[stage], hash);
-  return hash;
-}
-
-const ClsMatchList* ClsSubtable::find_list_hashed(const OfFlow& match_flow, uint64_t hash) const {
-  return matches_.find(hash,
-                       [&](const ClsMatchList& list) { return list.head()->match().flow == match_flow; });
-}
-
 const ClsMatchList* ClsSubtable::find_list(const OfMatch& match) const {
-  return find_list_hashed(match.flow, full_hash(match.flow));
+  MaskedWords words;
+  const uint32_t list = matches_.find(table_key(hash_stages(match.flow, words)), words.data());
+  return list == ClsMatchTable::kNoList ? nullptr : &matches_.list(list);
 }
 
 ClsSubtable::Insertion ClsSubtable::insert(const ClsRule* rule) {
   const OfFlow& match_flow = rule->match().flow;
-  const std::array<uint64_t, kMaxStages> hashes = stage_hashes(match_flow);
-  const uint64_t key = n_stages_ == 0 ? catchall_hash_ : hashes[n_stages_ - 1];
+  MaskedWords words;
+  const std::array<uint64_t, kMaxStages> hashes = hash_stages(match_flow, words);
+  const uint64_t key = table_key(hashes);
   Insertion result;
-  auto* list = const_cast<ClsMatchList*>(find_list_hashed(match_flow, key));
-  if (list == nullptr) {
-    matches_.add(key).insert(rule);
+  const uint32_t list = matches_.find(key, words.data());
+  if (list == ClsMatchTable::kNoList) {
+    matches_.list(matches_.add(key, words.data())).insert(rule);
     for (int stage = 0; stage + 1 < n_stages_; ++stage) indices_[stage].increment(hashes[stage]);
     if (ports_prefix_length_ != 0) {
       // Wildcarded port bits are zero in the rule, so they always compare equal.
@@ -159,7 +186,7 @@ ClsSubtable::Insertion ClsSubtable::insert(const ClsRule* rule) {
     }
     result.new_match = true;
   } else {
-    list->insert(rule);
+    matches_.list(list).insert(rule);
   }
   ++n_rules_;
   const int32_t priority = rule->priority();
@@ -175,14 +202,14 @@ ClsSubtable::Insertion ClsSubtable::insert(const ClsRule* rule) {
 
 ClsSubtable::Removal ClsSubtable::remove(const ClsRule* rule) {
   const OfFlow& match_flow = rule->match().flow;
-  const std::array<uint64_t, kMaxStages> hashes = stage_hashes(match_flow);
-  const uint64_t key = n_stages_ == 0 ? catchall_hash_ : hashes[n_stages_ - 1];
-  auto* list = const_cast<ClsMatchList*>(find_list_hashed(match_flow, key));
+  MaskedWords words;
+  const std::array<uint64_t, kMaxStages> hashes = hash_stages(match_flow, words);
+  const uint32_t list = matches_.find(table_key(hashes), words.data());
   Removal result;
-  if (list == nullptr || !list->remove(rule)) return result;
+  if (list == ClsMatchTable::kNoList || !matches_.list(list).remove(rule)) return result;
   result.found = true;
   --n_rules_;
-  if (list->empty()) {
+  if (matches_.list(list).empty()) {
     matches_.erase(list);
     for (int stage = 0; stage + 1 < n_stages_; ++stage) indices_[stage].decrement(hashes[stage]);
     if (ports_prefix_length_ != 0) {
@@ -211,40 +238,33 @@ void ClsSubtable::recompute_max_priority() {
   });
 }
 
-ClsMatchHit ClsSubtable::find_visible(OfVersion version, const OfFlow& flow, uint64_t hash) const {
-  const OfFlow& mask = mask_.bits();
-  const ClsMatchList* list = matches_.find(hash, [&](const ClsMatchList& candidate) {
-    const OfFlow& rule_flow = candidate.head()->match().flow;
-    for (int stage = 0; stage < n_stages_; ++stage) {
-      if (!masked_words_equal(flow, rule_flow, mask, stages_[stage])) return false;
-    }
-    return true;
-  });
-  if (list == nullptr) return {};
-  const size_t position = list->first_visible(version);
-  if (position == list->size()) return {};
-  return ClsMatchHit{list, position, list->at(position)};
+ClsMatchHit ClsSubtable::first_visible(OfVersion version, uint32_t list_index) const {
+  if (list_index == ClsMatchTable::kNoList) return {};
+  const ClsMatchList& list = matches_.list(list_index);
+  const size_t position = list.first_visible(version);
+  if (position == list.size()) return {};
+  return ClsMatchHit{&list, position, list.at(position)};
 }
 
 ClsMatchHit ClsSubtable::find(OfVersion version, const OfFlow& flow) const {
-  return find_visible(version, flow, full_hash(flow));
+  MaskedWords words;
+  return first_visible(version, matches_.find(table_key(hash_stages(flow, words)), words.data()));
 }
 
-void ClsSubtable::fold_stages(OfFlow& wildcards, int n_stages) const {
-  const OfFlow& mask = mask_.bits();
-  uint8_t* out = bytes_of(wildcards);
-  for (int stage = 0; stage < n_stages; ++stage) {
-    for (size_t i = stages_[stage].start; i < stages_[stage].end; i += 8) {
-      const uint64_t word = load_word(wildcards, i) | load_word(mask, i);
-      std::memcpy(out + i, &word, sizeof word);
-    }
+void ClsSubtable::fold_words(ClsWildcards& wildcards, int n_words) const {
+  if (n_words == 0) return;
+  uint8_t* out = bytes_of(wildcards.bits);
+  for (int k = 0; k < n_words; ++k) {
+    const uint64_t word = load_word(wildcards.bits, words_[k].offset) | words_[k].bits;
+    std::memcpy(out + words_[k].offset, &word, sizeof word);
   }
+  wildcards.touch(words_[0].offset, words_[n_words - 1].offset + 8u);
 }
 
 // OVS's check_tries(): true when a trie shows that no rule of this subtable
 // can match, after putting into `wildcards` the prefix bits that proved it.
 bool ClsSubtable::tries_rule_out(int stage, const OfFlow& flow, std::span<ClsTrieLookup> tries,
-                                 OfFlow& wildcards) const {
+                                 ClsWildcards& wildcards) const {
   for (size_t j = 0; j < tries.size(); ++j) {
     if ((tries_in_stage_[stage] & (1u << j)) == 0) continue;
     ClsTrieLookup& trie = tries[j];
@@ -253,7 +273,7 @@ bool ClsSubtable::tries_rule_out(int stage, const OfFlow& flow, std::span<ClsTri
       trie.lengths.reset();
       // A field that the flow's protocol does not have (nw_src of an IPv6
       // packet) cannot rule anything out.
-      if (prereqs_ok(*trie.field, flow, nullptr)) {
+      if (field_applies(*trie.field, flow)) {
         trie.mask_bits = trie.trie->lookup(field_bytes(flow, *trie.field), &trie.lengths);
       } else {
         trie.lengths.set();
@@ -266,42 +286,50 @@ bool ClsSubtable::tries_rule_out(int stage, const OfFlow& flow, std::span<ClsTri
     // trie is shared by every subtable); use it only when that cannot widen
     // the megaflow's match beyond what this subtable would fix anyway.
     if (trie.mask_bits <= length) {
-      set_prefix_bits(wildcards, *trie.field, trie.mask_bits);
+      if (trie.mask_bits > 0) {
+        set_prefix_bits(wildcards.bits, *trie.field, trie.mask_bits);
+        wildcards.touch(trie.field->offset, trie.field->offset + (trie.mask_bits + 7) / 8);
+      }
       return true;
     }
-    if (prefix_bits_set(wildcards, *trie.field, trie.mask_bits)) return true;
+    if (prefix_bits_set(wildcards.bits, *trie.field, trie.mask_bits)) return true;
   }
   return false;
 }
 
 ClsMatchHit ClsSubtable::find_tracking_wildcards(OfVersion version, const OfFlow& flow,
-                                                 std::span<ClsTrieLookup> tries, OfFlow& wildcards) const {
-  const OfFlow& mask = mask_.bits();
+                                                 std::span<ClsTrieLookup> tries,
+                                                 ClsWildcards& wildcards) const {
+  MaskedWords words;
+  uint64_t hash = word_hash_start(0);
   const int last = n_stages_ - 1;
-  uint64_t hash = 0;
   for (int stage = 0; stage < last; ++stage) {
     if (tries_in_stage_[stage] != 0 && tries_rule_out(stage, flow, tries, wildcards)) {
-      fold_stages(wildcards, stage);
+      fold_words(wildcards, stage_words_[stage]);
       return {};
     }
-    hash = masked_words_hash(flow, mask, stages_[stage], hash);
-    if (!indices_[stage].contains(hash)) {
-      fold_stages(wildcards, stage + 1);
+    for (int k = stage_words_[stage]; k < stage_words_[stage + 1]; ++k) {
+      words[k] = load_word(flow, words_[k].offset) & words_[k].bits;
+      hash = word_hash_add(hash, words[k]);
+    }
+    if (!indices_[stage].contains(word_hash_finish(hash))) {
+      fold_words(wildcards, stage_words_[stage + 1]);
       return {};
     }
   }
-  if (last < 0) {
-    hash = catchall_hash_;
-  } else {
+  if (last >= 0) {
     if (tries_in_stage_[last] != 0 && tries_rule_out(last, flow, tries, wildcards)) {
-      fold_stages(wildcards, last);
+      fold_words(wildcards, stage_words_[last]);
       return {};
     }
-    hash = masked_words_hash(flow, mask, stages_[last], hash);
+    for (int k = stage_words_[last]; k < n_words_; ++k) {
+      words[k] = load_word(flow, words_[k].offset) & words_[k].bits;
+      hash = word_hash_add(hash, words[k]);
+    }
   }
-  const ClsMatchHit hit = find_visible(version, flow, hash);
+  const ClsMatchHit hit = first_visible(version, matches_.find(word_hash_finish(hash), words.data()));
   if (hit.rule != nullptr || ports_prefix_length_ == 0) {
-    fold_stages(wildcards, n_stages_);
+    fold_words(wildcards, n_words_);
     return hit;
   }
   // The last stage (which holds the ports) missed: fix only the leading port
@@ -310,9 +338,9 @@ ClsMatchHit ClsSubtable::find_tracking_wildcards(OfVersion version, const OfFlow
   const unsigned port_bits =
       ports_trie_.lookup(be32_bytes(load_be32(flow, kPortsOffset) & ports_mask_), &unused);
   const uint32_t ports_wildcards =
-      (ports_mask_ & prefix_mask32(port_bits)) | load_be32(wildcards, kPortsOffset);
-  fold_stages(wildcards, n_stages_);
-  store_be32(wildcards, kPortsOffset, ports_wildcards);
+      (ports_mask_ & prefix_mask32(port_bits)) | load_be32(wildcards.bits, kPortsOffset);
+  fold_words(wildcards, n_words_);
+  store_be32(wildcards.bits, kPortsOffset, ports_wildcards);
   return {};
 }
 

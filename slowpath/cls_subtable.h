@@ -13,9 +13,13 @@
 // transport ports, a per-subtable trie of the rules' ports says how few port
 // bits tell the flow apart from every rule.
 //
-// Hashes are chained from stage to stage (masked_words_hash with the previous
-// stage's hash as basis), so that the rules' table is keyed by the hash over
-// all stages and each index by the hash over a prefix of them.
+// Like OVS's minimask, the subtable keeps only the mask's non-zero 64-bit
+// words, stage by stage: hashing, comparing and folding into the wildcards
+// touch those words and skip the rest of each stage (a mask on in_port,
+// metadata and tun_id has 3 words in a 19-word metadata stage). The hash runs
+// over them in order with masked_words.h's mixing; each stage's index is
+// keyed by the hash finished after that stage's words, the rules' table by
+// the hash over all of them.
 #pragma once
 
 #include <array>
@@ -37,13 +41,33 @@ inline constexpr int kClsMaxTries = 3;
 
 // One prefix-tracked field during one classifier lookup (OVS's trie_ctx): the
 // trie is looked up at most once, when the first subtable that needs it gets
-// to the stage holding the field.
+// to the stage holding the field. Each lookup sets up only the entries of its
+// tries, hence no default initialisers.
 struct ClsTrieLookup {
-  const ClsPrefixTrie* trie = nullptr;
-  const OfField* field = nullptr;
-  bool done = false;
-  unsigned mask_bits = 0;    // leading bits of the field that decide the lookup's answer
-  ClsPrefixLengths lengths;  // prefix lengths that can match the flow
+  const ClsPrefixTrie* trie;
+  const OfField* field;
+  bool done;
+  unsigned mask_bits;        // leading bits of the field that decide the lookup's answer
+  ClsPrefixLengths lengths;  // prefix lengths that can match the flow (once done)
+};
+
+// A lookup's wildcards: the caller's mask bits, and the hull of the 8-byte
+// words the lookup set bits in, so that the mask's cached range can be
+// widened at the end instead of recomputed.
+struct ClsWildcards {
+  OfFlow& bits;
+  OfRange touched{};
+
+  void touch(size_t start, size_t end) {
+    const auto word_start = static_cast<uint16_t>(start / 8 * 8);
+    const auto word_end = static_cast<uint16_t>((end + 7) / 8 * 8);
+    if (touched.empty()) {
+      touched = OfRange{word_start, word_end};
+      return;
+    }
+    if (word_start < touched.start) touched.start = word_start;
+    if (word_end > touched.end) touched.end = word_end;
+  }
 };
 
 // Where a lookup found its rule: the rule, and its place among the rules with
@@ -90,7 +114,7 @@ class ClsSubtable {
   // The same, staged: ORs into `wildcards` the bits it looked at (OVS's
   // find_match_wc). `tries` is the classifier's per-lookup trie state.
   ClsMatchHit find_tracking_wildcards(OfVersion version, const OfFlow& flow, std::span<ClsTrieLookup> tries,
-                                      OfFlow& wildcards) const;
+                                      ClsWildcards& wildcards) const;
 
   // The rules whose match is exactly `match` (whose mask must be this
   // subtable's), or null.
@@ -104,41 +128,57 @@ class ClsSubtable {
  private:
   static constexpr int kMaxStages = OfStages::kCount;
 
-  // The hashes of `flow` & mask over stages 0..i, for each stage i the mask
-  // has bits in; the last one keys the rules' table.
-  std::array<uint64_t, kMaxStages> stage_hashes(const OfFlow& flow) const;
-  uint64_t full_hash(const OfFlow& flow) const;
-  const ClsMatchList* find_list_hashed(const OfFlow& match_flow, uint64_t hash) const;
-  ClsMatchHit find_visible(OfVersion version, const OfFlow& flow, uint64_t hash) const;
-  bool tries_rule_out(int stage, const OfFlow& flow, std::span<ClsTrieLookup> tries, OfFlow& wildcards) const;
-  // ORs the mask's bits of stages [0, n_stages) into `wildcards`.
-  void fold_stages(OfFlow& wildcards, int n_stages) const;
+  static constexpr int kFlowWords = sizeof(OfFlow) / 8;
+  // One masked word per mask word, in mask-word order.
+  using MaskedWords = std::array<uint64_t, kFlowWords>;
+
+  // Fills `words` with `flow` & mask; returns the hash after each stage
+  // (the last one keys the rules' table).
+  std::array<uint64_t, kMaxStages> hash_stages(const OfFlow& flow, MaskedWords& words) const;
+  uint64_t table_key(const std::array<uint64_t, kMaxStages>& stage_hashes) const {
+    return n_stages_ == 0 ? catchall_hash_ : stage_hashes[n_stages_ - 1];
+  }
+  ClsMatchHit first_visible(OfVersion version, uint32_t list) const;
+  bool tries_rule_out(int stage, const OfFlow& flow, std::span<ClsTrieLookup> tries,
+                      ClsWildcards& wildcards) const;
+  // ORs the first `n_words` mask words into `wildcards`.
+  void fold_words(ClsWildcards& wildcards, int n_words) const;
   void recompute_max_priority();
 
-  OfMask mask_;
-  // The stages the mask has bits in, each narrowed to the mask's words there.
-  std::array<OfRange, kMaxStages> stages_{};
+  // One of the mask's non-zero words: where it is and its bits.
+  struct MaskWord {
+    uint64_t bits;
+    uint32_t offset;
+  };
+
+  // What every lookup reads comes first, together, so that visiting a
+  // subtable touches few cache lines; the writers' bookkeeping follows.
   int n_stages_ = 0;
+  int n_words_ = 0;
+  // Stage s owns mask words [stage_words_[s], stage_words_[s + 1]).
+  std::array<uint8_t, kMaxStages + 1> stage_words_{};
+  // Bit j set when trie j's field is in the stage and tracked for this mask.
+  std::array<uint8_t, kMaxStages> tries_in_stage_{};
+  std::array<unsigned, kClsMaxTries> trie_prefix_length_{};
+  // tp_src and tp_dst as one 32-bit value (host order of the big-endian pair).
+  uint32_t ports_mask_ = 0;
+  unsigned ports_prefix_length_ = 0;  // 32 - trailing zeros of ports_mask_; 0 without ports
+  // Hash of every flow when the mask is empty (a catch-all subtable).
+  uint64_t catchall_hash_ = 0;
+  std::array<MaskWord, kFlowWords> words_{};
   // indices_[i] counts the hash over stages 0..i of every distinct match, for
   // every stage but the last (whose hash keys matches_).
   std::array<ClsHashCounter, kMaxStages - 1> indices_;
   ClsMatchTable matches_;
-  // Hash of every flow when the mask is empty (a catch-all subtable).
-  uint64_t catchall_hash_ = 0;
+  ClsPrefixTrie ports_trie_;
 
   size_t n_rules_ = 0;
   int32_t max_priority_ = INT32_MIN;
-  uint32_t max_priority_count_ = 0;  // rules at max_priority_
-
-  std::array<unsigned, kClsMaxTries> trie_prefix_length_{};
+  uint32_t max_priority_count_ = 0;                // rules at max_priority_
   std::array<int8_t, kClsMaxTries> trie_stage_{};  // stage holding the field, or -1
-  // Bit j set when trie j's field is in the stage and tracked for this mask.
-  std::array<uint8_t, kMaxStages> tries_in_stage_{};
-
-  // tp_src and tp_dst as one 32-bit value (host order of the big-endian pair).
-  uint32_t ports_mask_ = 0;
-  unsigned ports_prefix_length_ = 0;  // 32 - trailing zeros of ports_mask_; 0 without ports
-  ClsPrefixTrie ports_trie_;
+  // The stages the mask has bits in, each narrowed to the mask's words there.
+  std::array<OfRange, kMaxStages> stages_{};
+  OfMask mask_;
 };
 
 }  // namespace flowlift

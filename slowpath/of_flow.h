@@ -144,6 +144,10 @@ class OfMask {
   // Edits go through here; call recompute_range() after.
   OfFlow& mutable_bits() { return bits_; }
   void recompute_range();
+  // After bits were only added, and only inside `range`, whose first and last
+  // words are now non-zero: grows the range to cover it without rescanning
+  // the whole mask (the classifier knows which words a lookup touched).
+  void widen_range(const OfRange& range);
 
   // Word-rounded range of all non-zero mask bytes; empty for a catch-all.
   const OfRange& range() const { return range_; }
@@ -163,6 +167,16 @@ class OfMask {
 inline void OfMask::recompute_range() {
   range_ = nonzero_word_range(bits_);
   if (range_.empty()) range_ = OfRange{0, 0};
+}
+
+inline void OfMask::widen_range(const OfRange& range) {
+  if (range.empty()) return;
+  if (range_.empty()) {
+    range_ = range;
+    return;
+  }
+  if (range.start < range_.start) range_.start = range.start;
+  if (range.end > range_.end) range_.end = range.end;
 }
 
 inline OfRange OfMask::range_in(const OfRange& stage) const { return nonzero_word_range(bits_, stage); }

@@ -67,6 +67,24 @@ TEST(OfMask, RangeCoversTheWordsWithBitsSet) {
   EXPECT_EQ(l4.words(), 1u);
 }
 
+TEST(OfMask, WidenRangeCoversTheAddedWords) {
+  OfFlow bits{};
+  bits.nw_dst = 0xff;
+  OfMask mask(bits);
+  const OfRange nw = mask.range();
+  mask.mutable_bits().in_port = 0xffff;
+  mask.widen_range(OfRange{0, 8});
+  EXPECT_EQ(mask.range(), (OfRange{0, nw.end}));
+  mask.mutable_bits().tp_dst = 0xffff;
+  mask.widen_range(OfRange{offsetof(OfFlow, tp_src), offsetof(OfFlow, tp_src) + 8});
+  EXPECT_EQ(mask.range(), OfMask(mask.bits()).range());
+  OfMask empty;
+  empty.mutable_bits().tp_dst = 0xffff;
+  empty.widen_range(OfRange{offsetof(OfFlow, tp_src), offsetof(OfFlow, tp_src) + 8});
+  EXPECT_EQ(empty.range(), OfMask(empty.bits()).range());
+  EXPECT_FALSE(empty.is_catchall());
+}
+
 TEST(OfMatch, FlowIsStoredMaskedAndMatchesPerStage) {
   OfFlow value{}, bits{};
   value.nw_dst = htonl(0x0a020305);  // 10.2.3.5

@@ -22,7 +22,9 @@ struct WordRange {
 
 template <typename T>
 concept WordComparable = std::is_trivially_copyable_v<T> && std::has_unique_object_representations_v<T> &&
-                         sizeof(T) % 8 == 0;
+                             sizeof(T) %
+                             8 ==
+                         0;
 
 template <WordComparable T>
 uint64_t load_word(const T& value, size_t byte_offset) {
@@ -74,20 +76,30 @@ bool masked_words_equal(const T& value, const T& masked, const T& mask, WordRang
   return diff == 0;
 }
 
+// The word hash in steps: start from a basis, add words, finish. Callers
+// that hash only some words of a key (the slowpath classifier hashes just the
+// non-zero words of a subtable's mask, as OVS's miniflows do) use the same
+// mixing as masked_words_hash below, so there is one hash function.
+inline uint64_t word_hash_start(uint64_t basis) { return basis ^ 0x9e3779b97f4a7c15ull; }
+inline uint64_t word_hash_add(uint64_t h, uint64_t word) {
+  h ^= word;
+  h *= 0xff51afd7ed558ccdull;
+  return h ^ (h >> 32);
+}
+inline uint64_t word_hash_finish(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  return h ^ (h >> 33);
+}
+
 // Hash of value & mask over `range`, continuing from `basis` (a staged lookup
 // extends the previous stages' hash). Equal masked values hash equal.
 template <WordComparable T>
 uint64_t masked_words_hash(const T& value, const T& mask, WordRange range, uint64_t basis) {
-  uint64_t h = basis ^ 0x9e3779b97f4a7c15ull;
-  for (size_t i = range.start; i < range.end; i += 8) {
-    h ^= load_word(value, i) & load_word(mask, i);
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 32;
-  }
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ull;
-  h ^= h >> 33;
-  return h;
+  uint64_t h = word_hash_start(basis);
+  for (size_t i = range.start; i < range.end; i += 8)
+    h = word_hash_add(h, load_word(value, i) & load_word(mask, i));
+  return word_hash_finish(h);
 }
 
 }  // namespace flowlift
