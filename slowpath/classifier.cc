@@ -354,9 +354,9 @@ const ClsRule* ClassifierImpl::lookup(OfVersion version, const OfFlow& flow, Cls
   for (const PrioritizedSubtable& entry : by_priority_) {
     // Nothing in this subtable or any later one can beat `hard`.
     if (entry.max_priority <= hard_priority) break;
-    const ClsMatchHit hit = wildcards != nullptr
-                                ? entry.subtable->find_tracking_wildcards(version, flow, tries, *wildcards)
-                                : entry.subtable->find(version, flow);
+    const ClsMatchHit hit = wildcards != nullptr ? entry.subtable->find_tracking_wildcards(
+                                                       version, flow, hard_priority, tries, *wildcards)
+                                                 : entry.subtable->find(version, flow, hard_priority);
     if (hit.rule == nullptr || hit.rule->priority() <= hard_priority) continue;
     if (!hit.rule->is_conjunctive()) {
       hard = hit.rule;

@@ -704,6 +704,31 @@ TEST_F(ConjunctionTest, IncompleteConjunctionFallsBackToOrdinaryRules) {
   EXPECT_EQ(output_of("udp,nw_src=10.0.0.1,tp_dst=53"), 2);
 }
 
+TEST_F(ConjunctionTest, ManySoftMatchesAndManyIds) {
+  // 70 clause rules in 70 subtables (one register bit each) all match: more
+  // soft matches than the lookup keeps inline (64, as OVS's soft_stub).
+  output("conj_id=1", 50, 1);
+  for (int bit = 0; bit < 70; ++bit) {
+    const int reg = bit / 32;
+    const std::string value = std::to_string(1u << (bit % 32));
+    conjunction("reg" + std::to_string(reg) + "=" + value + "/" + value, 10,
+                {clause(1, static_cast<uint8_t>(bit < 35 ? 1 : 2), 2)});
+  }
+  output("", 0, 2);
+  EXPECT_EQ(output_of("ip,reg0=0xffffffff,reg1=0xffffffff,reg2=0xffffffff"), 1);
+  EXPECT_EQ(output_of("ip,reg0=0xffffffff,reg1=0x7,reg2=0"), 2);  // clause 2 needs bits 35..69
+
+  // One rule in 17 conjunctions (more ids than kept inline, 16), the last of
+  // which the second rule completes.
+  output("conj_id=117", 60, 3);
+  std::vector<ClsConjunction> first;
+  for (uint32_t id = 101; id <= 117; ++id) first.push_back(clause(id, 1, 2));
+  conjunction("tcp", 20, std::move(first));
+  conjunction("tcp,tp_dst=80", 20, {clause(117, 2, 2)});
+  EXPECT_EQ(output_of("tcp,tp_dst=80"), 3);
+  EXPECT_EQ(output_of("tcp,tp_dst=81"), 2);
+}
+
 TEST_F(ConjunctionTest, ConjIdNeverReachesTheMegaflow) {
   output("conj_id=1", kOfDefaultPriority, 3);
   conjunction("ip,ip_src=10.0.0.1", 100, {clause(1, 1, 2)});

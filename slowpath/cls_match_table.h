@@ -29,6 +29,9 @@ namespace flowlift {
 class ClsMatchList {
  public:
   const ClsRule* head() const { return head_; }
+  // The head's priority, the highest of the list, kept here so that a lookup
+  // that already has a better rule need not read the rule itself.
+  int32_t head_priority() const { return head_priority_; }
   bool empty() const { return head_ == nullptr; }
   size_t size() const { return head_ == nullptr ? 0 : 1 + lower_.size(); }
   const ClsRule* at(size_t position) const { return position == 0 ? head_ : lower_[position - 1]; }
@@ -57,6 +60,7 @@ class ClsMatchList {
     if (position == 0) {
       if (head_ != nullptr) lower_.insert(lower_.begin(), head_);
       head_ = rule;
+      head_priority_ = rule->priority();
     } else {
       lower_.insert(lower_.begin() + static_cast<std::ptrdiff_t>(position - 1), rule);
     }
@@ -67,8 +71,10 @@ class ClsMatchList {
     if (rule == head_) {
       if (lower_.empty()) {
         head_ = nullptr;
+        head_priority_ = INT32_MIN;
       } else {
         head_ = lower_.front();
+        head_priority_ = head_->priority();
         lower_.erase(lower_.begin());
       }
       return true;
@@ -84,6 +90,7 @@ class ClsMatchList {
 
  private:
   const ClsRule* head_ = nullptr;
+  int32_t head_priority_ = INT32_MIN;
   std::vector<const ClsRule*> lower_;
 };
 

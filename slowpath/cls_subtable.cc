@@ -246,9 +246,10 @@ ClsMatchHit ClsSubtable::first_visible(OfVersion version, uint32_t list_index) c
   return ClsMatchHit{&list, position, list.at(position)};
 }
 
-ClsMatchHit ClsSubtable::find(OfVersion version, const OfFlow& flow) const {
+ClsMatchHit ClsSubtable::find(OfVersion version, const OfFlow& flow, int64_t must_beat) const {
   MaskedWords words;
-  return first_visible(version, matches_.find(table_key(hash_stages(flow, words)), words.data()));
+  const uint32_t list = matches_.find(table_key(hash_stages(flow, words)), words.data());
+  return can_beat(list, must_beat) ? first_visible(version, list) : ClsMatchHit{};
 }
 
 void ClsSubtable::fold_words(ClsWildcards& wildcards, int n_words) const {
@@ -297,7 +298,7 @@ bool ClsSubtable::tries_rule_out(int stage, const OfFlow& flow, std::span<ClsTri
   return false;
 }
 
-ClsMatchHit ClsSubtable::find_tracking_wildcards(OfVersion version, const OfFlow& flow,
+ClsMatchHit ClsSubtable::find_tracking_wildcards(OfVersion version, const OfFlow& flow, int64_t must_beat,
                                                  std::span<ClsTrieLookup> tries,
                                                  ClsWildcards& wildcards) const {
   MaskedWords words;
@@ -327,8 +328,16 @@ ClsMatchHit ClsSubtable::find_tracking_wildcards(OfVersion version, const OfFlow
       hash = word_hash_add(hash, words[k]);
     }
   }
-  const ClsMatchHit hit = first_visible(version, matches_.find(word_hash_finish(hash), words.data()));
-  if (hit.rule != nullptr || ports_prefix_length_ == 0) {
+  const uint32_t list = matches_.find(word_hash_finish(hash), words.data());
+  if (ports_prefix_length_ == 0) {
+    // Found or not, the whole mask was looked at; the rules themselves need
+    // no visit when none of them can beat `must_beat`.
+    fold_words(wildcards, n_words_);
+    return can_beat(list, must_beat) ? first_visible(version, list) : ClsMatchHit{};
+  }
+  // With ports, whether a visible rule exists decides the wildcards.
+  const ClsMatchHit hit = first_visible(version, list);
+  if (hit.rule != nullptr) {
     fold_words(wildcards, n_words_);
     return hit;
   }

@@ -109,12 +109,15 @@ class ClsSubtable {
   Removal remove(const ClsRule* rule);
 
   // The highest-priority rule visible in `version` matching `flow`, looking
-  // at every stage at once (a lookup that tracks no wildcards).
-  ClsMatchHit find(OfVersion version, const OfFlow& flow) const;
+  // at every stage at once (a lookup that tracks no wildcards). Rules of
+  // priority `must_beat` or lower are not looked for: without a better rule
+  // the result is empty.
+  ClsMatchHit find(OfVersion version, const OfFlow& flow, int64_t must_beat) const;
   // The same, staged: ORs into `wildcards` the bits it looked at (OVS's
-  // find_match_wc). `tries` is the classifier's per-lookup trie state.
-  ClsMatchHit find_tracking_wildcards(OfVersion version, const OfFlow& flow, std::span<ClsTrieLookup> tries,
-                                      ClsWildcards& wildcards) const;
+  // find_match_wc), the same whatever `must_beat`. `tries` is the
+  // classifier's per-lookup trie state.
+  ClsMatchHit find_tracking_wildcards(OfVersion version, const OfFlow& flow, int64_t must_beat,
+                                      std::span<ClsTrieLookup> tries, ClsWildcards& wildcards) const;
 
   // The rules whose match is exactly `match` (whose mask must be this
   // subtable's), or null.
@@ -139,6 +142,9 @@ class ClsSubtable {
     return n_stages_ == 0 ? catchall_hash_ : stage_hashes[n_stages_ - 1];
   }
   ClsMatchHit first_visible(OfVersion version, uint32_t list) const;
+  bool can_beat(uint32_t list, int64_t must_beat) const {
+    return list != ClsMatchTable::kNoList && matches_.list(list).head_priority() > must_beat;
+  }
   bool tries_rule_out(int stage, const OfFlow& flow, std::span<ClsTrieLookup> tries,
                       ClsWildcards& wildcards) const;
   // ORs the first `n_words` mask words into `wildcards`.
