@@ -17,7 +17,7 @@
 // that generator each time one is created or grows while rules go in, which
 // shifts OVS's later draws. Both rule sets come from the same distribution, so
 // the hit rates (printed for both sides) agree within sampling noise, e.g.
-// 11.5% against 11.1% for 1000/1/1.
+// 12.13% against 12.22% for 1000/1/1 over 10M lookups.
 //
 // What the workload is:
 //  - 13 fields (tun_id, metadata, nw_src, nw_dst, in_port, vlan_tci, dl_type,
