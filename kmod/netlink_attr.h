@@ -23,6 +23,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "flowlift/masked_words.h"
 #include "flowlift/status.h"
 
 namespace flowlift {
@@ -93,10 +94,6 @@ inline bool is_all_zero(std::span<const uint8_t> bytes) {
   for (uint8_t b : bytes)
     if (b) return false;
   return true;
-}
-template <typename T>
-bool is_all_zero_value(const T& value) {
-  return is_all_zero(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(&value), sizeof value));
 }
 
 // One attribute of a stream being read. `raw` points into the caller's

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdio>
 
+#include "flowlift/masked_words.h"
 #include "kmod/netlink_key_fields.h"
 #include "kmod/netlink_tunnel.h"
 #include "kmod/protocol_numbers.h"
@@ -428,11 +429,11 @@ int tunnel_family(const TunnelKey& tunnel) {
 Status check_tunnel_representable(const MatchBuilder& builder) {
   int family = tunnel_family(builder.key.tunnel);
   const TunnelKey& mask = builder.mask.tunnel;
-  if (family == 0 || is_all_zero_value(mask)) return Status::ok();
+  if (family == 0 || all_bytes_zero(mask)) return Status::ok();
   // The kernel keeps IPv4 and IPv6 tunnel addresses in one union, so a mask
   // of the other family covers bytes of this one; FlowKey keeps them apart.
   bool ipv4_mask = mask.ipv4_src || mask.ipv4_dst;
-  bool ipv6_mask = !is_all_zero_value(mask.ipv6_src) || !is_all_zero_value(mask.ipv6_dst);
+  bool ipv6_mask = !all_bytes_zero(mask.ipv6_src) || !all_bytes_zero(mask.ipv6_dst);
   if ((family == 4 && ipv6_mask) || (family == 6 && ipv4_mask)) {
     return invalid_argument(std::string("OVS_KEY_ATTR_TUNNEL: the mask matches ") +
                             (family == 4 ? "IPv6" : "IPv4") + " tunnel addresses but the key's tunnel is " +
@@ -527,7 +528,7 @@ bool ct_orig_tuple_set(const FlowKey& fields, Be16 eth_type) {
   if (fields.ct_orig_proto || fields.ct_orig_tp_src || fields.ct_orig_tp_dst) return true;
   if (eth_type == be16(kEthTypeIpv4)) return fields.ct_orig_ipv4_src || fields.ct_orig_ipv4_dst;
   if (eth_type == be16(kEthTypeIpv6)) {
-    return !is_all_zero_value(fields.ct_orig_ipv6_src) || !is_all_zero_value(fields.ct_orig_ipv6_dst);
+    return !all_bytes_zero(fields.ct_orig_ipv6_src) || !all_bytes_zero(fields.ct_orig_ipv6_dst);
   }
   return false;
 }
@@ -556,9 +557,9 @@ KeyShape shape_of_match(const Match& match) {
   shape.key_in_port = mask.in_port != 0 && key.in_port != kNoInPort;
   shape.mask_in_port = mask.in_port != 0;
   shape.key_tunnel = tunnel_family(key.tunnel) != 0;
-  shape.tunnel_ipv6 =
-      shape.key_tunnel ? key.tunnel.is_ipv6()
-                       : !is_all_zero_value(mask.tunnel.ipv6_src) || !is_all_zero_value(mask.tunnel.ipv6_dst);
+  shape.tunnel_ipv6 = shape.key_tunnel
+                          ? key.tunnel.is_ipv6()
+                          : !all_bytes_zero(mask.tunnel.ipv6_src) || !all_bytes_zero(mask.tunnel.ipv6_dst);
   shape.vxlan_options = key.tunnel.vxlan_gbp != 0 || mask.tunnel.vxlan_gbp != 0;
   shape.outer_tag_in_mask = mask.vlan.tpid != 0;
   shape.inner_tag_in_mask = shape.outer_tag_in_mask && mask.cvlan.tpid != 0;

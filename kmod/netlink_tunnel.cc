@@ -3,6 +3,8 @@
 
 #include <string>
 
+#include "flowlift/masked_words.h"
+
 namespace flowlift {
 namespace {
 
@@ -124,7 +126,7 @@ Status decode_tunnel_attributes(std::span<const uint8_t> nested, bool is_mask, T
     return invalid_argument("no tunnel destination address (IPV4_DST or IPV6_DST) is present");
   if (ipv4 && tunnel.ipv4_dst == 0)
     return invalid_argument("OVS_TUNNEL_KEY_ATTR_IPV4_DST: the destination is zero");
-  if (ipv6 && is_all_zero_value(tunnel.ipv6_dst)) {
+  if (ipv6 && all_bytes_zero(tunnel.ipv6_dst)) {
     return invalid_argument("OVS_TUNNEL_KEY_ATTR_IPV6_DST: the destination is zero");
   }
   if (!ttl) return invalid_argument("OVS_TUNNEL_KEY_ATTR_TTL missing: a tunnel key needs a TTL");
@@ -137,9 +139,9 @@ void put_tunnel_attributes(AttributeWriter& writer, const TunnelKey& tunnel, boo
     if (tunnel.ipv4_src) writer.put_u32(OVS_TUNNEL_KEY_ATTR_IPV4_SRC, tunnel.ipv4_src);
     if (tunnel.ipv4_dst) writer.put_u32(OVS_TUNNEL_KEY_ATTR_IPV4_DST, tunnel.ipv4_dst);
   } else {
-    if (!is_all_zero_value(tunnel.ipv6_src))
+    if (!all_bytes_zero(tunnel.ipv6_src))
       writer.put(OVS_TUNNEL_KEY_ATTR_IPV6_SRC, tunnel.ipv6_src.data(), 16);
-    if (!is_all_zero_value(tunnel.ipv6_dst))
+    if (!all_bytes_zero(tunnel.ipv6_dst))
       writer.put(OVS_TUNNEL_KEY_ATTR_IPV6_DST, tunnel.ipv6_dst.data(), 16);
   }
   if (tunnel.tos) writer.put_u8(OVS_TUNNEL_KEY_ATTR_TOS, tunnel.tos);

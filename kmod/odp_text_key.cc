@@ -7,6 +7,7 @@
 #include <optional>
 #include <vector>
 
+#include "flowlift/masked_words.h"
 #include "kmod/odp_text_key_attrs.h"
 
 namespace flowlift {
@@ -31,22 +32,6 @@ constexpr uint64_t kPacketTypeNsEthernet = 0, kPacketTypeNsEthertype = 1;
 
 bool is_vlan_tpid(uint16_t eth_type) { return eth_type == 0x8100 || eth_type == 0x88a8; }
 bool is_mpls(uint16_t eth_type) { return eth_type == kEthTypeMpls || eth_type == kEthTypeMplsMulticast; }
-
-template <typename T>
-bool all_zero(const T& v) {
-  const auto* p = reinterpret_cast<const uint8_t*>(&v);
-  for (size_t i = 0; i < sizeof v; ++i)
-    if (p[i]) return false;
-  return true;
-}
-
-template <typename T>
-bool all_ones(const T& v) {
-  const auto* p = reinterpret_cast<const uint8_t*>(&v);
-  for (size_t i = 0; i < sizeof v; ++i)
-    if (p[i] != 0xff) return false;
-  return true;
-}
 
 // ct_labels hold the attribute's bytes; odp-util reads them as a host-order
 // (x86: little-endian) 128-bit number and prints it most significant first.
@@ -110,7 +95,7 @@ class MatchPrinter {
   }
 
   void tunnel(std::vector<std::string>& items) const {
-    if (all_zero(m_.tunnel)) return;
+    if (all_bytes_zero(m_.tunnel)) return;
     items.push_back("tunnel(" + odp_text::format_tunnel_match(k_.tunnel, m_.tunnel) + ")");
   }
 
@@ -135,9 +120,9 @@ class MatchPrinter {
       items.push_back(text + ")");
     }
     number("ct_mark", k_.ct_mark, m_.ct_mark, items);
-    if (!all_zero(m_.ct_labels)) {
+    if (!all_bytes_zero(m_.ct_labels)) {
       std::string text = "ct_label(" + odp_text::format_u128(labels_to_number(k_.ct_labels));
-      if (!all_ones(m_.ct_labels)) text += "/" + odp_text::format_u128(labels_to_number(m_.ct_labels));
+      if (!all_bytes_ones(m_.ct_labels)) text += "/" + odp_text::format_u128(labels_to_number(m_.ct_labels));
       items.push_back(text + ")");
     }
     // The kernel adds the original tuple only for a tracked IP flow.
@@ -866,7 +851,8 @@ std::string format_set_attribute(const SetAction& set) {
       return set_number("skb_mark", set.value->skb_mark, set.mask->skb_mark, set.masked);
     case OVS_KEY_ATTR_MPLS:
       return "mpls(" +
-             odp_text::format_mpls(&set.value->mpls_lse[0], set.masked ? &set.mask->mpls_lse[0] : nullptr, 1) +
+             odp_text::format_mpls(&set.value->mpls_lse[0], set.masked ? &set.mask->mpls_lse[0] : nullptr,
+                                   1) +
              ")";
     default:
       // odp-util's spelling for an attribute it has no text for.

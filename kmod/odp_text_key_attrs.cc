@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdio>
 
+#include "flowlift/masked_words.h"
+
 namespace flowlift::odp_text {
 namespace {
 
@@ -414,14 +416,6 @@ std::span<const FlagName> ct_state_names() { return kCtStateNames; }
 
 namespace {
 
-template <typename T>
-bool all_zero(const T& v) {
-  const auto* p = reinterpret_cast<const uint8_t*>(&v);
-  for (size_t i = 0; i < sizeof v; ++i)
-    if (p[i]) return false;
-  return true;
-}
-
 void append(std::string& out, const std::string& item) {
   if (!out.empty()) out += ',';
   out += item;
@@ -704,8 +698,8 @@ std::string format_tunnel_set(const TunnelKey& value) {
   if (has_id) append(out, "tun_id=" + hex64_always_prefixed(be64_to_host(value.tun_id)));
   if (value.ipv4_src) append(out, "src=" + format_ipv4(value.ipv4_src));
   if (value.ipv4_dst) append(out, "dst=" + format_ipv4(value.ipv4_dst));
-  if (!all_zero(value.ipv6_src)) append(out, "ipv6_src=" + format_ipv6(value.ipv6_src));
-  if (!all_zero(value.ipv6_dst)) append(out, "ipv6_dst=" + format_ipv6(value.ipv6_dst));
+  if (!all_bytes_zero(value.ipv6_src)) append(out, "ipv6_src=" + format_ipv6(value.ipv6_src));
+  if (!all_bytes_zero(value.ipv6_dst)) append(out, "ipv6_dst=" + format_ipv6(value.ipv6_dst));
   if (value.tos) append(out, "tos=" + hex(value.tos));
   append(out, "ttl=" + decimal(value.ttl));
   if (value.tp_src) append(out, "tp_src=" + decimal(ntohs(value.tp_src)));

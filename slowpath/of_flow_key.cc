@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string>
 
+#include "flowlift/masked_words.h"
 #include "slowpath/of_field_text.h"
 #include "slowpath/of_flow_units.h"
 
@@ -29,14 +30,6 @@ constexpr uint8_t kNeighborSolicit = 135;
 constexpr uint8_t kNeighborAdvert = 136;
 
 bool has_ports(uint8_t proto) { return proto == kProtoTcp || proto == kProtoUdp || proto == kProtoSctp; }
-
-template <typename T>
-bool all_zero(const T& value) {
-  const auto* bytes = reinterpret_cast<const uint8_t*>(&value);
-  for (size_t i = 0; i < sizeof value; ++i)
-    if (bytes[i]) return false;
-  return true;
-}
 
 template <typename T>
 void set_all_ones(T& value) {
@@ -67,9 +60,9 @@ std::string port_text(uint32_t port) { return std::to_string(port); }
 
 bool conntrack_is_zero(const FlowKey& key) {
   return key.ct_state == 0 && key.ct_zone == 0 && key.ct_orig_proto == 0 && key.ct_mark == 0 &&
-         all_zero(key.ct_labels) && key.ct_orig_ipv4_src == 0 && key.ct_orig_ipv4_dst == 0 &&
-         all_zero(key.ct_orig_ipv6_src) && all_zero(key.ct_orig_ipv6_dst) && key.ct_orig_tp_src == 0 &&
-         key.ct_orig_tp_dst == 0;
+         all_bytes_zero(key.ct_labels) && key.ct_orig_ipv4_src == 0 && key.ct_orig_ipv4_dst == 0 &&
+         all_bytes_zero(key.ct_orig_ipv6_src) && all_bytes_zero(key.ct_orig_ipv6_dst) &&
+         key.ct_orig_tp_src == 0 && key.ct_orig_tp_dst == 0;
 }
 
 }  // namespace
@@ -158,7 +151,7 @@ Result<FlowKey> key_from_of_flow(const OfFlow& flow, const OfToDatapathPort& to_
   key.recirc_id = flow.recirc_id;
   key.skb_mark = flow.pkt_mark;
   key.priority = flow.skb_priority;
-  if (flow.tun_dst != 0 || !all_zero(flow.tun_ipv6_dst)) {
+  if (flow.tun_dst != 0 || !all_bytes_zero(flow.tun_ipv6_dst)) {
     key.tunnel.tun_id = flow.tun_id;
     key.tunnel.ipv4_src = flow.tun_src;
     key.tunnel.ipv4_dst = flow.tun_dst;
@@ -338,7 +331,8 @@ Result<Match> datapath_match_from_megaflow(const OfMatch& megaflow, const FlowKe
     // under an exact protocol, and a mask dropped because the packet has no
     // such field stays sound only if every packet the flow matches lacks it too.
     bool looks_at_l4 = w.tp_src || w.tp_dst || w.tcp_flags;
-    bool looks_at_nd = v6 && (!all_zero(w.nd_target) || !all_zero(w.arp_sha) || !all_zero(w.arp_tha));
+    bool looks_at_nd =
+        v6 && (!all_bytes_zero(w.nd_target) || !all_bytes_zero(w.arp_sha) || !all_bytes_zero(w.arp_tha));
     if (looks_at_l4 || looks_at_nd) {
       m.ip_proto = 0xff;
       m.ip_frag = 0xff;

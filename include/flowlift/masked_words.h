@@ -11,6 +11,26 @@
 
 namespace flowlift {
 
+// Every byte of `value` zero, or every byte 0xff: for a field of a mask,
+// "wildcarded" and "exact".
+template <typename T>
+bool all_bytes_zero(const T& value) {
+  static_assert(std::is_trivially_copyable_v<T>);
+  const auto* bytes = reinterpret_cast<const unsigned char*>(&value);
+  for (size_t i = 0; i < sizeof value; ++i)
+    if (bytes[i] != 0) return false;
+  return true;
+}
+
+template <typename T>
+bool all_bytes_ones(const T& value) {
+  static_assert(std::is_trivially_copyable_v<T>);
+  const auto* bytes = reinterpret_cast<const unsigned char*>(&value);
+  for (size_t i = 0; i < sizeof value; ++i)
+    if (bytes[i] != 0xff) return false;
+  return true;
+}
+
 // A byte range [start, end) of a key, both multiples of 8.
 struct WordRange {
   uint16_t start = 0;
