@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libmnl-dev                        # netlink attribute encoding/decoding
   nlohmann-json3-dev                # JSON: oracle data in tests, later the control socket
+  libnl-3-dev libnl-route-3-dev     # routes and neighbours from the kernel (VXLAN underlay)
   iproute2 iputils-ping             # network namespaces for the demo and host tests
 )
 
