@@ -221,6 +221,9 @@ Result<std::unique_ptr<AfPacketPort>> AfPacketPort::open(std::string_view ifname
   if (Status s = set_option(PACKET_VERSION, &version, sizeof version, "PACKET_VERSION TPACKET_V3"); !s) {
     return s;
   }
+  // With a ring the stripped VLAN tag is read from each tpacket3_hdr;
+  // PACKET_AUXDATA makes the kernel report it the same way to recvmsg(), so a
+  // copy-mode fallback would see the tag too.
   int one = 1;
   if (Status s = set_option(PACKET_AUXDATA, &one, sizeof one, "PACKET_AUXDATA"); !s) return s;
   if (Status s = set_option(PACKET_IGNORE_OUTGOING, &one, sizeof one, "PACKET_IGNORE_OUTGOING"); !s) {
