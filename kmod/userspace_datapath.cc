@@ -12,11 +12,6 @@
 
 namespace flowlift {
 
-uint64_t monotonic_ms() {
-  using namespace std::chrono;
-  return static_cast<uint64_t>(duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count());
-}
-
 namespace {
 
 // Is this an unfragmented IPv4/UDP frame for the VTEP's address and port?

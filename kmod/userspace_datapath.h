@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "flowlift/actions.h"
+#include "flowlift/dpif.h"
 #include "flowlift/megaflow.h"
 #include "flowlift/packet.h"
 #include "flowlift/status.h"
@@ -148,8 +149,5 @@ class UserspaceDatapath {
   std::atomic<uint64_t> packets_until_periodic_check_{kPeriodicCheckPackets};
   std::atomic<uint64_t> last_rebalance_ms_{0};
 };
-
-// Monotonic milliseconds, the clock flow statistics use.
-uint64_t monotonic_ms();
 
 }  // namespace flowlift

@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential g++-12 cmake ninja-build pkg-config
+  ccache                            # one object cache for both builds and every checkout
   clang-14 libclang-rt-14-dev       # the ASan+UBSan build and the libFuzzer targets
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libmnl-dev                        # netlink attribute encoding/decoding
