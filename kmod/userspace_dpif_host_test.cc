@@ -58,8 +58,8 @@ class UserspaceDpifHostTest : public ::testing::Test {
   }
 
   // Everything that opens sockets runs in the host namespace, as the daemon does.
-  void start_dpif() {
-    auto created = in_namespace(host_->name(), [] { return UserspaceDpif::create(); });
+  void start_dpif(UserspaceDpifOptions options = {}) {
+    auto created = in_namespace(host_->name(), [&] { return UserspaceDpif::create(options); });
     ASSERT_TRUE(created && *created) << (created ? created->status().message() : "cannot enter namespace");
     dpif_ = std::move(**created);
   }
@@ -171,6 +171,28 @@ TEST_F(UserspaceDpifHostTest, TwoSystemPortsForwardAfterAFlowPut) {
   EXPECT_EQ(*got, sent);
   EXPECT_GE(dpif_->stats().hit, 1u);
   EXPECT_GE(port_named("h2")->stats.tx_packets, 1u);
+}
+
+TEST_F(UserspaceDpifHostTest, TwoReceiveThreadsForwardBothWays) {
+  add_veth("h1", "p1");
+  add_veth("h2", "p2");
+  UserspaceDpifOptions options;
+  options.receive_threads = 2;  // the two ports land on different threads
+  start_dpif(options);
+  uint32_t first = add_port("h1");
+  uint32_t second = add_port("h2");
+  put_flow("in_port(" + std::to_string(first) + "),eth(),eth_type(0x88b5)", std::to_string(second), 1);
+  put_flow("in_port(" + std::to_string(second) + "),eth(),eth_type(0x88b5)", std::to_string(first), 2);
+  NetnsPacketSocket one = peer_socket("p1");
+  NetnsPacketSocket two = peer_socket("p2");
+  for (uint8_t marker = 0x40; marker < 0x48; ++marker) {
+    ASSERT_TRUE(one.send(dpif_test_frame(marker)));
+    ASSERT_TRUE(two.send(dpif_test_frame(marker + 0x10)));
+    EXPECT_TRUE(two.receive_matching([&](const Bytes& f) { return is_test_frame_with(f, marker); }, 3000));
+    EXPECT_TRUE(
+        one.receive_matching([&](const Bytes& f) { return is_test_frame_with(f, marker + 0x10); }, 3000));
+  }
+  EXPECT_EQ(dpif_->stats().missed, 0u);
 }
 
 TEST_F(UserspaceDpifHostTest, RemovedDeviceIsReportedAndTheOtherPortsKeepForwarding) {

@@ -9,6 +9,7 @@
 #include <endian.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -325,6 +326,38 @@ TEST_F(UserspaceDpifTest, MalformedFramesAreCountedAndNeverLookedUp) {
   padded.append(padding);
   ASSERT_TRUE(dpif->inject(1, std::move(padded)).is_ok());
   EXPECT_EQ(upcalls().size(), 1u);
+}
+
+// No timing: fixed amounts of work on several threads at once, so that a
+// port freed under a thread still using it, or a lost upcall, shows up (the
+// sanitizer build catches the former).
+TEST_F(UserspaceDpifTest, PortsComeAndGoWhileOtherThreadsInjectAndExecute) {
+  ASSERT_TRUE(put("in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)", "2,4", 1).is_ok());
+  std::atomic<bool> churning{true};
+  std::thread churn([&] {
+    for (int round = 0; round < 200; ++round) {
+      Result<uint32_t> added = dpif->port_add({.name = "churn", .number = 4});
+      if (added) (void)dpif->port_del(*added);
+    }
+    churning = false;
+  });
+  std::vector<std::thread> senders;
+  for (int i = 0; i < 3; ++i) {
+    senders.emplace_back([&] {
+      FlowKey key = parse_match(kIcmpFrom1)->key;
+      ActionList actions = *parse_actions("3,4");
+      for (int n = 0; n < 300; ++n) {
+        EXPECT_TRUE(dpif->inject(1, frame_of(kIcmpFrom1)).is_ok());
+        EXPECT_TRUE(dpif->execute(frame_of(kIcmpFrom1), key, actions).is_ok());
+      }
+    });
+  }
+  for (std::thread& sender : senders) sender.join();
+  churn.join();
+  EXPECT_FALSE(churning);
+  EXPECT_EQ(dpif->stats().hit, 900u);
+  EXPECT_EQ(port(2).stats.tx_packets, 900u);
+  EXPECT_EQ(port(3).stats.tx_packets, 900u);
 }
 
 class UserspaceDpifVxlanTest : public UserspaceDpifTest {
