@@ -16,7 +16,8 @@
 // of the route's device, which the datapath opens itself as an
 // `underlay_only` system port when it is not a bridge port already.
 //
-// Files: userspace_dpif.cc (ports, flows, upcalls, tunnel remotes),
+// Files: userspace_dpif.cc (ports, flows, upcalls, dummy ports),
+// userspace_dpif_underlay.cc (tunnel remotes and their underlay devices),
 // userspace_dpif_fast_path.cc (receive, execute, transmit),
 // userspace_dpif_receive_threads.cc (poll loops and the service work).
 //
