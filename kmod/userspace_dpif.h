@@ -21,6 +21,10 @@
 // userspace_dpif_fast_path.cc (receive, execute, transmit),
 // userspace_dpif_receive_threads.cc (poll loops and the service work).
 //
+// Namespaces: devices are looked up by name in the calling thread's network
+// namespace, so add system ports from the namespace the datapath was
+// created in (the daemon never changes namespace; the host tests enter it).
+//
 // Threading: every member is safe from any thread (Dpif's contract). The
 // receive threads each own a LookupContext; other callers of the fast path
 // (inject, execute) borrow one from a LookupContextPool.
