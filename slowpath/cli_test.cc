@@ -49,11 +49,12 @@ TEST(CliRequest, AddPortDefaultsToASystemPortAsOvsVsctlDoes) {
 TEST(CliRequest, AddPortWithTypeOfportAndOptions) {
   EXPECT_EQ(request_for({"add-port", "br0", "vx0", "type=vxlan", "ofport=10", "options:remote_ip=192.0.2.2",
                          "options:key=flow", "options:dst_port=4790"}),
-            expected("add-port", {{"bridge", "br0"},
-                                  {"port", "vx0"},
-                                  {"type", "vxlan"},
-                                  {"ofport", 10},
-                                  {"options", {{"remote_ip", "192.0.2.2"}, {"key", "flow"}, {"dst_port", "4790"}}}}));
+            expected("add-port",
+                     {{"bridge", "br0"},
+                      {"port", "vx0"},
+                      {"type", "vxlan"},
+                      {"ofport", 10},
+                      {"options", {{"remote_ip", "192.0.2.2"}, {"key", "flow"}, {"dst_port", "4790"}}}}));
   EXPECT_EQ(request_for({"add-port", "br0", "p1", "ofport_request=3", "type=dummy"})["args"]["ofport"], 3);
 }
 
@@ -71,18 +72,21 @@ TEST(CliRequest, AddPortUsageErrorsNameTheArgument) {
             "add-port: unknown key 'mtu' in 'mtu=9000' (expected type=TYPE, ofport=N or options:KEY=VALUE)");
   EXPECT_EQ(usage_error_for({"add-port", "br0", "p1", "remote"}),
             "add-port: unexpected argument 'remote' (expected type=TYPE, ofport=N or options:KEY=VALUE)");
-  EXPECT_EQ(usage_error_for({"add-port", "br0", "p1", "options:=1"}), "add-port: options:=1: expected options:KEY=VALUE");
+  EXPECT_EQ(usage_error_for({"add-port", "br0", "p1", "options:=1"}),
+            "add-port: options:=1: expected options:KEY=VALUE");
   EXPECT_EQ(usage_error_for({"add-port", "br0", "p1", "options:key=1", "options:key=2"}),
             "add-port: option key given twice");
-  EXPECT_EQ(usage_error_for({"add-port", "br0"}),
-            "add-port: missing arguments, got 1 argument (usage: add-port BRIDGE PORT [type=system|dummy|vxlan] "
-            "[ofport=N] [options:KEY=VALUE]...)");
+  EXPECT_EQ(
+      usage_error_for({"add-port", "br0"}),
+      "add-port: missing arguments, got 1 argument (usage: add-port BRIDGE PORT [type=system|dummy|vxlan] "
+      "[ofport=N] [options:KEY=VALUE]...)");
   EXPECT_EQ(usage_error_for({"add-port", "", "p1"}), "add-port: BRIDGE must not be empty");
 }
 
 TEST(CliRequest, DelPortWithAndWithoutBridge) {
   EXPECT_EQ(request_for({"del-port", "p1"}), expected("del-port", {{"port", "p1"}}));
-  EXPECT_EQ(request_for({"del-port", "br0", "p1"}), expected("del-port", {{"bridge", "br0"}, {"port", "p1"}}));
+  EXPECT_EQ(request_for({"del-port", "br0", "p1"}),
+            expected("del-port", {{"bridge", "br0"}, {"port", "p1"}}));
   EXPECT_EQ(usage_error_for({"del-port", "br0", "p1", "p2"}),
             "del-port: unexpected argument 'p2' (usage: del-port [BRIDGE] PORT)");
 }
@@ -93,11 +97,13 @@ TEST(CliRequest, SetTakesBothSpellingsOfEachSetting) {
             expected("set", {{"flow_limit", 100}, {"max_idle", 2500}}));
   EXPECT_EQ(usage_error_for({"set", "n_handlers=3"}),
             "set: unknown setting 'n_handlers' (expected flow_limit or max_idle)");
-  EXPECT_EQ(usage_error_for({"set", "flow_limit=0"}), "set: flow_limit=0: expected a number from 1 to 4294967295");
+  EXPECT_EQ(usage_error_for({"set", "flow_limit=0"}),
+            "set: flow_limit=0: expected a number from 1 to 4294967295");
   EXPECT_EQ(usage_error_for({"set", "flow_limit=4294967296"}),
             "set: flow_limit=4294967296: expected a number from 1 to 4294967295");
   EXPECT_EQ(usage_error_for({"set", "flow_limit=1", "flow-limit=2"}), "set: flow_limit given twice");
-  EXPECT_EQ(usage_error_for({"set"}), "set: missing arguments, got 0 arguments (usage: set [flow_limit=N] [max_idle=MS])");
+  EXPECT_EQ(usage_error_for({"set"}),
+            "set: missing arguments, got 0 arguments (usage: set [flow_limit=N] [max_idle=MS])");
 }
 
 TEST(CliRequest, FlowCommands) {
@@ -105,8 +111,9 @@ TEST(CliRequest, FlowCommands) {
             expected("add-flow", {{"bridge", "br0"}, {"flow", "priority=10,ip,actions=drop"}}));
   EXPECT_EQ(request_for({"mod-flows", "br0", "ip,actions=output:2"}),
             expected("mod-flows", {{"bridge", "br0"}, {"flow", "ip,actions=output:2"}}));
-  EXPECT_EQ(request_for({"mod-flows", "--strict", "br0", "priority=5,ip,actions=drop"}),
-            expected("mod-flows", {{"bridge", "br0"}, {"flow", "priority=5,ip,actions=drop"}, {"strict", true}}));
+  EXPECT_EQ(
+      request_for({"mod-flows", "--strict", "br0", "priority=5,ip,actions=drop"}),
+      expected("mod-flows", {{"bridge", "br0"}, {"flow", "priority=5,ip,actions=drop"}, {"strict", true}}));
   EXPECT_EQ(request_for({"del-flows", "br0"}), expected("del-flows", {{"bridge", "br0"}}));
   EXPECT_EQ(request_for({"del-flows", "br0", "tcp", "--strict"}),
             expected("del-flows", {{"bridge", "br0"}, {"flow", "tcp"}, {"strict", true}}));
@@ -166,11 +173,14 @@ TEST(CliRequest, DumpMegaflowsJoinsFiltersWithSpaces) {
 
 TEST(CliRequest, InjectAndCapture) {
   EXPECT_EQ(request_for({"inject", "p1", "in_port(1),eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02)"}),
-            expected("inject", {{"port", "p1"}, {"packet", "in_port(1),eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02)"}}));
+            expected("inject", {{"port", "p1"},
+                                {"packet", "in_port(1),eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02)"}}));
   EXPECT_EQ(request_for({"inject", "p1", "ffffffffffff", "count=3"}),
             expected("inject", {{"port", "p1"}, {"packet", "ffffffffffff"}, {"count", 3}}));
-  EXPECT_EQ(usage_error_for({"inject", "p1", "ffff", "times=3"}), "inject: unexpected argument 'times=3' (expected count=N)");
-  EXPECT_EQ(usage_error_for({"inject", "p1", "ffff", "count=0"}), "inject: count=0: expected a number from 1 to 4294967295");
+  EXPECT_EQ(usage_error_for({"inject", "p1", "ffff", "times=3"}),
+            "inject: unexpected argument 'times=3' (expected count=N)");
+  EXPECT_EQ(usage_error_for({"inject", "p1", "ffff", "count=0"}),
+            "inject: count=0: expected a number from 1 to 4294967295");
   EXPECT_EQ(request_for({"capture", "p2"}), expected("capture", {{"port", "p2"}}));
   EXPECT_EQ(request_for({"capture", "p2", "max=10"}), expected("capture", {{"port", "p2"}, {"max", 10}}));
 }
@@ -207,11 +217,13 @@ TEST(CliArguments, GlobalOptionsComeBeforeTheCommand) {
 
 TEST(CliArguments, UsageErrorsNameTheOption) {
   Words unknown{"--verbose", "show"};
-  EXPECT_EQ(parse_cli_arguments(unknown, no_files).status().message(), "unknown option '--verbose' (try 'flowlift help')");
+  EXPECT_EQ(parse_cli_arguments(unknown, no_files).status().message(),
+            "unknown option '--verbose' (try 'flowlift help')");
   Words dangling{"--control"};
   EXPECT_EQ(parse_cli_arguments(dangling, no_files).status().message(), "option --control needs a value");
   Words bad_timeout{"--timeout", "soon", "show"};
-  EXPECT_EQ(parse_cli_arguments(bad_timeout, no_files).status().message(), "--timeout=soon: expected seconds from 1 to 86400");
+  EXPECT_EQ(parse_cli_arguments(bad_timeout, no_files).status().message(),
+            "--timeout=soon: expected seconds from 1 to 86400");
   EXPECT_EQ(parse_cli_arguments(bad_timeout, no_files).status().code(), kCliUsageError);
 }
 
@@ -225,9 +237,9 @@ TEST(CliArguments, HelpInAnyFormSendsNothing) {
 
 TEST(CliUsage, ListsEveryCommand) {
   std::string usage = cli_usage_text();
-  for (const char* command : {"show", "add-bridge", "del-bridge", "add-port", "del-port", "set", "add-flow", "add-flows",
-                              "mod-flows", "del-flows", "dump-flows", "dump-megaflows", "trace", "inject", "capture",
-                              "counters", "revalidate", "help"}) {
+  for (const char* command : {"show", "add-bridge", "del-bridge", "add-port", "del-port", "set", "add-flow",
+                              "add-flows", "mod-flows", "del-flows", "dump-flows", "dump-megaflows", "trace",
+                              "inject", "capture", "counters", "revalidate", "help"}) {
     EXPECT_NE(usage.find("\n  " + std::string(command)), std::string::npos) << command;
   }
 }
@@ -285,13 +297,15 @@ TEST_F(CliRunTest, ErrorResponseGoesToStderrWithExitOne) {
 
 TEST_F(CliRunTest, UsageErrorExitsTwoWithoutSending) {
   EXPECT_EQ(run({"add-flow", "br0"}), 2);
-  EXPECT_EQ(errors_.str(), "flowlift: add-flow: missing arguments, got 1 argument (usage: add-flow BRIDGE FLOW)\n");
+  EXPECT_EQ(errors_.str(),
+            "flowlift: add-flow: missing arguments, got 1 argument (usage: add-flow BRIDGE FLOW)\n");
   EXPECT_TRUE(last_request_.is_null());
 }
 
 TEST_F(CliRunTest, AddFlowsReadsStandardInputForDash) {
   EXPECT_EQ(run({"add-flows", "br0", "-"}, "priority=1,actions=drop\npriority=2,actions=drop\n"), 0);
-  EXPECT_EQ(last_request_["args"]["flows"], nlohmann::json({"priority=1,actions=drop", "priority=2,actions=drop"}));
+  EXPECT_EQ(last_request_["args"]["flows"],
+            nlohmann::json({"priority=1,actions=drop", "priority=2,actions=drop"}));
 }
 
 TEST_F(CliRunTest, AddFlowsFileThatDoesNotExistExitsOne) {
@@ -303,7 +317,8 @@ TEST_F(CliRunTest, AddFlowsFileThatDoesNotExistExitsOne) {
 TEST_F(CliRunTest, NoDaemonExitsOneAndSaysSo) {
   server_->stop();
   EXPECT_EQ(run({"show"}), 1);
-  EXPECT_EQ(errors_.str().rfind("flowlift: cannot connect to " + socket_path_ + ": is flowliftd running?", 0), 0u)
+  EXPECT_EQ(errors_.str().rfind("flowlift: cannot connect to " + socket_path_ + ": is flowliftd running?", 0),
+            0u)
       << errors_.str();
 }
 

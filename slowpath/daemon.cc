@@ -129,7 +129,7 @@ std::string daemon_usage_text() {
          std::string(kControlDefaultSocketPath) +
          ")\n"
          "  --pidfile FILE   write the daemon's pid there, locked while it runs\n"
-         "  --handlers N     upcall handler threads (default 2)\n"
+         "  --handlers N     upcall handler threads (overrides the configuration's datapath.n_handlers)\n"
          "  --log-level L    least severe level logged on stderr (default info)\n"
          "  --check-config   validate the configuration, print why it is wrong, exit 0 or 1\n"
          "SIGTERM, SIGINT or SIGHUP stop the daemon cleanly.\n";

@@ -23,6 +23,7 @@
 #include <iosfwd>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -40,7 +41,9 @@ struct DaemonOptions {
   std::string config_path;   // empty: start with no bridges
   std::string control_path;  // kControlDefaultSocketPath unless --control
   std::string pidfile_path;  // empty: no pidfile
-  size_t handlers = 2;       // upcall handler threads
+  // Upcall handler threads: overrides the configuration's datapath.n_handlers
+  // when given; neither given: UdpifConfig's default.
+  std::optional<size_t> handlers;
   DaemonLogLevel log_level = DaemonLogLevel::kInfo;
   bool check_config = false;  // validate the configuration and exit 0/1
   bool help = false;

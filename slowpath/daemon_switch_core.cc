@@ -25,7 +25,7 @@ int run_daemon(const DaemonOptions& options, Dpif& dpif, DaemonLog& log) {
       options.config_path.empty() ? std::string("(no configuration)") : options.config_path;
 
   SwitchCoreOptions core_options;
-  core_options.udpif.n_handlers = options.handlers;
+  if (options.handlers) core_options.udpif.n_handlers = *options.handlers;
   if (options.check_config) {
     // Applied to this process's own datapath with no thread running: the
     // same checks a real start makes (ports that cannot open included),
@@ -54,7 +54,7 @@ int run_daemon(const DaemonOptions& options, Dpif& dpif, DaemonLog& log) {
   int exit_status = 0;
   {
     SwitchCore core(dpif, core_options);
-    log.info("datapath " + std::string(dpif.type()) + ", " + std::to_string(options.handlers) +
+    log.info("datapath " + std::string(dpif.type()) + ", " + std::to_string(core_options.udpif.n_handlers) +
              " upcall handler threads");
     if (Status applied = core.apply_config(config); !applied) {
       log.error(config_name + ": " + applied.message());

@@ -24,14 +24,15 @@ TEST(DaemonOptions, DefaultsAreOvsLike) {
   EXPECT_EQ(options->control_path, "/run/flowlift/flowliftd.sock");
   EXPECT_EQ(options->config_path, "");
   EXPECT_EQ(options->pidfile_path, "");
-  EXPECT_EQ(options->handlers, 2u);
+  EXPECT_FALSE(options->handlers.has_value());
   EXPECT_EQ(options->log_level, DaemonLogLevel::kInfo);
   EXPECT_FALSE(options->check_config);
 }
 
 TEST(DaemonOptions, EveryOptionInBothSpellings) {
-  auto options = parse_daemon_options(Words{"--config", "/etc/f.json", "--control=/tmp/c.sock", "--pidfile", "/tmp/p",
-                                            "--handlers=4", "--log-level", "debug", "--check-config"});
+  auto options =
+      parse_daemon_options(Words{"--config", "/etc/f.json", "--control=/tmp/c.sock", "--pidfile", "/tmp/p",
+                                 "--handlers=4", "--log-level", "debug", "--check-config"});
   ASSERT_TRUE(options.is_ok()) << options.status().message();
   EXPECT_EQ(options->config_path, "/etc/f.json");
   EXPECT_EQ(options->control_path, "/tmp/c.sock");
@@ -47,10 +48,14 @@ TEST(DaemonOptions, ErrorsNameTheOption) {
   EXPECT_EQ(parse_daemon_options(Words{"--log-level=loud"}).status().message(),
             "--log-level=loud: expected error, warning, info or debug");
   EXPECT_EQ(parse_daemon_options(Words{"--config"}).status().message(), "option --config needs a value");
-  EXPECT_EQ(parse_daemon_options(Words{"--detach"}).status().message(), "unknown option '--detach' (see flowliftd --help)");
-  EXPECT_EQ(parse_daemon_options(Words{"extra"}).status().message(), "unexpected argument 'extra' (see flowliftd --help)");
-  EXPECT_EQ(parse_daemon_options(Words{"--check-config"}).status().message(), "--check-config needs --config FILE");
-  EXPECT_EQ(parse_daemon_options(Words{"--check-config=yes"}).status().message(), "option --check-config takes no value");
+  EXPECT_EQ(parse_daemon_options(Words{"--detach"}).status().message(),
+            "unknown option '--detach' (see flowliftd --help)");
+  EXPECT_EQ(parse_daemon_options(Words{"extra"}).status().message(),
+            "unexpected argument 'extra' (see flowliftd --help)");
+  EXPECT_EQ(parse_daemon_options(Words{"--check-config"}).status().message(),
+            "--check-config needs --config FILE");
+  EXPECT_EQ(parse_daemon_options(Words{"--check-config=yes"}).status().message(),
+            "option --check-config takes no value");
 }
 
 class DaemonFilesTest : public ::testing::Test {
@@ -73,7 +78,8 @@ TEST_F(DaemonFilesTest, ConfigErrorsNameTheFileAndWhere) {
   std::string missing = directory_.file("missing.json");
   auto absent = read_daemon_config(missing);
   EXPECT_EQ(absent.status().code(), ENOENT);
-  EXPECT_EQ(absent.status().message(), "cannot open configuration " + missing + ": No such file or directory");
+  EXPECT_EQ(absent.status().message(),
+            "cannot open configuration " + missing + ": No such file or directory");
 
   std::string broken = write("broken.json", "{\n  \"bridges\": [\n    {\"name\" \"br0\"}\n  ]\n}\n");
   auto parsed = read_daemon_config(broken);
@@ -156,7 +162,11 @@ TEST(DaemonServe, StopSignalStopsTheServerAndRemovesTheSocket) {
   std::ostringstream log_text;
   DaemonLog log(log_text, DaemonLogLevel::kInfo);
   auto served = serve_control_until_stop_signal(
-      path, [](const nlohmann::json&) { return nlohmann::json{{"ok", true}, {"result", "fake"}}; }, log);
+      path,
+      [](const nlohmann::json&) {
+        return nlohmann::json{{"ok", true}, {"result", "fake"}};
+      },
+      log);
   client.join();
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
 
@@ -166,7 +176,8 @@ TEST(DaemonServe, StopSignalStopsTheServerAndRemovesTheSocket) {
   EXPECT_EQ(answered["id"], 1);
   struct stat info;
   EXPECT_NE(::lstat(path.c_str(), &info), 0);
-  EXPECT_NE(log_text.str().find("|info|received SIGTERM from pid " + std::to_string(::getpid())), std::string::npos)
+  EXPECT_NE(log_text.str().find("|info|received SIGTERM from pid " + std::to_string(::getpid())),
+            std::string::npos)
       << log_text.str();
 }
 
