@@ -142,7 +142,15 @@ void ControlServer::State::accept_loop() {
     if (entries[1].revents != 0) return;
     if ((entries[0].revents & POLLIN) == 0) continue;
     ScopedDescriptor client(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
-    if (!client.valid()) continue;  // the peer gave up before we accepted (ECONNABORTED), or EMFILE
+    if (!client.valid()) {
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // Out of descriptors or memory: the connection stays queued and the
+        // listener stays readable, so pause instead of spinning on it.
+        pollfd wake_only{wake.get(), POLLIN, 0};
+        ::poll(&wake_only, 1, 100);
+      }
+      continue;  // or the peer gave up before we accepted (ECONNABORTED)
+    }
     accepted.fetch_add(1, std::memory_order_relaxed);
     reap_finished_connections();
     if (connections.size() >= options.max_connections) {
