@@ -43,6 +43,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -63,6 +64,10 @@ struct UdpifConfig {
   uint32_t max_idle_ms = 10000;       // OVS's other_config:max-idle
   uint32_t revalidate_interval_ms = 500;
   bool dynamic_flow_limit = true;
+  // The clock of rule times, idle ages and the round's duration, in
+  // monotonic milliseconds (the Dpif's FlowStats::used_ms clock). Empty:
+  // monotonic_ms(). Tests set their own so that expiry needs no sleeping.
+  std::function<uint64_t()> now_ms;
 };
 
 struct UdpifStats {

@@ -1,0 +1,872 @@
+// Udpif: upcall handlers and the revalidator (see udpif.h for what they do).
+//
+// What this file owns: the ukeys (UdpifKey, one per megaflow this layer
+// installed), the handler and revalidator threads, and the counters.
+//
+// Locks, and the one order they are taken in (never the other way round):
+//
+//   round_mutex  ->  a bridge's shared_mutex  ->  ukeys_mutex  ->  error_mutex
+//
+//   - round_mutex: one revalidation round (or purge, or flow_info) at a time.
+//     Every field of a published ukey that can change (installed actions,
+//     rules, version, change sequence, credited counters) is written only
+//     under it, so rounds need no per-ukey lock.
+//   - a bridge's lock: shared to translate or credit, exclusive to expire
+//     or reclaim rules. At most one bridge's lock is held at any time.
+//   - ukeys_mutex: the ukey map (insert, erase, snapshot); held only for
+//     map operations, never across a Dpif call or a bridge lock.
+//   - control_mutex (threads, round requests and round numbers) and
+//     error_mutex (last_error) are leaves: nothing is locked under them.
+// Dpif calls are made with no bridge lock and no ukeys_mutex held.
+//
+// Why handlers create the ukey under the bridge's shared lock: the ukey
+// names the rules the translation used and the version it read them at.
+// Reclaiming retired rules takes the exclusive lock and then looks for the
+// oldest version any ukey of the bridge holds; a ukey published before the
+// shared lock is released is therefore always seen, and its rules stay
+// allocated as long as it does.
+//
+// Why a ukey is published (pending) before its flow is put: the round
+// deletes every dumped flow that has no ukey; putting first would let a round
+// that dumps between the put and the ukey delete a brand-new flow. A pending
+// ukey whose put fails is withdrawn again.
+#include "slowpath/udpif.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <map>
+#include <set>
+#include <shared_mutex>
+#include <unordered_map>
+#include <utility>
+
+#include "slowpath/of_flow_key.h"
+#include "slowpath/of_flow_syntax.h"
+#include "slowpath/oracle_trace_replay.h"
+#include "slowpath/slow_path_cookie.h"
+#include "slowpath/udpif_round_policy.h"
+#include "slowpath/xlate.h"
+
+namespace flowlift {
+
+namespace {
+
+// How long an idle handler sleeps in wait_for_upcalls before it looks at
+// the stop flag again, and how often the revalidator looks at the bridges'
+// change sequences between rounds.
+constexpr std::chrono::milliseconds kHandlerWaitTimeout{100};
+constexpr std::chrono::milliseconds kRevalidatorTick{20};
+// OVS's max_idle while the datapath holds more flows than the limit.
+constexpr uint64_t kOverLimitMaxIdleMs = 100;
+
+// One megaflow this layer installed (OVS's struct udpif_key).
+struct UdpifKey {
+  Ufid ufid;
+  std::shared_ptr<OfBridge> bridge;
+  FlowKey packet_key{};  // the key of the packet it was first translated for
+  Match match;           // as installed
+  uint64_t created_ms = 0;
+  // False until the flow_put succeeded. operational_dump_sequence is the
+  // round sequence read after it did: a round whose dump began before that
+  // may not have seen the flow, and must not take its absence for deletion.
+  std::atomic<bool> operational{false};
+  std::atomic<uint64_t> operational_dump_sequence{0};
+
+  // Written under round_mutex once published (by the creating handler before).
+  ActionList actions;                        // as installed
+  std::vector<const OfPipelineRule*> rules;  // the translation's rules, to credit
+  OfVersion version = 0;                     // the tables' version the rules were read at
+  uint64_t change_sequence = 0;              // the bridge's sequence at that translation
+  FlowStats credited{};                      // datapath counters already credited to `rules`
+};
+
+struct UfidHash {
+  size_t operator()(const Ufid& ufid) const { return static_cast<size_t>(ufid.hash()); }
+};
+
+using UdpifKeyMap = std::unordered_map<Ufid, std::shared_ptr<UdpifKey>, UfidHash>;
+
+uint64_t mix64(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdull;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ull;
+  x ^= x >> 33;
+  return x;
+}
+
+// The UFID of a datapath match: a 128-bit hash of its masked key and mask
+// (OVS hashes the flow key the same way, odp_flow_key_hash), so that every
+// handler that translates a packet into the same megaflow names it alike.
+Ufid ufid_of_match(const Match& match) {
+  uint64_t low = 0x243f6a8885a308d3ull, high = 0x13198a2e03707344ull;
+  auto absorb = [&](const FlowKey& key) {
+    const auto* bytes = reinterpret_cast<const uint8_t*>(&key);
+    for (size_t offset = 0; offset < sizeof key; offset += 8) {
+      uint64_t word;
+      std::memcpy(&word, bytes + offset, 8);
+      low = mix64(low ^ word) + 0x9e3779b97f4a7c15ull;
+      high = mix64(high + word * 0x9e3779b97f4a7c15ull) ^ low;
+    }
+  };
+  absorb(match.key);
+  absorb(match.mask.bits());
+  Ufid ufid;
+  std::memcpy(ufid.bytes.data(), &low, 8);
+  std::memcpy(ufid.bytes.data() + 8, &high, 8);
+  if (ufid.is_zero()) ufid.bytes[0] = 1;  // all-zero means "no UFID" to the datapath
+  return ufid;
+}
+
+// Whether `wanted` has a bit `installed` does not (OVS's flow_wildcards_has_extra).
+bool mask_needs_more_bits(const FlowMask& installed, const FlowMask& wanted) {
+  const auto* have = reinterpret_cast<const uint8_t*>(&installed.bits());
+  const auto* want = reinterpret_cast<const uint8_t*>(&wanted.bits());
+  for (size_t i = 0; i < sizeof(FlowKey); ++i)
+    if (want[i] & ~have[i]) return true;
+  return false;
+}
+
+bool has_tunnel(const TunnelKey& tunnel) { return tunnel.ipv4_dst != 0 || tunnel.is_ipv6(); }
+
+std::string port_description(const FlowKey& key) {
+  std::string text = "datapath port " + std::to_string(key.in_port);
+  if (has_tunnel(key.tunnel)) text += " (a tunnel packet)";
+  return text;
+}
+
+// What a handler learns from translating one packet, taken while the owning
+// bridge's shared lock is held.
+struct UpcallTranslation {
+  std::shared_ptr<OfBridge> bridge;
+  uint32_t ofp_in_port = 0;
+  XlateResult result;
+  OfVersion version = 0;
+  uint64_t change_sequence = 0;
+};
+
+// The datapath actions a translation is installed with: its own, or for a
+// translation the datapath cannot run, the one slow-path upcall (OVS's
+// compose_slow_path()).
+ActionList put_actions_of(const XlateResult& result, uint32_t ofp_in_port) {
+  if (result.slow_path == 0) return result.actions;
+  UserspaceAction userspace;
+  userspace.pid = 0;
+  userspace.userdata = encode_slow_path_cookie(SlowPathCookie{result.slow_path, ofp_in_port});
+  userspace.has_userdata = true;
+  return ActionList{Action(std::move(userspace))};
+}
+
+// a - b, or 0 when the counter went backwards (a flow whose statistics were cleared).
+uint64_t counter_delta(uint64_t now, uint64_t before) { return now > before ? now - before : 0; }
+
+}  // namespace
+
+struct Udpif::State {
+  State(Dpif& dpif_, OfBridgeSet& bridges_, UdpifConfig config_)
+      : dpif(dpif_), bridges(bridges_), config(std::move(config_)) {
+    if (!config.now_ms) config.now_ms = [] { return monotonic_ms(); };
+    clock = config.now_ms;
+    configured_flow_limit = config.flow_limit;
+    flow_limit =
+        config.dynamic_flow_limit ? std::min(config.flow_limit, kUdpifInitialFlowLimit) : config.flow_limit;
+    max_idle_ms = config.max_idle_ms;
+  }
+
+  uint64_t now() const { return clock(); }
+
+  void note_error(const std::string& message) {
+    std::lock_guard lock(error_mutex);
+    last_error = message;
+  }
+
+  // ---- Handlers ----
+  size_t handle_upcalls(size_t max);
+  void handle_miss(DpifUpcall& upcall);
+  void handle_action_upcall(DpifUpcall& upcall);
+  // Translates `key` on the bridge that owns its input port and calls
+  // `use` with the translation while that bridge's shared lock is held.
+  template <typename Use>
+  Status translate_owned(const FlowKey& key, Use&& use);
+  void execute(DpifUpcall& upcall, const ActionList& actions);
+  void withdraw(const std::shared_ptr<UdpifKey>& ukey);
+
+  // ---- Revalidator ----
+  void run_round();
+  void credit(OfBridge& bridge, const UdpifKey& ukey, uint64_t packets, uint64_t bytes, uint64_t used_ms);
+  // Deletes the ukey's flow, credits its last counters and forgets the ukey.
+  void delete_flow(const std::shared_ptr<UdpifKey>& ukey);
+  void reclaim_rules(OfBridge& bridge);
+  void purge();
+  bool bridges_changed_since_round() const;
+  void remember_bridge_sequences();
+
+  void handler_main();
+  void revalidator_main();
+
+  Dpif& dpif;
+  OfBridgeSet& bridges;
+
+  mutable std::mutex config_mutex;
+  UdpifConfig config;
+  std::function<uint64_t()> clock;
+  std::atomic<uint32_t> configured_flow_limit{0};
+  std::atomic<uint32_t> flow_limit{0};
+  std::atomic<uint32_t> max_idle_ms{0};
+
+  mutable std::mutex ukeys_mutex;
+  UdpifKeyMap ukeys;
+  std::atomic<uint64_t> n_ukeys{0};
+
+  mutable std::mutex round_mutex;
+  // Bumped as each round begins, before its dump (see UdpifKey).
+  std::atomic<uint64_t> dump_sequence{1};
+  std::atomic<uint64_t> last_round_duration_ms{0};
+  // Each bridge's change sequence when the last round finished (revalidator side).
+  std::vector<std::pair<std::shared_ptr<OfBridge>, uint64_t>> sequences_after_round;
+  mutable std::mutex sequences_mutex;
+
+  std::mutex control_mutex;
+  std::condition_variable control_changed;
+  bool running = false;
+  bool stopping = false;
+  bool round_requested = false;
+  uint64_t rounds_begun = 0;
+  uint64_t rounds_finished = 0;
+  std::vector<std::thread> handler_threads;
+  std::thread revalidator_thread;
+
+  struct Counters {
+    std::atomic<uint64_t> upcalls{0}, action_upcalls{0}, flows_installed{0}, flows_already_present{0},
+        limit_refusals{0}, translation_errors{0}, upcall_errors{0}, executes{0}, execute_errors{0},
+        revalidation_rounds{0}, flows_deleted_idle{0}, flows_deleted_revalidated{0},
+        flows_modified_revalidated{0}, rules_expired{0};
+  } counters;
+  mutable std::mutex error_mutex;
+  std::string last_error;
+};
+
+// ---------------------------------------------------------------- handlers
+
+size_t Udpif::State::handle_upcalls(size_t max) {
+  std::vector<DpifUpcall> batch;
+  size_t n = dpif.recv_upcalls(max, batch);
+  counters.upcalls.fetch_add(n, std::memory_order_relaxed);
+  for (DpifUpcall& upcall : batch) {
+    if (upcall.kind == DpifUpcall::Kind::kMiss)
+      handle_miss(upcall);
+    else
+      handle_action_upcall(upcall);
+  }
+  return n;
+}
+
+template <typename Use>
+Status Udpif::State::translate_owned(const FlowKey& key, Use&& use) {
+  for (const std::shared_ptr<OfBridge>& bridge : bridges.all()) {
+    std::shared_lock lock(bridge->mutex());
+    Result<OfFlow> flow = of_flow_from_key(key, receive_port_mapping(bridge->ports()));
+    if (!flow) {
+      if (flow.status().code() == ENODEV) continue;  // another bridge's port
+      return flow.status().with_context(bridge->name() + ": " + port_description(key));
+    }
+    UpcallTranslation translation;
+    translation.bridge = bridge;
+    translation.ofp_in_port = flow->in_port;
+    // No flow-mod can publish while the shared lock is held: this is the
+    // version translate() reads too.
+    translation.version = bridge->tables().current_version();
+    translation.change_sequence = bridge->change_sequence();
+    translation.result = translate(bridge->ports(), bridge->tables(), *flow);
+    return use(translation);
+  }
+  return Status(ENODEV, port_description(key) + " belongs to no bridge");
+}
+
+void Udpif::State::withdraw(const std::shared_ptr<UdpifKey>& ukey) {
+  std::lock_guard lock(ukeys_mutex);
+  auto it = ukeys.find(ukey->ufid);
+  if (it != ukeys.end() && it->second == ukey) {
+    ukeys.erase(it);
+    n_ukeys.fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
+void Udpif::State::handle_miss(DpifUpcall& upcall) {
+  const uint64_t now_ms = now();
+  ActionList execute_actions;
+  std::shared_ptr<UdpifKey> pending;  // published, to be put
+  Status translated = translate_owned(upcall.key, [&](UpcallTranslation& t) -> Status {
+    OfBridge& bridge = *t.bridge;
+    XlateResult& result = t.result;
+    // The upcalled packet itself counts for the rules (OVS's resubmit_stats):
+    // executing it does not touch any datapath flow's counters.
+    for (const OfPipelineRule* rule : result.rules)
+      bridge.tables().credit(*rule, 1, upcall.packet.size(), now_ms);
+    if (result.error != XlateError::kNone) {
+      // translate() already made the actions a drop, as OVS installs for a failed translation.
+      counters.translation_errors.fetch_add(1, std::memory_order_relaxed);
+      note_error(bridge.name() + ": translation failed: " +
+                 (result.error_message.empty() ? xlate_error_text(result.error) : result.error_message));
+    }
+    execute_actions = result.actions;
+
+    if (n_ukeys.load(std::memory_order_relaxed) >= flow_limit.load(std::memory_order_relaxed)) {
+      counters.limit_refusals.fetch_add(1, std::memory_order_relaxed);
+      return Status::ok();
+    }
+    Result<Match> match =
+        datapath_match_from_megaflow(result.megaflow, upcall.key, datapath_port_mapping(bridge.ports()));
+    if (!match) return match.status().with_context(bridge.name() + ": megaflow");
+
+    auto ukey = std::make_shared<UdpifKey>();
+    ukey->ufid = ufid_of_match(*match);
+    ukey->bridge = t.bridge;
+    ukey->packet_key = upcall.key;
+    ukey->match = *match;
+    ukey->created_ms = now_ms;
+    ukey->actions = put_actions_of(result, t.ofp_in_port);
+    ukey->rules = std::move(result.rules);
+    ukey->version = t.version;
+    ukey->change_sequence = t.change_sequence;
+    std::lock_guard lock(ukeys_mutex);
+    if (ukeys.count(ukey->ufid)) {
+      // Another handler set this megaflow up (or is doing so) already.
+      counters.flows_already_present.fetch_add(1, std::memory_order_relaxed);
+      return Status::ok();
+    }
+    ukeys.emplace(ukey->ufid, ukey);
+    n_ukeys.fetch_add(1, std::memory_order_relaxed);
+    pending = std::move(ukey);
+    return Status::ok();
+  });
+  if (!translated) {
+    counters.upcall_errors.fetch_add(1, std::memory_order_relaxed);
+    note_error("upcall: " + translated.message());
+    // Without a translation (no bridge has the port, or the key has what
+    // OpenFlow cannot say) the actions stay empty and the packet is
+    // dropped, as OVS drops a packet whose input port it cannot find. A
+    // translation whose megaflow the datapath cannot hold still runs.
+  }
+
+  if (pending) {
+    DpifFlowPut put;
+    put.flow.ufid = pending->ufid;
+    put.flow.match = pending->match;
+    put.flow.actions = pending->actions;
+    put.create = true;
+    Result<DpifPutOutcome> outcome = dpif.flow_put(put);
+    if (outcome) {
+      pending->operational_dump_sequence.store(dump_sequence.load(std::memory_order_acquire),
+                                               std::memory_order_release);
+      pending->operational.store(true, std::memory_order_release);
+      counters.flows_installed.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      withdraw(pending);
+      if (outcome.status().code() == EEXIST) {
+        // The datapath has an overlapping flow for this packet under
+        // another UFID (installed from a packet translated to a different
+        // mask); it will carry the next packets.
+        counters.flows_already_present.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        counters.upcall_errors.fetch_add(1, std::memory_order_relaxed);
+        note_error("upcall: flow put on " + pending->bridge->name() + ": " + outcome.status().message());
+      }
+    }
+  }
+  execute(upcall, execute_actions);
+}
+
+void Udpif::State::execute(DpifUpcall& upcall, const ActionList& actions) {
+  // An empty list is a drop: there is nothing for the datapath to do (OVS
+  // queues no execute for it either).
+  if (actions.empty()) return;
+  Status executed = dpif.execute(std::move(upcall.packet), upcall.key, actions);
+  if (executed) {
+    counters.executes.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    counters.execute_errors.fetch_add(1, std::memory_order_relaxed);
+    note_error("execute: " + executed.message());
+  }
+}
+
+void Udpif::State::handle_action_upcall(DpifUpcall& upcall) {
+  counters.action_upcalls.fetch_add(1, std::memory_order_relaxed);
+  std::optional<SlowPathCookie> slow_path;
+  if (upcall.action && upcall.action->has_userdata)
+    slow_path = decode_slow_path_cookie(upcall.action->userdata);
+  // A controller (or any other) userspace action: flowlift has no
+  // controller connection, so the packet-in it asks for goes nowhere.
+  if (!slow_path) return;
+  // A packet of a slow-pathed megaflow: the datapath counted it on that
+  // flow already (the revalidator credits it), so translate without credit
+  // and run the actions the datapath could not.
+  ActionList actions;
+  Status translated = translate_owned(upcall.key, [&](UpcallTranslation& t) -> Status {
+    actions = std::move(t.result.actions);
+    return Status::ok();
+  });
+  if (!translated) {
+    counters.upcall_errors.fetch_add(1, std::memory_order_relaxed);
+    note_error("slow-path upcall: " + translated.message());
+    return;
+  }
+  execute(upcall, actions);
+}
+
+// ------------------------------------------------------------- revalidator
+
+void Udpif::State::credit(OfBridge& bridge, const UdpifKey& ukey, uint64_t packets, uint64_t bytes,
+                          uint64_t used_ms) {
+  if (packets == 0 && bytes == 0) return;
+  for (const OfPipelineRule* rule : ukey.rules) bridge.tables().credit(*rule, packets, bytes, used_ms);
+}
+
+void Udpif::State::delete_flow(const std::shared_ptr<UdpifKey>& ukey) {
+  Result<Megaflow> deleted = dpif.flow_del(ukey->ufid);
+  if (deleted) {
+    // The ukey is still published: its rules cannot have been reclaimed.
+    std::shared_lock lock(ukey->bridge->mutex());
+    credit(*ukey->bridge, *ukey, counter_delta(deleted->stats.packets, ukey->credited.packets),
+           counter_delta(deleted->stats.bytes, ukey->credited.bytes), deleted->stats.used_ms);
+  } else if (deleted.status().code() != ENOENT) {
+    note_error("revalidator: deleting a flow of " + ukey->bridge->name() + ": " + deleted.status().message());
+  }
+  withdraw(ukey);
+}
+
+void Udpif::State::reclaim_rules(OfBridge& bridge) {
+  std::unique_lock lock(bridge.mutex());
+  if (bridge.tables().n_retired() == 0) return;
+  OfVersion oldest = bridge.tables().current_version();
+  {
+    std::lock_guard ukeys_lock(ukeys_mutex);
+    for (const auto& [ufid, ukey] : ukeys)
+      if (ukey->bridge.get() == &bridge) oldest = std::min(oldest, ukey->version);
+  }
+  bridge.tables().reclaim(oldest);
+}
+
+void Udpif::State::run_round() {
+  const uint64_t start_ms = now();
+  {
+    std::lock_guard lock(control_mutex);
+    ++rounds_begun;
+  }
+  const uint64_t sequence = dump_sequence.fetch_add(1, std::memory_order_acq_rel) + 1;
+  std::vector<Megaflow> dumped = dpif.flow_dump();
+  UdpifKeyMap snapshot;
+  {
+    std::lock_guard lock(ukeys_mutex);
+    snapshot = ukeys;
+  }
+
+  const uint32_t limit = flow_limit.load(std::memory_order_relaxed);
+  const uint64_t n_flows = dumped.size();
+  // As OVS: over the limit, flows idle for 100 ms go; over twice the limit, all go.
+  const bool delete_all = n_flows > uint64_t{limit} * 2;
+  const uint64_t max_idle =
+      n_flows > limit ? kOverLimitMaxIdleMs : max_idle_ms.load(std::memory_order_relaxed);
+  const uint64_t previous_duration = last_round_duration_ms.load(std::memory_order_relaxed);
+  uint32_t revalidate_interval;
+  {
+    std::lock_guard lock(config_mutex);
+    revalidate_interval = config.revalidate_interval_ms;
+  }
+
+  struct DumpedFlow {
+    std::shared_ptr<UdpifKey> ukey;
+    FlowStats stats;
+    uint64_t new_packets = 0;
+    uint64_t previous_used_ms = 0;
+  };
+  // Grouped by bridge, so that each bridge's lock is taken once per step.
+  std::map<OfBridge*, std::vector<DumpedFlow>> by_bridge;
+  std::set<const UdpifKey*> seen;
+  std::vector<Ufid> without_ukey;
+  for (Megaflow& flow : dumped) {
+    auto it = snapshot.find(flow.ufid);
+    if (it == snapshot.end()) {
+      without_ukey.push_back(flow.ufid);
+      continue;
+    }
+    seen.insert(it->second.get());
+    by_bridge[it->second->bridge.get()].push_back(DumpedFlow{it->second, flow.stats});
+  }
+
+  std::vector<std::shared_ptr<UdpifKey>> delete_idle, delete_revalidated;
+
+  // 1. Credit what each flow carried since the last round to the rules it
+  //    came from; pick the idle flows and those whose bridge is gone.
+  for (auto& [bridge, flows] : by_bridge) {
+    const bool bridge_gone = bridges.find(bridge->name()).get() != bridge;
+    std::shared_lock lock(bridge->mutex());
+    for (DumpedFlow& flow : flows) {
+      UdpifKey& ukey = *flow.ukey;
+      flow.new_packets = counter_delta(flow.stats.packets, ukey.credited.packets);
+      flow.previous_used_ms = ukey.credited.used_ms;
+      credit(*bridge, ukey, flow.new_packets, counter_delta(flow.stats.bytes, ukey.credited.bytes),
+             flow.stats.used_ms);
+      ukey.credited = flow.stats;
+      const uint64_t used = flow.stats.used_ms ? flow.stats.used_ms : ukey.created_ms;
+      if (delete_all || (start_ms > max_idle && used < start_ms - max_idle)) {
+        delete_idle.push_back(flow.ukey);
+        flow.ukey = nullptr;
+      } else if (bridge_gone) {
+        delete_revalidated.push_back(flow.ukey);
+        flow.ukey = nullptr;
+      }
+    }
+  }
+
+  // 2. OpenFlow idle and hard timeouts, on every bridge.
+  for (const std::shared_ptr<OfBridge>& bridge : bridges.all()) {
+    std::unique_lock lock(bridge->mutex());
+    OfTablesChange change = bridge->tables().expire(now());
+    if (!change.removed.empty()) {
+      counters.rules_expired.fetch_add(change.removed.size(), std::memory_order_relaxed);
+      bridge->note_change();
+    }
+  }
+
+  // 3. Translate again every flow whose bridge changed since its translation.
+  struct Modification {
+    std::shared_ptr<UdpifKey> ukey;
+    ActionList actions;
+  };
+  std::vector<Modification> modifications;
+  for (auto& [bridge, flows] : by_bridge) {
+    std::shared_lock lock(bridge->mutex());
+    const uint64_t change_sequence = bridge->change_sequence();
+    const OfVersion version = bridge->tables().current_version();
+    for (DumpedFlow& flow : flows) {
+      if (flow.ukey == nullptr) continue;
+      UdpifKey& ukey = *flow.ukey;
+      if (ukey.change_sequence == change_sequence) continue;
+      if (!udpif_should_revalidate(flow.previous_used_ms, flow.new_packets, start_ms, previous_duration,
+                                   revalidate_interval)) {
+        delete_revalidated.push_back(flow.ukey);
+        continue;
+      }
+      Result<OfFlow> of_flow = of_flow_from_key(ukey.packet_key, receive_port_mapping(bridge->ports()));
+      if (!of_flow) {  // its port left the bridge
+        delete_revalidated.push_back(flow.ukey);
+        continue;
+      }
+      XlateResult result = translate(bridge->ports(), bridge->tables(), *of_flow);
+      Result<Match> match = datapath_match_from_megaflow(result.megaflow, ukey.packet_key,
+                                                         datapath_port_mapping(bridge->ports()));
+      // A translation that needs bits the installed mask lacks: the flow
+      // now covers packets the new rules treat differently. A narrower new
+      // mask is fine (OVS keeps such flows): the installed flow is inside it.
+      if (!match || mask_needs_more_bits(ukey.match.mask, match->mask)) {
+        delete_revalidated.push_back(flow.ukey);
+        continue;
+      }
+      uint32_t ofp_in_port = of_flow->in_port;
+      ActionList actions = put_actions_of(result, ofp_in_port);
+      ukey.rules = std::move(result.rules);
+      ukey.version = version;
+      ukey.change_sequence = change_sequence;
+      if (actions != ukey.actions) modifications.push_back(Modification{flow.ukey, std::move(actions)});
+    }
+  }
+  for (Modification& modification : modifications) {
+    DpifFlowPut put;
+    put.flow.ufid = modification.ukey->ufid;
+    put.flow.match = modification.ukey->match;
+    put.flow.actions = modification.actions;
+    put.create = false;
+    put.modify = true;
+    Result<DpifPutOutcome> outcome = dpif.flow_put(put);
+    if (outcome) {
+      modification.ukey->actions = std::move(modification.actions);
+      counters.flows_modified_revalidated.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      note_error("revalidator: new actions for a flow of " + modification.ukey->bridge->name() + ": " +
+                 outcome.status().message());
+      delete_revalidated.push_back(modification.ukey);
+    }
+  }
+
+  // 4. Deletions, crediting each flow's last packets to its rules.
+  for (const std::shared_ptr<UdpifKey>& ukey : delete_idle) delete_flow(ukey);
+  counters.flows_deleted_idle.fetch_add(delete_idle.size(), std::memory_order_relaxed);
+  for (const std::shared_ptr<UdpifKey>& ukey : delete_revalidated) delete_flow(ukey);
+  counters.flows_deleted_revalidated.fetch_add(delete_revalidated.size(), std::memory_order_relaxed);
+  for (const Ufid& ufid : without_ukey) {
+    // Not ours (or left over from before a restart): nothing says what it
+    // should do, so it goes, as OVS deletes flows it cannot revalidate.
+    Result<Megaflow> deleted = dpif.flow_del(ufid);
+    if (!deleted && deleted.status().code() != ENOENT)
+      note_error("revalidator: deleting a flow without ukey: " + deleted.status().message());
+  }
+  // Ukeys whose flow was installed before this dump began but is not in
+  // it: the flow went (a flush, a port removed); so does the ukey.
+  for (const auto& [ufid, ukey] : snapshot) {
+    if (seen.count(ukey.get()) || !ukey->operational.load(std::memory_order_acquire)) continue;
+    if (ukey->operational_dump_sequence.load(std::memory_order_acquire) >= sequence) continue;
+    delete_flow(ukey);
+  }
+
+  // 5. Free retired rules no ukey can still name.
+  for (const std::shared_ptr<OfBridge>& bridge : bridges.all()) reclaim_rules(*bridge);
+
+  // 6. The dynamic flow limit, from how long this round took.
+  const uint64_t duration = std::max<uint64_t>(now() - start_ms, 1);
+  last_round_duration_ms.store(duration, std::memory_order_relaxed);
+  const uint32_t configured = configured_flow_limit.load(std::memory_order_relaxed);
+  bool dynamic;
+  {
+    std::lock_guard lock(config_mutex);
+    dynamic = config.dynamic_flow_limit;
+  }
+  flow_limit.store(dynamic ? udpif_next_flow_limit(limit, duration, n_flows, configured) : configured,
+                   std::memory_order_relaxed);
+
+  remember_bridge_sequences();
+  counters.revalidation_rounds.fetch_add(1, std::memory_order_relaxed);
+  {
+    std::lock_guard lock(control_mutex);
+    ++rounds_finished;
+  }
+  control_changed.notify_all();
+}
+
+void Udpif::State::remember_bridge_sequences() {
+  std::vector<std::pair<std::shared_ptr<OfBridge>, uint64_t>> sequences;
+  for (std::shared_ptr<OfBridge>& bridge : bridges.all()) {
+    uint64_t sequence = bridge->change_sequence();
+    sequences.emplace_back(std::move(bridge), sequence);
+  }
+  std::lock_guard lock(sequences_mutex);
+  sequences_after_round = std::move(sequences);
+}
+
+bool Udpif::State::bridges_changed_since_round() const {
+  std::vector<std::shared_ptr<OfBridge>> now_bridges = bridges.all();
+  std::lock_guard lock(sequences_mutex);
+  if (now_bridges.size() != sequences_after_round.size()) return true;
+  for (size_t i = 0; i < now_bridges.size(); ++i) {
+    if (now_bridges[i] != sequences_after_round[i].first) return true;
+    if (now_bridges[i]->change_sequence() != sequences_after_round[i].second) return true;
+  }
+  return false;
+}
+
+void Udpif::State::purge() {
+  std::vector<Megaflow> dumped = dpif.flow_dump();
+  UdpifKeyMap snapshot;
+  {
+    std::lock_guard lock(ukeys_mutex);
+    snapshot = ukeys;
+  }
+  for (const auto& [ufid, ukey] : snapshot) delete_flow(ukey);
+  for (const Megaflow& flow : dumped) {
+    if (snapshot.count(flow.ufid)) continue;
+    Result<Megaflow> deleted = dpif.flow_del(flow.ufid);
+    if (!deleted && deleted.status().code() != ENOENT)
+      note_error("purge: deleting a flow without ukey: " + deleted.status().message());
+  }
+  for (const std::shared_ptr<OfBridge>& bridge : bridges.all()) reclaim_rules(*bridge);
+}
+
+// ----------------------------------------------------------------- threads
+
+void Udpif::State::handler_main() {
+  size_t batch;
+  {
+    std::lock_guard lock(config_mutex);
+    batch = std::max<size_t>(config.upcall_batch, 1);
+  }
+  for (;;) {
+    {
+      std::lock_guard lock(control_mutex);
+      if (stopping) return;
+    }
+    if (handle_upcalls(batch) == 0) dpif.wait_for_upcalls(kHandlerWaitTimeout);
+  }
+}
+
+void Udpif::State::revalidator_main() {
+  std::unique_lock lock(control_mutex);
+  uint64_t next_round_ms = now();  // the first round right away
+  while (!stopping) {
+    control_changed.wait_for(lock, kRevalidatorTick, [&] { return stopping || round_requested; });
+    if (stopping) break;
+    uint32_t interval;
+    {
+      std::lock_guard config_lock(config_mutex);
+      interval = config.revalidate_interval_ms;
+    }
+    lock.unlock();
+    const bool due = now() >= next_round_ms || bridges_changed_since_round();
+    lock.lock();
+    if (!due && !round_requested) continue;
+    round_requested = false;
+    lock.unlock();
+    {
+      std::lock_guard round(round_mutex);
+      run_round();
+    }
+    next_round_ms = now() + interval;
+    lock.lock();
+  }
+}
+
+// ------------------------------------------------------------------- Udpif
+
+Udpif::Udpif(Dpif& dpif, OfBridgeSet& bridges, UdpifConfig config)
+    : state_(std::make_unique<State>(dpif, bridges, std::move(config))) {}
+
+Udpif::~Udpif() { stop(); }
+
+void Udpif::start() {
+  std::lock_guard lock(state_->control_mutex);
+  if (state_->running) return;
+  state_->running = true;
+  state_->stopping = false;
+  size_t n_handlers;
+  {
+    std::lock_guard config_lock(state_->config_mutex);
+    n_handlers = state_->config.n_handlers;
+  }
+  for (size_t i = 0; i < n_handlers; ++i)
+    state_->handler_threads.emplace_back([this] { state_->handler_main(); });
+  state_->revalidator_thread = std::thread([this] { state_->revalidator_main(); });
+}
+
+void Udpif::stop() {
+  {
+    std::lock_guard lock(state_->control_mutex);
+    if (!state_->running || state_->stopping) return;
+    state_->stopping = true;
+  }
+  state_->control_changed.notify_all();
+  state_->dpif.wake_upcall_waiters();
+  for (std::thread& thread : state_->handler_threads) thread.join();
+  state_->handler_threads.clear();
+  if (state_->revalidator_thread.joinable()) state_->revalidator_thread.join();
+  {
+    std::lock_guard lock(state_->control_mutex);
+    state_->running = false;
+    state_->stopping = false;
+  }
+  state_->control_changed.notify_all();
+}
+
+size_t Udpif::handle_upcalls(size_t max) { return state_->handle_upcalls(max); }
+
+void Udpif::revalidate() {
+  std::lock_guard round(state_->round_mutex);
+  state_->run_round();
+}
+
+void Udpif::revalidate_and_wait() {
+  {
+    std::unique_lock lock(state_->control_mutex);
+    if (state_->running && !state_->stopping) {
+      const uint64_t wanted = state_->rounds_begun + 1;
+      state_->round_requested = true;
+      state_->control_changed.notify_all();
+      state_->control_changed.wait(lock,
+                                   [&] { return state_->rounds_finished >= wanted || !state_->running; });
+      if (state_->rounds_finished >= wanted) return;
+    }
+  }
+  // No revalidator thread (or it stopped meanwhile): run the round here.
+  revalidate();
+}
+
+void Udpif::purge() {
+  std::lock_guard round(state_->round_mutex);
+  state_->purge();
+}
+
+void Udpif::set_flow_limit(uint32_t flow_limit) {
+  std::lock_guard lock(state_->config_mutex);
+  state_->config.flow_limit = flow_limit;
+  state_->configured_flow_limit.store(flow_limit, std::memory_order_relaxed);
+  uint32_t current = state_->flow_limit.load(std::memory_order_relaxed);
+  // Lowering takes effect at once; raising lets the dynamic limit grow
+  // towards it round by round, as OVS does.
+  if (!state_->config.dynamic_flow_limit || flow_limit < current)
+    state_->flow_limit.store(flow_limit, std::memory_order_relaxed);
+}
+
+void Udpif::set_max_idle_ms(uint32_t max_idle_ms) {
+  std::lock_guard lock(state_->config_mutex);
+  state_->config.max_idle_ms = max_idle_ms;
+  state_->max_idle_ms.store(max_idle_ms, std::memory_order_relaxed);
+}
+
+UdpifConfig Udpif::config() const {
+  std::lock_guard lock(state_->config_mutex);
+  return state_->config;
+}
+
+UdpifStats Udpif::stats() const {
+  const State::Counters& c = state_->counters;
+  UdpifStats stats;
+  stats.upcalls = c.upcalls.load(std::memory_order_relaxed);
+  stats.action_upcalls = c.action_upcalls.load(std::memory_order_relaxed);
+  stats.flows_installed = c.flows_installed.load(std::memory_order_relaxed);
+  stats.flows_already_present = c.flows_already_present.load(std::memory_order_relaxed);
+  stats.limit_refusals = c.limit_refusals.load(std::memory_order_relaxed);
+  stats.translation_errors = c.translation_errors.load(std::memory_order_relaxed);
+  stats.upcall_errors = c.upcall_errors.load(std::memory_order_relaxed);
+  stats.executes = c.executes.load(std::memory_order_relaxed);
+  stats.execute_errors = c.execute_errors.load(std::memory_order_relaxed);
+  stats.revalidation_rounds = c.revalidation_rounds.load(std::memory_order_relaxed);
+  stats.flows_deleted_idle = c.flows_deleted_idle.load(std::memory_order_relaxed);
+  stats.flows_deleted_revalidated = c.flows_deleted_revalidated.load(std::memory_order_relaxed);
+  stats.flows_modified_revalidated = c.flows_modified_revalidated.load(std::memory_order_relaxed);
+  stats.rules_expired = c.rules_expired.load(std::memory_order_relaxed);
+  stats.flow_limit = state_->flow_limit.load(std::memory_order_relaxed);
+  stats.last_dump_duration_ms = static_cast<uint32_t>(
+      std::min<uint64_t>(state_->last_round_duration_ms.load(std::memory_order_relaxed), UINT32_MAX));
+  stats.ukeys = state_->n_ukeys.load(std::memory_order_relaxed);
+  std::lock_guard lock(state_->error_mutex);
+  stats.last_error = state_->last_error;
+  return stats;
+}
+
+std::vector<UdpifFlowInfo> Udpif::flow_info() const {
+  // No round runs meanwhile, so no ukey's rules change and none is reclaimed.
+  std::lock_guard round(state_->round_mutex);
+  UdpifKeyMap snapshot;
+  {
+    std::lock_guard lock(state_->ukeys_mutex);
+    snapshot = state_->ukeys;
+  }
+  std::map<OfBridge*, std::vector<const UdpifKey*>> by_bridge;
+  for (const auto& [ufid, ukey] : snapshot) by_bridge[ukey->bridge.get()].push_back(ukey.get());
+  std::vector<UdpifFlowInfo> out;
+  out.reserve(snapshot.size());
+  for (const auto& [bridge, ukeys] : by_bridge) {
+    std::shared_lock lock(bridge->mutex());
+    const PortNames& ports = bridge->ports().port_names();
+    for (const UdpifKey* ukey : ukeys) {
+      UdpifFlowInfo info;
+      info.ufid = ukey->ufid;
+      info.bridge = bridge->name();
+      info.change_sequence = ukey->change_sequence;
+      for (const OfPipelineRule* rule : ukey->rules) {
+        const OfRule& of_rule = rule->rule();
+        std::string text =
+            "table=" + std::to_string(of_rule.table) + ",priority=" + std::to_string(of_rule.priority);
+        std::string match = format_of_match(of_rule.match, &ports);
+        if (!match.empty()) text += "," + match;
+        info.rules.push_back(std::move(text));
+      }
+      out.push_back(std::move(info));
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const UdpifFlowInfo& a, const UdpifFlowInfo& b) {
+    return a.bridge != b.bridge ? a.bridge < b.bridge : a.ufid.bytes < b.ufid.bytes;
+  });
+  return out;
+}
+
+}  // namespace flowlift

@@ -1,0 +1,209 @@
+// Upcall handling: what a miss installs and executes, duplicate setups,
+// the flow limit, errors, action upcalls, flow_info.
+#include "slowpath/udpif.h"
+
+#include <gtest/gtest.h>
+
+#include "slowpath/controller_cookie.h"
+#include "slowpath/of_flow_key.h"
+#include "slowpath/oracle_trace_replay.h"
+#include "slowpath/slow_path_cookie.h"
+#include "slowpath/udpif_test_fixture.h"
+#include "slowpath/xlate.h"
+
+namespace flowlift::udpif_testing {
+namespace {
+
+using UdpifHandler = UdpifTest;
+
+TEST_F(UdpifHandler, MissInstallsTheTranslatedMegaflowAndExecutesThePacket) {
+  apply("priority=10,ip,nw_dst=10.0.0.2,actions=output:p2\npriority=0,actions=drop");
+  Udpif udpif(dpif_, bridges_, config());
+  inject(1, "10.0.0.2");
+
+  EXPECT_EQ(udpif.handle_upcalls(64), 1u);
+
+  // The megaflow translate() makes for this packet, as the datapath match.
+  FlowKey key = tcp_key(1, "10.0.0.2");
+  Result<OfFlow> flow = of_flow_from_key(key, receive_port_mapping(bridge_->ports()));
+  ASSERT_TRUE(flow);
+  XlateResult translation = translate(bridge_->ports(), bridge_->tables(), *flow);
+  Result<Match> expected =
+      datapath_match_from_megaflow(translation.megaflow, key, datapath_port_mapping(bridge_->ports()));
+  ASSERT_TRUE(expected);
+
+  std::vector<DpifFlowPut> puts = dpif_.puts();
+  ASSERT_EQ(puts.size(), 1u);
+  EXPECT_TRUE(puts[0].create);
+  EXPECT_FALSE(puts[0].modify);
+  EXPECT_EQ(puts[0].flow.match, *expected);
+  EXPECT_EQ(puts[0].flow.actions, output_to(2));
+  // OVS's megaflow for this table: nw_dst decided it, the TCP ports did not.
+  EXPECT_EQ(puts[0].flow.match.mask.bits().ipv4_dst, 0xffffffffu);
+  EXPECT_EQ(puts[0].flow.match.mask.bits().tp_dst, 0u);
+  EXPECT_EQ(puts[0].flow.match.mask.bits().in_port, 0xffffffffu);
+
+  std::vector<UdpifTestExecution> executions = dpif_.executions();
+  ASSERT_EQ(executions.size(), 1u);
+  EXPECT_EQ(executions[0].key, key);
+  EXPECT_EQ(executions[0].actions, output_to(2));
+  EXPECT_EQ(executions[0].packet_size, kFrameBytes);
+
+  EXPECT_EQ(dpif_.flow_dump().size(), 1u);
+  UdpifStats stats = udpif.stats();
+  EXPECT_EQ(stats.upcalls, 1u);
+  EXPECT_EQ(stats.flows_installed, 1u);
+  EXPECT_EQ(stats.executes, 1u);
+  EXPECT_EQ(stats.ukeys, 1u);
+  EXPECT_EQ(stats.upcall_errors, 0u);
+}
+
+TEST_F(UdpifHandler, TheUfidIsTheSameForTheSameMatchAndDiffersForAnother) {
+  apply("priority=10,ip,nw_dst=10.0.0.2,actions=output:p2\npriority=10,ip,nw_dst=10.0.0.3,actions=output:p2");
+  Udpif udpif(dpif_, bridges_, config());
+  inject(1, "10.0.0.2");
+  udpif.handle_upcalls(64);
+  udpif.purge();
+  inject(1, "10.0.0.2", 443);  // same megaflow again, from another packet
+  inject(1, "10.0.0.3");
+  udpif.handle_upcalls(64);
+  std::vector<DpifFlowPut> puts = dpif_.puts();
+  ASSERT_EQ(puts.size(), 3u);
+  EXPECT_EQ(puts[0].flow.ufid, puts[1].flow.ufid);
+  EXPECT_FALSE(puts[0].flow.ufid == puts[2].flow.ufid);
+  EXPECT_FALSE(puts[0].flow.ufid.is_zero());
+}
+
+TEST_F(UdpifHandler, SecondPacketOfTheMegaflowHitsWithoutASecondInstall) {
+  apply("priority=10,ip,nw_dst=10.0.0.2,actions=output:p2");
+  Udpif udpif(dpif_, bridges_, config());
+  inject(1, "10.0.0.2", 80);
+  udpif.handle_upcalls(64);
+  inject(1, "10.0.0.2", 443);  // other TCP port, same megaflow
+
+  EXPECT_EQ(udpif.handle_upcalls(64), 0u);
+  EXPECT_EQ(dpif_.puts().size(), 1u);
+  EXPECT_EQ(dpif_.stats().hit, 1u);
+  std::vector<Megaflow> flows = dpif_.flow_dump();
+  ASSERT_EQ(flows.size(), 1u);
+  EXPECT_EQ(flows[0].stats.packets, 1u);
+}
+
+TEST_F(UdpifHandler, TwoQueuedPacketsOfOneNewFlowAreBothExecuted) {
+  apply("priority=10,ip,nw_dst=10.0.0.2,actions=output:p2");
+  Udpif udpif(dpif_, bridges_, config());
+  inject(1, "10.0.0.2", 80);
+  inject(1, "10.0.0.2", 81);  // queued before the first is handled: a miss too
+
+  EXPECT_EQ(udpif.handle_upcalls(64), 2u);
+  EXPECT_EQ(dpif_.puts().size(), 1u);
+  EXPECT_EQ(dpif_.executions().size(), 2u);
+  UdpifStats stats = udpif.stats();
+  EXPECT_EQ(stats.flows_installed, 1u);
+  EXPECT_EQ(stats.flows_already_present, 1u);
+  EXPECT_EQ(stats.executes, 2u);
+  EXPECT_EQ(stats.ukeys, 1u);
+}
+
+TEST_F(UdpifHandler, AtTheFlowLimitMissesAreExecutedButNotInstalled) {
+  apply("priority=20,ip,nw_dst=10.0.0.2,actions=output:p2\npriority=10,ip,nw_dst=10.0.0.3,actions=output:p3");
+  Udpif udpif(dpif_, bridges_, config());
+  udpif.set_flow_limit(1);
+  EXPECT_EQ(udpif.stats().flow_limit, 1u);
+  inject(1, "10.0.0.2");
+  inject(1, "10.0.0.3");
+
+  EXPECT_EQ(udpif.handle_upcalls(64), 2u);
+  EXPECT_EQ(dpif_.puts().size(), 1u);
+  EXPECT_EQ(dpif_.flow_dump().size(), 1u);
+  std::vector<UdpifTestExecution> executions = dpif_.executions();
+  ASSERT_EQ(executions.size(), 2u);
+  EXPECT_EQ(executions[1].actions, output_to(3));
+  EXPECT_EQ(udpif.stats().limit_refusals, 1u);
+  // The refused packet still counts for its rule.
+  ASSERT_NE(rule(10), nullptr);
+  EXPECT_EQ(rule(10)->packets(), 1u);
+  EXPECT_EQ(rule(10)->bytes(), kFrameBytes);
+}
+
+TEST_F(UdpifHandler, AFailedTranslationInstallsADropAndIsCounted) {
+  apply("priority=10,ip,actions=resubmit(,0)");  // recursion too deep
+  Udpif udpif(dpif_, bridges_, config());
+  inject(1, "10.0.0.2");
+
+  udpif.handle_upcalls(64);
+  std::vector<DpifFlowPut> puts = dpif_.puts();
+  ASSERT_EQ(puts.size(), 1u);
+  EXPECT_TRUE(puts[0].flow.actions.empty());
+  EXPECT_TRUE(dpif_.executions().empty());  // a drop needs no execute
+  UdpifStats stats = udpif.stats();
+  EXPECT_EQ(stats.translation_errors, 1u);
+  EXPECT_NE(stats.last_error.find("br0: translation failed"), std::string::npos) << stats.last_error;
+}
+
+TEST_F(UdpifHandler, APacketFromAPortOfNoBridgeIsAnUpcallError) {
+  apply("priority=0,actions=output:p2");
+  Udpif udpif(dpif_, bridges_, config());
+  inject(9, "10.0.0.2");
+
+  EXPECT_EQ(udpif.handle_upcalls(64), 1u);
+  EXPECT_TRUE(dpif_.puts().empty());
+  EXPECT_TRUE(dpif_.executions().empty());
+  UdpifStats stats = udpif.stats();
+  EXPECT_EQ(stats.upcall_errors, 1u);
+  EXPECT_NE(stats.last_error.find("datapath port 9"), std::string::npos) << stats.last_error;
+}
+
+TEST_F(UdpifHandler, ControllerFlowsAreInstalledAndEachPacketComesUpAsACountedActionUpcall) {
+  apply("priority=10,ip,actions=controller");
+  Udpif udpif(dpif_, bridges_, config());
+  inject(1, "10.0.0.2");
+  udpif.handle_upcalls(64);  // the miss; its execute sends the packet up again
+
+  std::vector<DpifFlowPut> puts = dpif_.puts();
+  ASSERT_EQ(puts.size(), 1u);
+  ASSERT_EQ(puts[0].flow.actions.size(), 1u);
+  ASSERT_TRUE(puts[0].flow.actions[0].is<UserspaceAction>());
+  std::optional<ControllerCookie> cookie =
+      decode_controller_cookie(puts[0].flow.actions[0].as<UserspaceAction>().userdata);
+  ASSERT_TRUE(cookie.has_value());
+  EXPECT_FALSE(cookie->dont_send);
+
+  inject(1, "10.0.0.2", 443);  // hits the flow: an action upcall
+  EXPECT_EQ(udpif.handle_upcalls(64), 2u);
+  UdpifStats stats = udpif.stats();
+  EXPECT_EQ(stats.action_upcalls, 2u);
+  EXPECT_EQ(stats.flows_installed, 1u);
+  EXPECT_EQ(dpif_.puts().size(), 1u);
+  EXPECT_EQ(dpif_.executions().size(), 1u);  // only the miss; packet-ins go nowhere
+}
+
+TEST_F(UdpifHandler, FlowInfoNamesTheBridgeAndTheRulesInDumpForm) {
+  apply(
+      "priority=10,ip,nw_dst=10.0.0.2,actions=resubmit(,1)\ntable=1,priority=5,in_port=p1,actions=output:p2");
+  Udpif udpif(dpif_, bridges_, config());
+  inject(1, "10.0.0.2");
+  udpif.handle_upcalls(64);
+
+  std::vector<UdpifFlowInfo> info = udpif.flow_info();
+  ASSERT_EQ(info.size(), 1u);
+  EXPECT_EQ(info[0].bridge, "br0");
+  EXPECT_EQ(info[0].ufid, dpif_.puts()[0].flow.ufid);
+  EXPECT_EQ(info[0].change_sequence, bridge_->change_sequence());
+  EXPECT_EQ(info[0].rules, (std::vector<std::string>{"table=0,priority=10,ip,nw_dst=10.0.0.2",
+                                                     "table=1,priority=5,in_port=p1"}));
+}
+
+TEST(SlowPathCookie, RoundTripsAndIsNotAControllerCookie) {
+  SlowPathCookie cookie{1, 7};
+  std::vector<uint8_t> bytes = encode_slow_path_cookie(cookie);
+  EXPECT_EQ(bytes.size(), kSlowPathCookieSize);
+  EXPECT_EQ(decode_slow_path_cookie(bytes), cookie);
+  EXPECT_FALSE(decode_controller_cookie(bytes).has_value());
+  EXPECT_FALSE(decode_slow_path_cookie(encode_controller_cookie(ControllerCookie{})).has_value());
+  bytes.pop_back();
+  EXPECT_FALSE(decode_slow_path_cookie(bytes).has_value());
+}
+
+}  // namespace
+}  // namespace flowlift::udpif_testing

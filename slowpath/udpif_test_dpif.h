@@ -1,0 +1,223 @@
+// UdpifTestDpif: a Dpif for the upcall layer's tests and benchmarks.
+// Test-only (included by *_test.cc and bench/), never by library code.
+//
+// Why not the real userspace datapath: Udpif must be provable on its own,
+// and its tests must see exactly which puts and executes it made. Flows live
+// in kmod's real MaskedFlowTable, so put/get/del/dump keep the kernel's
+// semantics (EEXIST for a duplicate UFID or an overlapping key, ENOENT,
+// statistics per flow); a received packet is extracted, looked up and
+// either counted on its flow or queued as a miss upcall. Actions are not
+// run: executes are recorded, and a userspace action (top level) in a hit
+// flow's or an executed list sends an action upcall, as the kernel does.
+// One upcall queue (the real datapaths keep one per port).
+#pragma once
+
+#include <arpa/inet.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "flowlift/dpif.h"
+#include "kmod/flow_extract.h"
+#include "kmod/flow_table.h"
+
+namespace flowlift::udpif_testing {
+
+struct UdpifTestExecution {
+  FlowKey key{};
+  ActionList actions;
+  size_t packet_size = 0;
+};
+
+class UdpifTestDpif final : public Dpif {
+ public:
+  // `now_ms`: the clock flow statistics' used_ms comes from.
+  explicit UdpifTestDpif(std::function<uint64_t()> now_ms = [] { return monotonic_ms(); })
+      : now_ms_(std::move(now_ms)), context_(table_) {}
+
+  std::string_view type() const override { return "test"; }
+
+  Result<uint32_t> port_add(const DpifPortRequest& request) override {
+    std::lock_guard lock(mutex_);
+    uint32_t number = request.number ? request.number : next_port_++;
+    if (ports_.count(number)) return Status(EEXIST, "port " + std::to_string(number) + " exists");
+    DpifPort port;
+    port.number = number;
+    port.name = request.name;
+    port.type = request.type;
+    ports_[number] = port;
+    return number;
+  }
+  Status port_del(uint32_t number) override {
+    std::lock_guard lock(mutex_);
+    if (!ports_.erase(number)) return Status(ENOENT, "no port " + std::to_string(number));
+    return Status::ok();
+  }
+  std::vector<DpifPort> port_dump() const override {
+    std::lock_guard lock(mutex_);
+    std::vector<DpifPort> out;
+    for (const auto& [number, port] : ports_) out.push_back(port);
+    return out;
+  }
+
+  Result<DpifPutOutcome> flow_put(const DpifFlowPut& put) override {
+    std::lock_guard lock(mutex_);
+    if (recording_) puts_.push_back(put);
+    if (!put.create) {
+      Result<Megaflow> updated = table_.update_actions(put.flow.ufid, put.flow.actions, put.clear_stats);
+      if (!updated) return updated.status();
+      return DpifPutOutcome::kActionsUpdated;
+    }
+    uint16_t flags = MaskedFlowTable::kCreate;
+    if (!put.modify) flags |= MaskedFlowTable::kExclusive;
+    Result<InsertOutcome> inserted = table_.insert(put.flow, put.modify ? 0 : flags);
+    if (!inserted) return inserted.status();
+    return *inserted == InsertOutcome::kCreated ? DpifPutOutcome::kCreated : DpifPutOutcome::kActionsUpdated;
+  }
+  Result<Megaflow> flow_get(const Ufid& ufid) const override {
+    std::lock_guard lock(mutex_);
+    return table_.get(ufid);
+  }
+  Result<Megaflow> flow_del(const Ufid& ufid) override {
+    std::lock_guard lock(mutex_);
+    ++deletes_;
+    return table_.remove(ufid);
+  }
+  Status flow_flush() override {
+    std::lock_guard lock(mutex_);
+    table_.flush();
+    return Status::ok();
+  }
+  std::vector<Megaflow> flow_dump() const override {
+    std::lock_guard lock(mutex_);
+    return table_.dump();
+  }
+
+  Status execute(Packet packet, const FlowKey& key, const ActionList& actions) override {
+    std::lock_guard lock(mutex_);
+    ++n_executions_;
+    if (recording_) executions_.push_back(UdpifTestExecution{key, actions, packet.size()});
+    queue_action_upcalls(packet, key, actions);
+    return Status::ok();
+  }
+
+  size_t recv_upcalls(size_t max, std::vector<DpifUpcall>& out) override {
+    std::lock_guard lock(mutex_);
+    size_t n = 0;
+    while (n < max && !upcalls_.empty()) {
+      out.push_back(std::move(upcalls_.front()));
+      upcalls_.pop_front();
+      ++n;
+    }
+    return n;
+  }
+  void wait_for_upcalls(std::chrono::milliseconds timeout) override {
+    std::unique_lock lock(mutex_);
+    upcall_ready_.wait_for(lock, timeout, [&] { return !upcalls_.empty() || woken_; });
+    woken_ = false;
+  }
+  void wake_upcall_waiters() override {
+    {
+      std::lock_guard lock(mutex_);
+      woken_ = true;
+    }
+    upcall_ready_.notify_all();
+  }
+
+  DpifStats stats() const override {
+    std::lock_guard lock(mutex_);
+    DpifStats stats = stats_;
+    stats.flows = table_.count();
+    stats.masks = table_.mask_count();
+    return stats;
+  }
+
+  // The fast path: a hit is counted on its flow, a miss queued for a handler.
+  Status inject(uint32_t port, Packet packet) override {
+    std::lock_guard lock(mutex_);
+    packet.md.in_port = port;
+    FlowKey key = flow_key_extract(packet);
+    LookupResult found = table_.lookup(context_, key, 0);
+    if (found.flow) {
+      ++stats_.hit;
+      found.flow->record_packet(static_cast<uint32_t>(packet.size()), ntohs(key.tcp_flags), now_ms_());
+      ActionList actions = found.flow->actions();
+      context_.quiescent();
+      queue_action_upcalls(packet, key, actions);
+      return Status::ok();
+    }
+    context_.quiescent();
+    ++stats_.missed;
+    DpifUpcall upcall;
+    upcall.kind = DpifUpcall::Kind::kMiss;
+    upcall.key = key;
+    upcall.packet = std::move(packet);
+    upcalls_.push_back(std::move(upcall));
+    upcall_ready_.notify_one();
+    return Status::ok();
+  }
+
+  // ---- What the tests look at ----
+  // Benchmarks turn recording off so that memory does not grow with iterations.
+  void set_recording(bool recording) {
+    std::lock_guard lock(mutex_);
+    recording_ = recording;
+  }
+  size_t n_executions() const {
+    std::lock_guard lock(mutex_);
+    return n_executions_;
+  }
+  std::vector<UdpifTestExecution> executions() const {
+    std::lock_guard lock(mutex_);
+    return executions_;
+  }
+  std::vector<DpifFlowPut> puts() const {
+    std::lock_guard lock(mutex_);
+    return puts_;
+  }
+  size_t deletes() const {
+    std::lock_guard lock(mutex_);
+    return deletes_;
+  }
+  size_t queued_upcalls() const {
+    std::lock_guard lock(mutex_);
+    return upcalls_.size();
+  }
+
+ private:
+  void queue_action_upcalls(const Packet& packet, const FlowKey& key, const ActionList& actions) {
+    for (const Action& action : actions) {
+      if (!action.is<UserspaceAction>()) continue;
+      DpifUpcall upcall;
+      upcall.kind = DpifUpcall::Kind::kAction;
+      upcall.key = key;
+      upcall.packet = packet;
+      upcall.action = action.as<UserspaceAction>();
+      upcalls_.push_back(std::move(upcall));
+      upcall_ready_.notify_one();
+    }
+  }
+
+  std::function<uint64_t()> now_ms_;
+  mutable std::mutex mutex_;
+  std::condition_variable upcall_ready_;
+  bool woken_ = false;
+  MaskedFlowTable table_;
+  LookupContext context_;  // used under mutex_ only
+  std::deque<DpifUpcall> upcalls_;
+  std::map<uint32_t, DpifPort> ports_;
+  uint32_t next_port_ = 1;
+  DpifStats stats_;
+  std::vector<UdpifTestExecution> executions_;
+  std::vector<DpifFlowPut> puts_;
+  size_t deletes_ = 0;
+  size_t n_executions_ = 0;
+  bool recording_ = true;
+};
+
+}  // namespace flowlift::udpif_testing
