@@ -105,6 +105,12 @@ void block_daemon_stop_signals();
 Result<int> serve_control_until_stop_signal(const std::string& control_path, ControlRequestHandler handler,
                                             DaemonLog& log);
 
+// The configuration document run_daemon() applies (nullopt without
+// --config): read_daemon_config()'s checks, flows_file paths resolved
+// against the file's directory, and --handlers written over the
+// document's datapath.n_handlers (the command line wins).
+Result<std::optional<nlohmann::json>> load_daemon_config(const DaemonOptions& options);
+
 // The whole daemon over `dpif`: returns the process's exit status (0 after a
 // stop signal, or a valid configuration under check_config; 1 on errors,
 // logged). `dpif` must outlive the call.
