@@ -54,6 +54,10 @@ TEST_F(DaemonRunTest, ServesTheConfiguredSwitchUntilSigtermThenCleansUp) {
 
   nlohmann::json shown, added, dumped;
   bool pidfile_seen = false;
+  // The signal goes to this thread, the one waiting for it: a signal sent
+  // to the whole process could land on a thread of the test runner that
+  // does not block it, and end the run.
+  pthread_t waiting_thread = pthread_self();
   std::thread client([&] {
     for (int attempt = 0; attempt < 1000; ++attempt) {  // wait for the socket
       auto response = control_request(options.control_path, {{"command", "show"}});
@@ -72,7 +76,7 @@ TEST_F(DaemonRunTest, ServesTheConfiguredSwitchUntilSigtermThenCleansUp) {
     auto dump = control_request(options.control_path,
                                 {{"command", "dump-flows"}, {"args", {{"bridge", "br0"}, {"stats", false}}}});
     if (dump) dumped = *dump;
-    ::kill(::getpid(), SIGTERM);
+    pthread_kill(waiting_thread, SIGTERM);
   });
   int exit_status = run_daemon(options, dpif_, log_);
   client.join();

@@ -146,9 +146,13 @@ TEST(DaemonServe, StopSignalStopsTheServerAndRemovesTheSocket) {
   block_daemon_stop_signals();  // before the threads: they inherit the mask
 
   nlohmann::json answered;
+  // The signal goes to this thread, the one waiting for it: a signal sent
+  // to the whole process could land on a thread of the test runner that
+  // does not block it, and end the run.
+  pthread_t waiting_thread = pthread_self();
   std::thread client([&] {
     // Wait for the socket (the 10 s bound only guards a broken server), ask
-    // once, then signal the process.
+    // once, then signal the waiting thread.
     for (int attempt = 0; attempt < 1000; ++attempt) {
       auto response = control_request(path, {{"id", 1}, {"command", "show"}});
       if (response) {
@@ -157,7 +161,7 @@ TEST(DaemonServe, StopSignalStopsTheServerAndRemovesTheSocket) {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    ::kill(::getpid(), SIGTERM);
+    pthread_kill(waiting_thread, SIGTERM);
   });
   std::ostringstream log_text;
   DaemonLog log(log_text, DaemonLogLevel::kInfo);
