@@ -4,6 +4,7 @@
 #include <optional>
 #include <utility>
 
+#include "slowpath/control_client.h"
 #include "slowpath/daemon.h"
 #include "slowpath/json_text.h"
 #include "slowpath/switch_config.h"
@@ -74,6 +75,14 @@ int run_daemon(const DaemonOptions& options, Dpif& dpif, DaemonLog& log) {
       return 1;
     }
     pidfile.emplace(std::move(*created));
+  }
+
+  // Refuse before touching the datapath when another daemon answers on our
+  // socket: otherwise both would open the same system ports until the
+  // control server's own check failed. (ControlServer::start checks again.)
+  if (connect_control_socket(options.control_path)) {
+    log.error("another flowliftd is listening on " + options.control_path);
+    return 1;
   }
 
   int exit_status = 0;

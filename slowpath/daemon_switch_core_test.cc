@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "slowpath/control_client.h"
+#include "slowpath/control_server.h"
 #include "slowpath/control_test_support.h"
 #include "slowpath/daemon.h"
 #include "slowpath/switch_core_test_dpif.h"
@@ -117,6 +118,21 @@ TEST_F(DaemonRunTest, ConfigurationSwitchCoreRefusesIsLoggedWithItsPathAndNothin
   struct stat info;
   EXPECT_NE(::lstat(directory_.file("run/flowliftd.sock").c_str(), &info), 0);
   EXPECT_NE(::stat(directory_.file("flowliftd.pid").c_str(), &info), 0);
+}
+
+TEST_F(DaemonRunTest, LiveDaemonOnTheSocketIsRefusedBeforeTheDatapathIsTouched) {
+  DaemonOptions options = options_for(write("flowliftd.json", kTwoDummyPorts));
+  ControlServerOptions other;
+  other.socket_path = options.control_path;
+  auto running = ControlServer::start(other, [](const nlohmann::json&) { return nlohmann::json::object(); });
+  ASSERT_TRUE(running.is_ok()) << running.status().message();
+  EXPECT_EQ(run_daemon(options, dpif_, log_), 1);
+  EXPECT_NE(log_text_.str().find("|error|another flowliftd is listening on " + options.control_path),
+            std::string::npos)
+      << log_text_.str();
+  EXPECT_TRUE(dpif_.port_dump().empty());
+  struct stat info;
+  EXPECT_NE(::stat(options.pidfile_path.c_str(), &info), 0);
 }
 
 TEST_F(DaemonRunTest, CheckConfigAcceptsAValidFileAndStartsNothing) {
