@@ -97,13 +97,19 @@ Result<nlohmann::json> ControlConnection::request(const nlohmann::json& request,
   std::string line = json_to_line(request);
   line.push_back('\n');
   size_t sent = 0;
+  int send_error = 0;
   while (sent < line.size()) {
     if (!wait_ready(socket_.get(), POLLOUT, deadline)) return timed_out();
     ssize_t written =
         ::send(socket_.get(), line.data() + sent, line.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (written < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;
-      return lost(errno, "cannot send the request to");
+      if (errno != EPIPE && errno != ECONNRESET) return lost(errno, "cannot send the request to");
+      // The daemon closed while we were still sending (a request over its
+      // size limit): it said why first, so read that rather than report a
+      // bare broken pipe.
+      send_error = errno;
+      break;
     }
     sent += static_cast<size_t>(written);
   }
@@ -115,10 +121,14 @@ Result<nlohmann::json> ControlConnection::request(const nlohmann::json& request,
     ssize_t got = ::recv(socket_.get(), chunk, sizeof(chunk), MSG_DONTWAIT);
     if (got < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;
+      if (send_error != 0) return lost(send_error, "cannot send the request to");
       return lost(errno, "cannot read the response from");
     }
     if (got == 0) {
       socket_.reset();
+      if (send_error != 0) {
+        return Status(send_error, "cannot send the request to " + path_ + ": " + errno_text(send_error));
+      }
       return Status(ECONNRESET, "flowliftd closed the connection on " + path_ + " without answering");
     }
     received_.append(chunk, static_cast<size_t>(got));

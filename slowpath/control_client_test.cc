@@ -75,6 +75,24 @@ TEST(ControlClient, RequestsOnOneConnectionGetTheirOwnResponses) {
   }
 }
 
+TEST(ControlClient, RequestOverTheDaemonsLimitGetsTheDaemonsReasonNotABrokenPipe) {
+  ControlTestDirectory directory;
+  std::string path = directory.file("flowliftd.sock");
+  ControlServerOptions options;
+  options.socket_path = path;
+  options.max_line_bytes = 1024;
+  auto server = ControlServer::start(options, [](const nlohmann::json&) {
+    return nlohmann::json{{"ok", true}};
+  });
+  ASSERT_TRUE(server.is_ok()) << server.status().message();
+  // Far more than the socket buffers hold, so the server closes mid-send.
+  nlohmann::json request{{"command", "add-flows"}, {"args", {{"flows", std::string(8 << 20, 'x')}}}};
+  auto response = control_request(path, request);
+  ASSERT_TRUE(response.is_ok()) << response.status().message();
+  EXPECT_EQ((*response)["ok"], false);
+  EXPECT_NE((*response)["error"].get<std::string>().find("longer than 1024 bytes"), std::string::npos);
+}
+
 TEST(ControlClient, DaemonThatNeverAnswersTimesOut) {
   ControlTestDirectory directory;
   std::string path = directory.file("mute.sock");
