@@ -209,6 +209,7 @@ Result<nlohmann::json> build_add_flows(const CliCommandWords& words, const CliFi
 
 Result<nlohmann::json> build_dump_megaflows(const CliCommandWords& words, const CliFileReader&) {
   nlohmann::json args = nlohmann::json::object();
+  if (words.has_flag("--table")) args["table"] = true;
   if (words.positional.empty()) return args;
   // Several filters (type=..., bridge=..., a match) travel as one string,
   // separated by spaces, as they would be typed.
@@ -309,9 +310,9 @@ const std::vector<CliCommandSpec>& cli_commands() {
        2,
        build_bridge_flow},
       {"dump-megaflows",
-       "[FILTER]...",
-       "print the datapath's megaflows (type=, bridge=, or a match)",
-       {},
+       "[FILTER]... [--table]",
+       "print the datapath's megaflows (type=, bridge=, or a match); --table: one aligned row each",
+       {"--table"},
        0,
        SIZE_MAX,
        build_dump_megaflows},

@@ -169,6 +169,8 @@ TEST(CliRequest, DumpMegaflowsJoinsFiltersWithSpaces) {
   EXPECT_EQ(request_for({"dump-megaflows"}), expected("dump-megaflows", nlohmann::json::object()));
   EXPECT_EQ(request_for({"dump-megaflows", "type=non-offloaded", "in_port(1),eth_type(0x0800)"}),
             expected("dump-megaflows", {{"filter", "type=non-offloaded in_port(1),eth_type(0x0800)"}}));
+  EXPECT_EQ(request_for({"dump-megaflows", "--table", "bridge=br0"}),
+            expected("dump-megaflows", {{"table", true}, {"filter", "bridge=br0"}}));
 }
 
 TEST(CliRequest, InjectAndCapture) {

@@ -38,7 +38,7 @@ const std::array<SwitchCommandEntry, 17>& switch_command_table() {
       {"mod-flows", {"bridge", "flow", "strict"}, switch_mod_flows},
       {"del-flows", {"bridge", "flow", "strict"}, switch_del_flows},
       {"dump-flows", {"bridge", "flow", "stats"}, switch_dump_flows},
-      {"dump-megaflows", {"filter"}, switch_dump_megaflows},
+      {"dump-megaflows", {"filter", "table"}, switch_dump_megaflows},
       {"trace", {"bridge", "flow"}, switch_trace},
       {"inject", {"port", "packet", "count"}, switch_inject},
       {"capture", {"port", "max"}, switch_capture},

@@ -11,7 +11,11 @@
 // Filters, as dpctl's: type=offloaded|non-offloaded|ovs|tc|all, bridge=NAME,
 // and a match in ovs-dpctl syntax selecting flows whose key agrees with it
 // wherever the filter's mask has bits. Terms are separated by white space.
+#include <algorithm>
+#include <array>
+#include <cstdio>
 #include <map>
+#include <vector>
 
 #include "kmod/odp_text_actions.h"
 #include "kmod/odp_text_flow.h"
@@ -80,11 +84,58 @@ nlohmann::json used_json(const FlowStats& stats, uint64_t now_ms) {
   return static_cast<double>(ago) / 1000.0;
 }
 
+// One row of the --table form.
+struct MegaflowTableRow {
+  std::string ufid, bridge, packets, bytes, used, where, match, actions;
+};
+
+std::string used_text(const FlowStats& stats, uint64_t now_ms) {
+  if (stats.used_ms == 0) return "never";
+  uint64_t ago = now_ms > stats.used_ms ? now_ms - stats.used_ms : 0;
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1fs", static_cast<double>(ago) / 1000.0);
+  return text;
+}
+
+// The --table form: one aligned row per megaflow, busiest first, and a
+// legend saying what "sw" means and why no flow is anywhere else. Matches
+// and actions are the ovs-dpctl text, unshortened: they are what a user
+// compares with other tools.
+std::string format_megaflow_table(std::vector<MegaflowTableRow> rows, const std::string& datapath) {
+  std::stable_sort(rows.begin(), rows.end(), [](const MegaflowTableRow& a, const MegaflowTableRow& b) {
+    return std::stoull(a.packets) > std::stoull(b.packets);
+  });
+  MegaflowTableRow header{"UFID", "BRIDGE", "PACKETS", "BYTES", "USED", "WHERE", "MATCH", "ACTIONS"};
+  std::array<size_t, 7> width{};
+  auto widen = [&](const MegaflowTableRow& r) {
+    const std::string* cells[] = {&r.ufid, &r.bridge, &r.packets, &r.bytes, &r.used, &r.where, &r.match};
+    for (size_t i = 0; i < width.size(); ++i) width[i] = std::max(width[i], cells[i]->size());
+  };
+  widen(header);
+  for (const MegaflowTableRow& r : rows) widen(r);
+  auto line = [&](const MegaflowTableRow& r) {
+    auto left = [](const std::string& cell, size_t w) { return cell + std::string(w - cell.size(), ' '); };
+    auto right = [](const std::string& cell, size_t w) { return std::string(w - cell.size(), ' ') + cell; };
+    return left(r.ufid, width[0]) + "  " + left(r.bridge, width[1]) + "  " + right(r.packets, width[2]) + "  " +
+           right(r.bytes, width[3]) + "  " + right(r.used, width[4]) + "  " + left(r.where, width[5]) + "  " +
+           left(r.match, width[6]) + "  " + r.actions + "\n";
+  };
+  std::string text = line(header);
+  for (const MegaflowTableRow& r : rows) text += line(r);
+  text += std::to_string(rows.size()) + (rows.size() == 1 ? " megaflow" : " megaflows") +
+          ". WHERE sw: the software masked table of the " + datapath +
+          " datapath.\nNot offloaded: tc: " + kSwitchTcUnavailable + "; rte_flow: " + kSwitchRteFlowUnavailable +
+          ".\n";
+  return text;
+}
+
 }  // namespace
 
 SwitchCommandResult switch_dump_megaflows(SwitchCoreState& state, const SwitchCommandArgs& args) {
   Result<std::optional<std::string>> filter_text = args.optional_string("filter");
   if (!filter_text) return filter_text.status();
+  Result<std::optional<bool>> table = args.optional_bool("table");
+  if (!table) return table.status();
   Result<MegaflowFilter> filter = parse_megaflow_filter(filter_text->value_or(""));
   if (!filter) return filter.status();
   if (filter->bridge && !state.bridges.find(*filter->bridge))
@@ -100,6 +151,7 @@ SwitchCommandResult switch_dump_megaflows(SwitchCoreState& state, const SwitchCo
   uint64_t now = monotonic_ms();
   SwitchReply reply;
   reply.result["megaflows"] = nlohmann::json::array();
+  std::vector<MegaflowTableRow> rows;
   for (const Megaflow& flow : state.dpif.flow_dump()) {
     // Nothing is offloaded in this build.
     if (filter->type == MegaflowTypeFilter::kOffloaded) continue;
@@ -112,6 +164,9 @@ SwitchCommandResult switch_dump_megaflows(SwitchCoreState& state, const SwitchCo
     size_t actions_at = line.find(", actions:");
     if (actions_at != std::string::npos) line.insert(actions_at, where_text);
     reply.text += line + "\n";
+    rows.push_back({format_ufid(flow.ufid).substr(5, 8), bridge.empty() ? "-" : bridge,
+                    std::to_string(flow.stats.packets), std::to_string(flow.stats.bytes),
+                    used_text(flow.stats, now), "sw", format_match(flow.match), format_actions(flow.actions)});
 
     nlohmann::json rules = nlohmann::json::array();
     if (known != info.end())
@@ -132,6 +187,7 @@ SwitchCommandResult switch_dump_megaflows(SwitchCoreState& state, const SwitchCo
            {"tc", std::string("unavailable: ") + kSwitchTcUnavailable},
            {"rte_flow", std::string("unavailable: ") + kSwitchRteFlowUnavailable}}}});
   }
+  if (table->value_or(false)) reply.text = format_megaflow_table(std::move(rows), datapath);
   return reply;
 }
 

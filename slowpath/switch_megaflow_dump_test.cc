@@ -62,6 +62,32 @@ TEST_F(SwitchCoreMegaflowDump, EachLineIsDpctlsWithTheDatapathAndWhyItIsNotOfflo
                             {"rte_flow", "unavailable: no DPDK rte_flow provider in this build"}}));
 }
 
+TEST_F(SwitchCoreMegaflowDump, TheTableFormHasOneAlignedRowPerFlowBusiestFirstAndSaysWhereFlowsLive) {
+  std::string text = ok("dump-megaflows", {{"table", true}})["text"];
+  std::vector<std::string> lines;
+  for (size_t at = 0; at < text.size();) {
+    size_t end = text.find('\n', at);
+    lines.push_back(text.substr(at, end - at));
+    at = end + 1;
+  }
+  ASSERT_EQ(lines.size(), 5u) << text;
+  EXPECT_THAT(lines[0], ::testing::StartsWith("UFID      BRIDGE  PACKETS  BYTES   USED  WHERE  MATCH"));
+  // The flow with 3 packets comes before the idle one, whatever the dump order.
+  EXPECT_THAT(lines[1], ::testing::StartsWith("6bd2a3e1  -             3    180  never  sw     in_port(1),eth()"));
+  EXPECT_THAT(lines[1], ::testing::EndsWith("  2"));
+  EXPECT_THAT(lines[2], ::testing::StartsWith("00000001  -             0      0  never  sw     in_port(2),eth()"));
+  EXPECT_THAT(lines[2], ::testing::EndsWith("  drop"));
+  // Every row's MATCH starts in the same column.
+  EXPECT_EQ(lines[1].find("in_port"), lines[0].find("MATCH"));
+  EXPECT_EQ(lines[2].find("in_port"), lines[0].find("MATCH"));
+  EXPECT_EQ(lines[3], "2 megaflows. WHERE sw: the software masked table of the userspace datapath.");
+  EXPECT_EQ(lines[4],
+            "Not offloaded: tc: no TC offload provider in this build (planned); rte_flow: no DPDK rte_flow "
+            "provider in this build.");
+  // The structured result does not change with the text form.
+  EXPECT_EQ(ok("dump-megaflows", {{"table", true}})["result"], ok("dump-megaflows")["result"]);
+}
+
 TEST_F(SwitchCoreMegaflowDump, NothingIsOffloadedSoOffloadedAndTcSelectNone) {
   EXPECT_EQ(dump("type=offloaded"), "");
   EXPECT_EQ(dump("type=tc"), "");

@@ -1,0 +1,139 @@
+// The flowliftd side of flow_setup_vs_ovs_bench: the real daemon binary,
+// started on a private configuration (bridge brb with dummy ports b1 and b2,
+// the benchmark's rules inline) and a private control socket, and driven
+// over one ControlConnection exactly as the CLI drives it.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "bench/flow_setup_peer.h"
+#include "slowpath/control_client.h"
+
+extern char** environ;
+
+namespace flowlift::bench {
+namespace {
+
+class FlowliftdSetupPeer final : public FlowSetupPeer {
+ public:
+  ~FlowliftdSetupPeer() override {
+    connection_.reset();
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    std::error_code ignored;
+    if (!directory_.empty()) std::filesystem::remove_all(directory_, ignored);
+  }
+
+  static Result<std::unique_ptr<FlowSetupPeer>> start(const std::string& program,
+                                                      const std::vector<std::string>& rules) {
+    std::unique_ptr<FlowliftdSetupPeer> peer(new FlowliftdSetupPeer());
+    char pattern[] = "/tmp/flowlift-setup-bench.XXXXXX";
+    if (!mkdtemp(pattern)) return Status(errno, "mkdtemp failed");
+    peer->directory_ = pattern;
+    const std::string config_path = peer->directory_ + "/switch.json";
+    const std::string socket_path = peer->directory_ + "/flowliftd.sock";
+    nlohmann::json config = {
+        {"flowlift_config", 1},
+        {"datapath", {{"flow_limit", 500000}, {"max_idle_ms", 60000}}},
+        {"bridges",
+         nlohmann::json::array({{{"name", "brb"},
+                                 {"ports", nlohmann::json::array({{{"name", "b1"}, {"type", "dummy"}, {"ofport", 1}},
+                                                                  {{"name", "b2"}, {"type", "dummy"}, {"ofport", 2}}})},
+                                 {"flows", rules}}})}};
+    std::ofstream(config_path) << config.dump();
+
+    const std::string log_path = peer->directory_ + "/flowliftd.log";
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 2, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    std::vector<std::string> argv = {program, "--config", config_path, "--control", socket_path};
+    std::vector<char*> args;
+    for (std::string& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    int error = posix_spawn(&peer->pid_, program.c_str(), &actions, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (error != 0) return Status(error, "cannot start " + program);
+
+    for (int i = 0; i < 300; ++i) {
+      Result<ControlConnection> connection = ControlConnection::open(socket_path);
+      if (connection) {
+        peer->connection_.emplace(std::move(*connection));
+        return std::unique_ptr<FlowSetupPeer>(std::move(peer));
+      }
+      int status = 0;
+      if (::waitpid(peer->pid_, &status, WNOHANG) == peer->pid_) {
+        peer->pid_ = 0;
+        std::ifstream log(log_path);
+        return Status(EIO, program + " exited at start: " + std::string(std::istreambuf_iterator<char>(log), {}));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return Status(ETIMEDOUT, program + " did not answer on " + socket_path);
+  }
+
+  std::string name() const override { return "flowliftd (dummy)"; }
+
+  Status forget_flows() override {
+    Result<nlohmann::json> r = call("revalidate", {{"purge", true}});
+    return r ? Status::ok() : r.status();
+  }
+
+  Status inject(const std::vector<std::string>& packets) override {
+    Result<nlohmann::json> r = call("inject", {{"port", "b1"}, {"packet", packets}});
+    return r ? Status::ok() : r.status();
+  }
+
+  // Every packet looked up and found (hit), dropped for a full queue (lost),
+  // or taken up by a handler and executed (or failed there).
+  Result<uint64_t> processed() override {
+    Result<nlohmann::json> r = call("counters", nlohmann::json::object());
+    if (!r) return r.status();
+    const nlohmann::json& datapath = (*r)["datapath"];
+    const nlohmann::json& upcall = (*r)["upcall"];
+    return datapath.value("hit", uint64_t{0}) + datapath.value("lost", uint64_t{0}) +
+           upcall.value("executes", uint64_t{0}) + upcall.value("execute_errors", uint64_t{0}) +
+           upcall.value("upcall_errors", uint64_t{0});
+  }
+
+  Result<uint64_t> flows() override {
+    Result<nlohmann::json> r = call("counters", nlohmann::json::object());
+    if (!r) return r.status();
+    return (*r)["datapath"].value("flows", uint64_t{0});
+  }
+
+ private:
+  FlowliftdSetupPeer() = default;
+
+  Result<nlohmann::json> call(const std::string& command, const nlohmann::json& args) {
+    Result<nlohmann::json> response = connection_->request({{"command", command}, {"args", args}});
+    if (!response) return response.status();
+    if (!(*response).value("ok", false)) return Status(EIO, (*response).value("error", command + " failed"));
+    return (*response).value("result", nlohmann::json::object());
+  }
+
+  std::string directory_;
+  pid_t pid_ = 0;
+  std::optional<ControlConnection> connection_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<FlowSetupPeer>> make_flowliftd_setup_peer(const std::string& program,
+                                                                 const std::vector<std::string>& rules) {
+  return FlowliftdSetupPeer::start(program, rules);
+}
+
+}  // namespace flowlift::bench
