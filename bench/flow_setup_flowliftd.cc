@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <sstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -108,6 +109,8 @@ class FlowliftdSetupPeer final : public FlowSetupPeer {
            upcall.value("upcall_errors", uint64_t{0});
   }
 
+  Result<double> cpu_seconds() override { return process_cpu_seconds(pid_); }
+
   Result<uint64_t> flows() override {
     Result<nlohmann::json> r = call("counters", nlohmann::json::object());
     if (!r) return r.status();
@@ -130,6 +133,34 @@ class FlowliftdSetupPeer final : public FlowSetupPeer {
 };
 
 }  // namespace
+
+Result<double> process_cpu_seconds(pid_t pid, const std::string& skip_prefix) {
+  const std::filesystem::path tasks = "/proc/" + std::to_string(pid) + "/task";
+  std::error_code error;
+  std::filesystem::directory_iterator it(tasks, error);
+  if (error) return Status(ESRCH, "cannot read " + tasks.string() + ": " + error.message());
+  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  double total = 0;
+  for (const auto& task : it) {
+    std::ifstream stat(task.path() / "stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), {});
+    // "tid (comm) state ..." - comm may hold spaces, so split at the last ')'.
+    size_t open = text.find('('), close = text.rfind(')');
+    if (open == std::string::npos || close == std::string::npos) continue;
+    std::string comm = text.substr(open + 1, close - open - 1);
+    if (!skip_prefix.empty() && comm.starts_with(skip_prefix)) continue;
+    std::istringstream fields(text.substr(close + 2));
+    std::string field;
+    unsigned long long utime = 0, stime = 0;
+    // After comm: state(3) ... utime is field 14, stime 15 (1-based in proc(5)).
+    for (int i = 3; i <= 15 && fields >> field; ++i) {
+      if (i == 14) utime = std::stoull(field);
+      if (i == 15) stime = std::stoull(field);
+    }
+    total += static_cast<double>(utime + stime) / ticks;
+  }
+  return total;
+}
 
 Result<std::unique_ptr<FlowSetupPeer>> make_flowliftd_setup_peer(const std::string& program,
                                                                  const std::vector<std::string>& rules) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <sys/types.h>
 #include <vector>
 
 #include "flowlift/status.h"
@@ -23,7 +24,14 @@ class FlowSetupPeer {
   // Packets fully processed since the daemon started (a monotonic count).
   virtual Result<uint64_t> processed() = 0;
   virtual Result<uint64_t> flows() = 0;
+  // CPU time the daemon has used so far (user + system, all its threads
+  // except busy-polling ones, whose time says nothing about the work done).
+  virtual Result<double> cpu_seconds() = 0;
 };
+
+// CPU seconds used by process `pid`'s threads, from /proc/PID/task/*/stat,
+// leaving out threads whose name starts with `skip_prefix` (if not empty).
+Result<double> process_cpu_seconds(pid_t pid, const std::string& skip_prefix = "");
 
 // flowliftd at `program`, started with a private control socket and a bridge
 // of two dummy ports holding `rules` (port 1 input, port 2 output).

@@ -43,6 +43,7 @@ class OvsSandbox {
   // One unixctl call (ovs-appctl METHOD PARAMS...) over JSON-RPC.
   Result<std::string> appctl(const std::string& method, const std::vector<std::string>& params);
   const std::string& directory() const { return directory_; }
+  pid_t vswitchd_pid() const { return vswitchd_pid_; }
 
  private:
   OvsSandbox() = default;

@@ -83,32 +83,59 @@ std::string frame_flow_text(std::span<const uint8_t> frame) {
   return format_trace_flow(*flow);
 }
 
+// A packet given as hex bytes or as an ovs-dpctl flow.
+Result<Packet> parse_injected_packet(const std::string& text) {
+  if (std::optional<Result<std::vector<uint8_t>>> hex = parse_hex_frame(text)) {
+    if (!*hex) return hex->status();
+    return Packet(hex->value());
+  }
+  Result<Match> match = parse_match(text);
+  if (!match) return match.status().with_context("neither hex nor an ovs-dpctl flow");
+  Packet packet = compose_packet(match->key);
+  packet.md = PacketMetadata{};
+  return packet;
+}
+
 }  // namespace
 
+// `packet` is one packet or an array of them (as netdev-dummy/receive takes
+// several in one call); `count` repeats the whole list.
 SwitchCommandResult switch_inject(SwitchCoreState& state, const SwitchCommandArgs& args) {
   Result<const SwitchPortRecord*> port = find_dummy_port(state, args);
   if (!port) return port.status();
-  Result<std::string> text = args.required_string("packet");
-  if (!text) return text.status();
+  std::vector<std::string> texts;
+  const nlohmann::json* given = args.find("packet");
+  if (given && given->is_array()) {
+    Result<std::vector<std::string>> list = args.required_string_array("packet");
+    if (!list) return list.status();
+    if (list->empty()) return invalid_argument("argument \"packet\" is an empty list");
+    texts = std::move(*list);
+  } else {
+    Result<std::string> text = args.required_string("packet");
+    if (!text) return text.status();
+    texts.push_back(std::move(*text));
+  }
   Result<std::optional<uint64_t>> count = args.optional_unsigned("count", kMaxInjectCount);
   if (!count) return count.status();
   uint64_t n = count->value_or(1);
 
-  Packet packet;
-  if (std::optional<Result<std::vector<uint8_t>>> hex = parse_hex_frame(*text)) {
-    if (!*hex) return hex->status().with_context("packet");
-    packet = Packet(hex->value());
-  } else {
-    Result<Match> match = parse_match(*text);
-    if (!match) return match.status().with_context("packet (neither hex nor an ovs-dpctl flow)");
-    packet = compose_packet(match->key);
-    packet.md = PacketMetadata{};
+  std::vector<Packet> packets;
+  packets.reserve(texts.size());
+  for (size_t i = 0; i < texts.size(); ++i) {
+    Result<Packet> packet = parse_injected_packet(texts[i]);
+    if (!packet)
+      return packet.status().with_context(texts.size() == 1 ? std::string("packet")
+                                                            : "packet " + std::to_string(i + 1));
+    packets.push_back(std::move(*packet));
   }
   uint64_t injected = 0;
-  for (; injected < n; ++injected) {
-    Packet copy(packet.bytes());
-    if (Status s = state.dpif.inject((*port)->datapath_port, std::move(copy)); !s)
-      return s.with_context("port " + (*port)->name + " (" + std::to_string(injected) + " injected before)");
+  for (uint64_t round = 0; round < n; ++round) {
+    for (const Packet& packet : packets) {
+      Packet copy(packet.bytes());
+      if (Status s = state.dpif.inject((*port)->datapath_port, std::move(copy)); !s)
+        return s.with_context("port " + (*port)->name + " (" + std::to_string(injected) + " injected before)");
+      ++injected;
+    }
   }
   SwitchReply reply;
   reply.result = {{"injected", injected}};

@@ -137,10 +137,29 @@ TEST_F(SwitchCorePackets, InjectAndCaptureRefuseWhatTheyCannotDo) {
   EXPECT_EQ(error("inject", {{"port", "p1"}, {"packet", "00112233"}}),
             "inject: packet: hex packet is shorter than an Ethernet header");
   EXPECT_THAT(error("inject", {{"port", "p1"}, {"packet", "eth(src=zz)"}}),
-              HasSubstr("inject: packet (neither hex nor an ovs-dpctl flow): "));
+              HasSubstr("inject: packet: neither hex nor an ovs-dpctl flow: "));
   EXPECT_EQ(error("capture", {{"port", "p1"}, {"max", 5000}}),
             "capture: argument \"max\" must be an integer from 0 to 1024");
   EXPECT_EQ(dpif_.stats().missed, 0u) << "nothing reached the datapath";
+}
+
+TEST_F(SwitchCorePackets, AListOfPacketsIsInjectedInOrderCountTimes) {
+  std::string arp = "ffffffffffff000000000001" "0806" + std::string(56, '0');
+  EXPECT_EQ(ok("inject", {{"port", "p1"}, {"packet", {arp, "eth(src=00:00:00:00:00:02,dst=ff:ff:ff:ff:ff:ff),"
+                                                           "eth_type(0x0800),ipv4(src=10.0.0.1,dst=10.0.0.2,"
+                                                           "proto=17,ttl=64,frag=no),udp(src=1,dst=2)"}},
+                          {"count", 2}})["result"],
+            (nlohmann::json{{"injected", 4}}));
+  std::vector<DpifUpcall> upcalls;
+  ASSERT_EQ(dpif_.recv_upcalls(10, upcalls), 4u);
+  EXPECT_EQ(upcalls[0].key.eth_type, htons(0x0806));
+  EXPECT_EQ(upcalls[1].key.eth_type, htons(0x0800));
+  EXPECT_EQ(upcalls[2].key.eth_type, htons(0x0806));
+  EXPECT_THAT(error("inject", {{"port", "p1"}, {"packet", {arp, "eth(src=zz)"}}}),
+              HasSubstr("inject: packet 2: neither hex nor an ovs-dpctl flow: "));
+  EXPECT_EQ(error("inject", {{"port", "p1"}, {"packet", nlohmann::json::array()}}),
+            "inject: argument \"packet\" is an empty list");
+  EXPECT_EQ(dpif_.recv_upcalls(10, upcalls), 0u) << "a refused list injects nothing";
 }
 
 TEST_F(SwitchCorePackets, AHexFrameIsInjectedAsItIs) {
