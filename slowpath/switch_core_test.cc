@@ -125,6 +125,12 @@ TEST_F(SwitchCorePorts, BadPortRequestsNameThePortAndWhatWasWrong) {
                                  {"type", "vxlan"},
                                  {"options", {{"remote_ip", "192.0.2.2"}, {"colour", "red"}}}}),
               HasSubstr("add-port: port vx1: option colour=red"));
+  EXPECT_EQ(error("add-port", {{"bridge", "br0"}, {"port", "local"}, {"type", "dummy"}}),
+            "add-port: port local: the name is a reserved OpenFlow port name");
+  EXPECT_EQ(error("add-port", {{"bridge", "br0"}, {"port", "17"}, {"type", "dummy"}}),
+            "add-port: port 17: the name may not start with a digit (flow text reads it as a port number)");
+  EXPECT_EQ(error("add-port", {{"bridge", "br0"}, {"port", "a,b"}, {"type", "dummy"}}),
+            "add-port: port a,b: the name may not contain , = : ( ) or white space");
   EXPECT_TRUE(dpif_.port_dump().empty());
   add_dummy_port("br0", "p1");
   ok("add-bridge", {{"bridge", "br1"}});

@@ -107,7 +107,8 @@ TEST_F(SwitchCoreUserspace, AVlanIsPushedOneWayAndPoppedTheOtherThroughInstalled
   ok("del-port", {{"port", "p2"}});
   ok("revalidate");
   EXPECT_EQ(dpif_->port_dump().size(), 1u);
-  for (const nlohmann::json& flow : ok("dump-megaflows")["result"]["megaflows"])
+  nlohmann::json left = ok("dump-megaflows");
+  for (const nlohmann::json& flow : left["result"]["megaflows"])
     EXPECT_THAT(flow["match"].get<std::string>(), Not(HasSubstr("in_port(2)")));
 }
 
