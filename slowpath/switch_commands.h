@@ -71,7 +71,9 @@ Status switch_del_port(SwitchCoreState& state, const std::string& name);
 // Applies parsed flow-mods to a bridge: one by one (what ovs-ofctl add-flows
 // does: those before a failing one stay), or as one atomic bundle. Returns
 // how many were applied. Errors name the failing flow-mod's line.
-Result<size_t> switch_apply_flow_mods(OfBridge& bridge, const std::vector<OfFlowMod>& mods, bool bundle);
+// `now_ms` is SwitchCoreState::rule_clock_ms().
+Result<size_t> switch_apply_flow_mods(OfBridge& bridge, const std::vector<OfFlowMod>& mods, bool bundle,
+                                      uint64_t now_ms);
 
 // The megaflows' offload status, true for this build.
 inline constexpr const char* kSwitchTcUnavailable = "no TC offload provider in this build (planned)";

@@ -351,7 +351,8 @@ Status apply_switch_config(SwitchCoreState& state, const nlohmann::json& config)
     }
     if (!bridge.flows.empty()) {
       std::shared_ptr<OfBridge> live = state.bridges.find(bridge.name);
-      Result<size_t> applied = switch_apply_flow_mods(*live, bridge.flows, /*bundle=*/true);
+      Result<size_t> applied =
+          switch_apply_flow_mods(*live, bridge.flows, /*bundle=*/true, state.rule_clock_ms());
       if (!applied) {
         undo();
         return at(path + ".flows",

@@ -18,8 +18,10 @@ namespace {
 
 using ::testing::HasSubstr;
 
-nlohmann::json document(nlohmann::json bridges) {
-  return {{"flowlift_config", 1}, {"bridges", std::move(bridges)}};
+// The bridges as a list, not as one JSON value: a braced single JSON value
+// is copied by clang where g++ wraps it in an array.
+nlohmann::json document(std::initializer_list<nlohmann::json> bridges) {
+  return {{"flowlift_config", 1}, {"bridges", nlohmann::json::array_t(bridges)}};
 }
 
 nlohmann::json two_port_bridge(const std::string& name, const std::string& a, const std::string& b) {

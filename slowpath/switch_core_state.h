@@ -61,6 +61,14 @@ struct SwitchCoreState {
   Udpif udpif;
   bool threads_started = false;
 
+  // The clock of OpenFlow rule times: the Udpif's (UdpifConfig::now_ms,
+  // monotonic_ms() unless a test set its own), so that rules are created,
+  // credited and expired on one clock.
+  uint64_t rule_clock_ms() const {
+    UdpifConfig config = udpif.config();
+    return config.now_ms ? config.now_ms() : monotonic_ms();
+  }
+
   std::mutex control_mutex;
   std::map<std::string, SwitchPortRecord> ports;   // by port name, across bridges
   std::map<uint16_t, SwitchTunnelRecord> tunnels;  // by VXLAN UDP port

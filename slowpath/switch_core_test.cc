@@ -5,6 +5,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "slowpath/switch_core_test_fixture.h"
 
 namespace flowlift {
@@ -125,6 +128,12 @@ TEST_F(SwitchCorePorts, BadPortRequestsNameThePortAndWhatWasWrong) {
                                  {"type", "vxlan"},
                                  {"options", {{"remote_ip", "192.0.2.2"}, {"colour", "red"}}}}),
               HasSubstr("add-port: port vx1: option colour=red"));
+  EXPECT_EQ(error("add-port", {{"bridge", "br0"}, {"port", "local"}, {"type", "dummy"}}),
+            "add-port: port local: the name is a reserved OpenFlow port name");
+  EXPECT_EQ(error("add-port", {{"bridge", "br0"}, {"port", "17"}, {"type", "dummy"}}),
+            "add-port: port 17: the name may not start with a digit (flow text reads it as a port number)");
+  EXPECT_EQ(error("add-port", {{"bridge", "br0"}, {"port", "a,b"}, {"type", "dummy"}}),
+            "add-port: port a,b: the name may not contain , = : ( ) or white space");
   EXPECT_TRUE(dpif_.port_dump().empty());
   add_dummy_port("br0", "p1");
   ok("add-bridge", {{"bridge", "br1"}});
@@ -246,6 +255,45 @@ TEST_F(SwitchCorePorts, ShowSaysWhyAPortDoesNotWork) {
             "     tx pkts=0, bytes=0, drop=0\n"
             "     error: device eth0 was removed\n");
   EXPECT_EQ(show["result"]["bridges"][0]["ports"][0]["error"], "device eth0 was removed");
+}
+
+}  // namespace
+}  // namespace flowlift
+
+namespace flowlift {
+namespace {
+
+// With its threads running (as flowliftd runs it), revalidate waits for a
+// whole round of the revalidator thread, and concurrent requests from
+// several control connections each get their own answer.
+TEST(SwitchCoreThreads, RevalidateWaitsForARoundAndConcurrentRequestsAreEachAnswered) {
+  SwitchCoreTestDpif dpif;
+  SwitchCoreOptions options;
+  options.udpif.n_handlers = 2;
+  SwitchCore core(dpif, options);
+  ASSERT_TRUE(core.handle({{"command", "add-bridge"}, {"args", {{"bridge", "br0"}}}})["ok"].get<bool>());
+  nlohmann::json revalidated = core.handle({{"command", "revalidate"}});
+  ASSERT_TRUE(revalidated["ok"].get<bool>()) << revalidated.dump();
+  EXPECT_GE(revalidated["result"]["revalidation_rounds"].get<uint64_t>(), 1u);
+
+  constexpr int kFlowsPerThread = 40;
+  std::vector<std::thread> clients;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 2; ++t) {
+    clients.emplace_back([&, t] {
+      for (int i = 0; i < kFlowsPerThread; ++i) {
+        std::string flow = "priority=" + std::to_string(100 + t * kFlowsPerThread + i) + ",actions=drop";
+        nlohmann::json added =
+            core.handle({{"id", i}, {"command", "add-flow"}, {"args", {{"bridge", "br0"}, {"flow", flow}}}});
+        nlohmann::json dumped = core.handle({{"command", "dump-flows"}, {"args", {{"bridge", "br0"}}}});
+        if (!added.value("ok", false) || added["id"] != i || !dumped.value("ok", false)) ++failures;
+      }
+    });
+  }
+  for (std::thread& client : clients) client.join();
+  EXPECT_EQ(failures.load(), 0);
+  nlohmann::json dumped = core.handle({{"command", "dump-flows"}, {"args", {{"bridge", "br0"}}}});
+  EXPECT_EQ(dumped["result"]["flows"].size(), 2u * kFlowsPerThread);
 }
 
 }  // namespace

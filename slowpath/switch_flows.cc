@@ -4,8 +4,8 @@
 // Flow-mods are parsed before the bridge's exclusive lock is taken (parsing
 // needs only the port names), and each applied change bumps the bridge's
 // change sequence so the revalidator re-translates the megaflows built from
-// the old rules. Rule times use monotonic_ms(), the clock the revalidator
-// credits and expires with. The OpenFlow version follows ovs-ofctl: 1.0 with
+// the old rules. Rule times use the Udpif's clock (rule_clock_ms), the one
+// the revalidator credits and expires with. The OpenFlow version follows ovs-ofctl: 1.0 with
 // NXM by default, 1.4 for --bundle (which OpenFlow 1.0 cannot carry).
 #include <algorithm>
 
@@ -71,17 +71,18 @@ std::string dump_line(const OfTableRule& rule, uint64_t now_ms, const OfFlowDump
 
 }  // namespace
 
-Result<size_t> switch_apply_flow_mods(OfBridge& bridge, const std::vector<OfFlowMod>& mods, bool bundle) {
+Result<size_t> switch_apply_flow_mods(OfBridge& bridge, const std::vector<OfFlowMod>& mods, bool bundle,
+                                      uint64_t now_ms) {
   std::unique_lock lock(bridge.mutex());
   if (bundle) {
-    Result<OfTablesChange> change = bridge.tables().apply_bundle(mods, monotonic_ms());
+    Result<OfTablesChange> change = bridge.tables().apply_bundle(mods, now_ms);
     if (!change) return change.status();
     bridge.note_change();
     return mods.size();
   }
   size_t applied = 0;
   for (const OfFlowMod& mod : mods) {
-    Result<OfTablesChange> change = bridge.tables().apply(mod, monotonic_ms());
+    Result<OfTablesChange> change = bridge.tables().apply(mod, now_ms);
     if (!change) {
       if (applied > 0) bridge.note_change();
       std::string where = mod.line > 0 ? "line " + std::to_string(mod.line) + ": " : "";
@@ -106,7 +107,7 @@ SwitchCommandResult switch_add_flow(SwitchCoreState& state, const SwitchCommandA
   options.protocol = OfFlowModProtocol::kOpenFlow10;
   Result<OfFlowMod> mod = parse_of_flow_mod(*text, port_names_of(**bridge), options);
   if (!mod) return mod.status();
-  Result<size_t> applied = switch_apply_flow_mods(**bridge, {*mod}, false);
+  Result<size_t> applied = switch_apply_flow_mods(**bridge, {*mod}, false, state.rule_clock_ms());
   if (!applied) return applied.status();
   return SwitchReply{};
 }
@@ -128,7 +129,7 @@ SwitchCommandResult switch_add_flows(SwitchCoreState& state, const SwitchCommand
   Result<std::vector<OfFlowMod>> mods =
       parse_of_flow_mod_file(join_lines(*lines), port_names_of(**bridge), options);
   if (!mods) return context.empty() ? mods.status() : mods.status().with_context(context);
-  Result<size_t> applied = switch_apply_flow_mods(**bridge, *mods, atomic);
+  Result<size_t> applied = switch_apply_flow_mods(**bridge, *mods, atomic, state.rule_clock_ms());
   if (!applied) return context.empty() ? applied.status() : applied.status().with_context(context);
   SwitchReply reply;
   reply.result = {{"flow_mods", *applied}};
@@ -148,7 +149,7 @@ SwitchCommandResult switch_mod_flows(SwitchCoreState& state, const SwitchCommand
   options.protocol = OfFlowModProtocol::kOpenFlow10;
   Result<OfFlowMod> mod = parse_of_flow_mod(*text, port_names_of(**bridge), options);
   if (!mod) return mod.status();
-  Result<size_t> applied = switch_apply_flow_mods(**bridge, {*mod}, false);
+  Result<size_t> applied = switch_apply_flow_mods(**bridge, {*mod}, false, state.rule_clock_ms());
   if (!applied) return applied.status();
   return SwitchReply{};
 }
@@ -169,7 +170,7 @@ SwitchCommandResult switch_del_flows(SwitchCoreState& state, const SwitchCommand
   size_t removed = 0;
   {
     std::unique_lock lock((*bridge)->mutex());
-    Result<OfTablesChange> change = (*bridge)->tables().apply(*mod, monotonic_ms());
+    Result<OfTablesChange> change = (*bridge)->tables().apply(*mod, state.rule_clock_ms());
     if (!change) return change.status();
     removed = change->removed.size();
     (*bridge)->note_change();
@@ -196,7 +197,7 @@ SwitchCommandResult switch_dump_flows(SwitchCoreState& state, const SwitchComman
 
   OfFlowDumpOptions dump;
   dump.show_stats = stats->value_or(true);
-  uint64_t now = monotonic_ms();
+  uint64_t now = state.rule_clock_ms();
   SwitchReply reply;
   reply.result["flows"] = nlohmann::json::array();
   std::shared_lock lock((*bridge)->mutex());

@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+
 #include "slowpath/switch_core_test_fixture.h"
 
 namespace flowlift {
@@ -156,6 +158,42 @@ TEST_F(SwitchCoreFlows, TracePrintsOfprotoTraceAndReturnsTheMegaflowAndActions) 
   nlohmann::json miss = ok("trace", {{"bridge", "br0"}, {"flow", "in_port=p2,ip"}});
   EXPECT_EQ(miss["result"]["datapath_actions"], "drop");
   EXPECT_THAT(error("trace", {{"bridge", "br0"}, {"flow", "in_port=p9"}}), HasSubstr("trace: "));
+}
+
+}  // namespace
+}  // namespace flowlift
+
+namespace flowlift {
+namespace {
+
+// Rules are created, dumped and expired on the Udpif's clock, so a hard
+// timeout counts from the add-flow on the same clock the revalidator expires with.
+TEST(SwitchCoreRuleClock, RulesAreTimedOnTheUpcallLayersClock) {
+  SwitchCoreTestDpif dpif;
+  std::atomic<uint64_t> now{1'000'000};
+  SwitchCoreOptions options;
+  options.start_threads = false;
+  options.udpif.now_ms = [&now] { return now.load(); };
+  SwitchCore core(dpif, options);
+  ASSERT_TRUE(core.handle({{"command", "add-bridge"}, {"args", {{"bridge", "br0"}}}})["ok"].get<bool>());
+  nlohmann::json added =
+      core.handle({{"command", "add-flow"},
+                   {"args", {{"bridge", "br0"}, {"flow", "hard_timeout=10,priority=5,actions=drop"}}}});
+  ASSERT_TRUE(added["ok"].get<bool>()) << added.dump();
+  now += 5'500;
+  nlohmann::json dumped = core.handle({{"command", "dump-flows"}, {"args", {{"bridge", "br0"}}}});
+  EXPECT_THAT(dumped["text"].get<std::string>(), HasSubstr("duration=5.500s, table=0,"));
+  EXPECT_EQ(dumped["result"]["flows"][0]["duration_ms"], 5'500);
+  now += 4'000;
+  core.handle({{"command", "revalidate"}});
+  EXPECT_EQ(core.handle({{"command", "dump-flows"}, {"args", {{"bridge", "br0"}}}})["result"]["flows"].size(),
+            1u)
+      << "9.5 s: not yet";
+  now += 600;
+  core.handle({{"command", "revalidate"}});
+  EXPECT_EQ(core.handle({{"command", "dump-flows"}, {"args", {{"bridge", "br0"}}}})["result"]["flows"].size(),
+            0u)
+      << "10.1 s: the hard timeout ran out";
 }
 
 }  // namespace

@@ -106,6 +106,16 @@ Status switch_check_port_spec(const SwitchPortSpec& spec, DpifPortType* type,
                               std::optional<XlateVxlanOptions>* vxlan) {
   const std::string label = "port " + spec.name;
   if (spec.name.empty()) return invalid_argument("a port needs a name");
+  // Flow text names ports ("in_port=p1", "output:vx1"): a name that reads
+  // as a number or a reserved port, or that holds the syntax's separators,
+  // could never be named there.
+  if (spec.name[0] >= '0' && spec.name[0] <= '9')
+    return invalid_argument(label +
+                            ": the name may not start with a digit (flow text reads it as a port number)");
+  if (parse_of_port(spec.name, PortNames()).is_ok())
+    return invalid_argument(label + ": the name is a reserved OpenFlow port name");
+  if (spec.name.find_first_of(",=:() \t") != std::string::npos)
+    return invalid_argument(label + ": the name may not contain , = : ( ) or white space");
   std::optional<DpifPortType> parsed = port_type_from_name(spec.type);
   if (!parsed)
     return invalid_argument(label + ": unknown type \"" + spec.type + "\" (system, dummy or vxlan)");
