@@ -1,9 +1,6 @@
-// UserspaceDpif's control path: ports, flows, upcall queues, tunnel remotes
-// (see userspace_dpif.h; the fast path and the receive threads live in
-// userspace_dpif_fast_path.cc and userspace_dpif_receive_threads.cc).
+// UserspaceDpif's control path: ports, flows, upcall queues, dummy ports
+// (see userspace_dpif.h for the other files).
 #include "kmod/userspace_dpif.h"
-
-#include <arpa/inet.h>
 
 #include <algorithm>
 
@@ -17,12 +14,6 @@ namespace {
 constexpr uint32_t kMaxDpifPortNumber = 65535;
 
 std::string port_label(const std::string& name) { return "port " + name; }
-
-std::string ipv4_text(Be32 address) {
-  char text[INET_ADDRSTRLEN] = "?";
-  ::inet_ntop(AF_INET, &address, text, sizeof text);
-  return text;
-}
 
 }  // namespace
 
@@ -209,73 +200,10 @@ std::vector<DpifPort> UserspaceDpif::port_dump() const {
   return out;
 }
 
-Result<uint32_t> UserspaceDpif::underlay_port_for_device(const std::string& ifname) {
-  std::lock_guard config(config_mutex_);
-  {
-    std::shared_lock lock(ports_mutex_);
-    for (const auto& [number, port] : ports_)
-      if (port->name == ifname && port->type == DpifPortType::kSystem) return number;
-  }
-  DpifPortRequest request;
-  request.name = ifname;
-  request.type = DpifPortType::kSystem;
-  request.underlay_only = true;
-  Result<uint32_t> added = add_port_locked(request);
-  if (!added) return added.status().with_context("VXLAN underlay");
-  return added;
-}
-
 void UserspaceDpif::mark_device_gone(UserspaceDpifPort& port) {
   if (port.device_gone.exchange(true)) return;
   port.set_error("device " + port.name + " was removed");
   port_set_changed();  // its receive thread stops polling it
-}
-
-Status UserspaceDpif::set_tunnel_remotes(uint32_t number, std::vector<Be32> remotes) {
-  PortPtr port = find_port(number);
-  if (!port || port->type != DpifPortType::kVxlan)
-    return Status(ENODEV,
-                  "set_tunnel_remotes: port number " + std::to_string(number) + " is not a vxlan port");
-  {
-    std::lock_guard config(config_mutex_);
-    std::sort(remotes.begin(), remotes.end());
-    remotes.erase(std::unique(remotes.begin(), remotes.end()), remotes.end());
-    tunnel_remotes_[number] = std::move(remotes);
-  }
-  resolve_tunnel_remotes();
-  return Status::ok();
-}
-
-void UserspaceDpif::resolve_tunnel_remotes() {
-  if (!underlay_) return;
-  std::map<uint32_t, std::vector<Be32>> remotes;
-  {
-    std::lock_guard config(config_mutex_);
-    remotes = tunnel_remotes_;
-  }
-  for (const auto& [number, addresses] : remotes) {
-    PortPtr port = find_port(number);
-    if (!port) continue;
-    std::string unresolved;
-    for (Be32 remote : addresses) {
-      Result<UnderlayPath> path = underlay_->resolve(UnderlayAddress::ipv4(remote));
-      Status status = path.status();
-      if (path) status = underlay_port_for_device(path->output_ifname).status();
-      if (status) continue;
-      // EAGAIN (neighbour not resolved yet) and the rest alike: retried on the
-      // next kernel change or retry tick.
-      if (!unresolved.empty()) unresolved += "; ";
-      unresolved += "remote " + ipv4_text(remote) + ": " + status.message();
-    }
-    std::lock_guard lock(port->state_mutex);
-    // Only this function writes "remote ..." errors; keep other reasons
-    // (a failed encapsulation) until they are replaced.
-    if (!unresolved.empty()) {
-      port->error = unresolved;
-    } else if (port->error.rfind("remote ", 0) == 0) {
-      port->error.clear();
-    }
-  }
 }
 
 // ---- Flows ----

@@ -16,9 +16,14 @@
 // of the route's device, which the datapath opens itself as an
 // `underlay_only` system port when it is not a bridge port already.
 //
-// Files: userspace_dpif.cc (ports, flows, upcalls, tunnel remotes),
+// Files: userspace_dpif.cc (ports, flows, upcalls, dummy ports),
+// userspace_dpif_underlay.cc (tunnel remotes and their underlay devices),
 // userspace_dpif_fast_path.cc (receive, execute, transmit),
 // userspace_dpif_receive_threads.cc (poll loops and the service work).
+//
+// Namespaces: devices are looked up by name in the calling thread's network
+// namespace, so add system ports from the namespace the datapath was
+// created in (the daemon never changes namespace; the host tests enter it).
 //
 // Threading: every member is safe from any thread (Dpif's contract). The
 // receive threads each own a LookupContext; other callers of the fast path

@@ -93,6 +93,7 @@ class UserspaceDpif::Executor final : public ActionContext {
   uint32_t random_u32() override { return static_cast<uint32_t>(rng()()); }
 
   bool is_vxlan_port(uint32_t number) override {
+    pending_tunnel_.reset();  // asked before every output: an older resolve is stale
     PortPtr port = dpif_.find_port(number);
     if (!port || port->type != DpifPortType::kVxlan) return false;
     last_vxlan_port_ = std::move(port);  // the executor outputs to it next
@@ -107,21 +108,17 @@ class UserspaceDpif::Executor final : public ActionContext {
     if (!port || port->type != DpifPortType::kVxlan)
       return Status(ENODEV, "port number " + std::to_string(number) + " is not a vxlan port");
     Result<VxlanRoute> route = resolve(*port, tunnel);
-    if (!route) {
-      tunnel_drop(*port, route.status());
-      ++drops_counted_;
-      return route.status();
-    }
-    pending_tunnel_ = PendingTunnelOutput{port, route->underlay_port};
+    if (route) pending_tunnel_ = PendingTunnelOutput{port, route->underlay_port};
     return route;
   }
 
-  // Tunnel output failures the executor counted without asking us (no
-  // tunnel metadata, encapsulation errors) are the tunnel port's tx drops too.
+  // Tunnel output failures (no route or neighbour, no tunnel metadata, a
+  // failed encapsulation) are the tunnel port's tx drops, with the latest
+  // reason shown on the port. The executor counts them; a failed resolve for
+  // a userspace action's egress tunnel info is no drop and is not counted.
   void account_tunnel_drops() {
-    uint64_t uncounted = drops.tunnel_output_error - drops_counted_;
-    if (uncounted == 0 || !last_vxlan_port_) return;
-    UserspaceDpifPortCounters::bump(last_vxlan_port_->counters.tx_dropped, uncounted);
+    if (drops.tunnel_output_error == 0 || !last_vxlan_port_) return;
+    UserspaceDpifPortCounters::bump(last_vxlan_port_->counters.tx_dropped, drops.tunnel_output_error);
     last_vxlan_port_->set_error("tx drop: " + drops.last_error.message());
   }
 
@@ -151,11 +148,6 @@ class UserspaceDpif::Executor final : public ActionContext {
     return route;
   }
 
-  static void tunnel_drop(UserspaceDpifPort& port, const Status& why) {
-    UserspaceDpifPortCounters::bump(port.counters.tx_dropped);
-    port.set_error("tx drop: " + why.message());
-  }
-
   static std::mt19937& rng() {
     thread_local std::mt19937 generator(std::random_device{}());
     return generator;
@@ -165,8 +157,7 @@ class UserspaceDpif::Executor final : public ActionContext {
   LookupContext& context_;
   int depth_;
   std::optional<PendingTunnelOutput> pending_tunnel_;
-  PortPtr last_vxlan_port_;
-  uint64_t drops_counted_ = 0;  // tunnel_output_error already counted by resolve_vxlan_route
+  PortPtr last_vxlan_port_;  // the tunnel port of the latest output to one
 };
 
 void UserspaceDpif::receive(LookupContext& context, UserspaceDpifPort& port, Packet packet) {

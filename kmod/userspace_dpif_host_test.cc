@@ -254,6 +254,7 @@ class UserspaceDpifVxlanHostTest : public UserspaceDpifHostTest {
 
 TEST_F(UserspaceDpifVxlanHostTest, FrameTheLinuxVtepSendsIsDecapsulatedAndUpcalled) {
   NetnsPacketSocket vtep = peer_socket("vx0");
+  NetnsPacketSocket underlay = peer_socket("u1");
   Bytes sent = dpif_test_frame(0x44);
   ASSERT_TRUE(vtep.send(sent));
   std::optional<DpifUpcall> upcall = wait_for_upcall([](const DpifUpcall& u) {
@@ -268,6 +269,15 @@ TEST_F(UserspaceDpifVxlanHostTest, FrameTheLinuxVtepSendsIsDecapsulatedAndUpcall
   EXPECT_EQ(Bytes(upcall->packet.bytes().begin(), upcall->packet.bytes().end()), sent);
   EXPECT_GE(port_named("vxlan_sys_4789")->stats.rx_packets, 1u);
   EXPECT_TRUE(port_named("u0")->underlay_only);
+  // The host's stack got its copy too; the datapath's bound UDP socket keeps
+  // it from answering with ICMP port unreachable.
+  EXPECT_EQ(port_named("vxlan_sys_4789")->error, "");
+  std::optional<Bytes> icmp = underlay.receive_matching(
+      [](const Bytes& f) {
+        return f.size() >= 36 && f[12] == 0x08 && f[13] == 0x00 && f[23] == 1 && f[34] == 3 && f[35] == 3;
+      },
+      300);
+  EXPECT_FALSE(icmp) << "the host answered the tunnel packet with ICMP port unreachable";
 }
 
 TEST_F(UserspaceDpifVxlanHostTest, FrameWeEncapsulateArrivesDecapsulatedOnTheLinuxVtep) {

@@ -437,6 +437,21 @@ TEST_F(UserspaceDpifVxlanTest, OutputWithoutAnUnderlayIsACountedTxDropWithAReaso
   EXPECT_EQ(dpif->stats().action_errors, 2u);
 }
 
+TEST_F(UserspaceDpifVxlanTest, UnresolvableEgressTunnelInfoOfAnUpcallIsNoTxDrop) {
+  FlowKey key = parse_match(kIcmpFrom1)->key;
+  std::string actions =
+      "set(tunnel(tun_id=0x2a,dst=192.0.2.2,ttl=64,flags(key))),userspace(pid=1,tunnel_out_port=" +
+      std::to_string(vxlan_port) + ")";
+  Result<ActionList> parsed = parse_actions(actions);
+  ASSERT_TRUE(parsed) << parsed.status().message();
+  ASSERT_TRUE(dpif->execute(frame_of(kIcmpFrom1), key, *parsed).is_ok());
+  std::vector<DpifUpcall> got = upcalls();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].kind, DpifUpcall::Kind::kAction);
+  EXPECT_EQ(port(vxlan_port).stats.tx_dropped, 0u);
+  EXPECT_EQ(port(vxlan_port).error, "");
+}
+
 TEST_F(UserspaceDpifVxlanTest, TunnelRemotesNeedAVxlanPort) {
   EXPECT_EQ(dpif->set_tunnel_remotes(1, {htonl(0xc0000202)}).code(), ENODEV);
   EXPECT_TRUE(dpif->set_tunnel_remotes(vxlan_port, {htonl(0xc0000202)}).is_ok());

@@ -14,8 +14,9 @@ Result<SwitchCommandArgs> SwitchCommandArgs::from_json(const nlohmann::json& arg
     if (known) continue;
     std::string takes;
     for (std::string_view name : allowed) takes += (takes.empty() ? "" : ", ") + std::string(name);
-    return invalid_argument("unknown argument \"" + key + "\"" +
-                            (takes.empty() ? std::string(" (takes no arguments)") : " (takes " + takes + ")"));
+    return invalid_argument(
+        "unknown argument \"" + key + "\"" +
+        (takes.empty() ? std::string(" (takes no arguments)") : " (takes " + takes + ")"));
   }
   out.args_ = args;
   return out;
@@ -46,11 +47,13 @@ Result<std::optional<std::string>> SwitchCommandArgs::optional_string(std::strin
 Result<std::optional<bool>> SwitchCommandArgs::optional_bool(std::string_view key) const {
   const nlohmann::json* value = find(key);
   if (!value) return std::optional<bool>();
-  if (!value->is_boolean()) return invalid_argument("argument \"" + std::string(key) + "\" must be true or false");
+  if (!value->is_boolean())
+    return invalid_argument("argument \"" + std::string(key) + "\" must be true or false");
   return std::optional<bool>(value->get<bool>());
 }
 
-Result<std::optional<uint64_t>> SwitchCommandArgs::optional_unsigned(std::string_view key, uint64_t max) const {
+Result<std::optional<uint64_t>> SwitchCommandArgs::optional_unsigned(std::string_view key,
+                                                                     uint64_t max) const {
   const nlohmann::json* value = find(key);
   if (!value) return std::optional<uint64_t>();
   // A JSON integer parses as unsigned when non-negative, but one built in
@@ -65,11 +68,13 @@ Result<std::optional<uint64_t>> SwitchCommandArgs::optional_unsigned(std::string
 Result<std::vector<std::string>> SwitchCommandArgs::required_string_array(std::string_view key) const {
   const nlohmann::json* value = find(key);
   if (!value) return invalid_argument("missing argument \"" + std::string(key) + "\"");
-  if (!value->is_array()) return invalid_argument("argument \"" + std::string(key) + "\" must be an array of strings");
+  if (!value->is_array())
+    return invalid_argument("argument \"" + std::string(key) + "\" must be an array of strings");
   std::vector<std::string> out;
   for (size_t i = 0; i < value->size(); ++i) {
     if (!(*value)[i].is_string())
-      return invalid_argument("argument \"" + std::string(key) + "\"[" + std::to_string(i) + "] must be a string");
+      return invalid_argument("argument \"" + std::string(key) + "\"[" + std::to_string(i) +
+                              "] must be a string");
     out.push_back((*value)[i].get<std::string>());
   }
   return out;

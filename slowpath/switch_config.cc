@@ -35,7 +35,9 @@ struct SwitchConfigPlan {
   std::vector<SwitchConfigBridgePlan> bridges;
 };
 
-Status at(const std::string& path, const std::string& message) { return invalid_argument(path + ": " + message); }
+Status at(const std::string& path, const std::string& message) {
+  return invalid_argument(path + ": " + message);
+}
 
 Status check_keys(const nlohmann::json& object, const std::string& path,
                   std::initializer_list<std::string_view> allowed) {
@@ -61,11 +63,13 @@ Result<std::optional<uint64_t>> optional_unsigned(const nlohmann::json& object, 
   if (it == object.end()) return std::optional<uint64_t>();
   bool non_negative = it->is_number_unsigned() || (it->is_number_integer() && it->get<int64_t>() >= 0);
   if (!non_negative || it->get<uint64_t>() < min || it->get<uint64_t>() > max)
-    return at(child(path, key), "must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
+    return at(child(path, key),
+              "must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
   return std::optional<uint64_t>(it->get<uint64_t>());
 }
 
-Result<std::string> required_string(const nlohmann::json& object, const std::string& path, std::string_view key) {
+Result<std::string> required_string(const nlohmann::json& object, const std::string& path,
+                                    std::string_view key) {
   auto it = object.find(std::string(key));
   if (it == object.end()) return at(child(path, key), "missing");
   if (!it->is_string()) return at(child(path, key), "must be a string");
@@ -79,10 +83,11 @@ Status check_version(const nlohmann::json& config) {
     return at("flowlift_config", "missing (the document's format version; this flowliftd reads version " +
                                      std::to_string(kSwitchConfigVersion) + ")");
   if (!version->is_number_integer())
-    return at("flowlift_config", "must be an integer (the format version, " +
-                                     std::to_string(kSwitchConfigVersion) + ")");
+    return at("flowlift_config",
+              "must be an integer (the format version, " + std::to_string(kSwitchConfigVersion) + ")");
   if (version->get<int64_t>() != kSwitchConfigVersion)
-    return at("flowlift_config", "version " + version->dump() + " is not supported (this flowliftd reads version " +
+    return at("flowlift_config", "version " + version->dump() +
+                                     " is not supported (this flowliftd reads version " +
                                      std::to_string(kSwitchConfigVersion) + ")");
   return Status::ok();
 }
@@ -91,9 +96,11 @@ Status plan_datapath(const nlohmann::json& config, SwitchConfigPlan& plan) {
   auto datapath = config.find("datapath");
   if (datapath == config.end()) return Status::ok();
   if (Status s = check_keys(*datapath, "datapath", {"flow_limit", "max_idle_ms", "n_handlers"}); !s) return s;
-  Result<std::optional<uint64_t>> flow_limit = optional_unsigned(*datapath, "datapath", "flow_limit", 1, UINT32_MAX);
+  Result<std::optional<uint64_t>> flow_limit =
+      optional_unsigned(*datapath, "datapath", "flow_limit", 1, UINT32_MAX);
   if (!flow_limit) return flow_limit.status();
-  Result<std::optional<uint64_t>> max_idle = optional_unsigned(*datapath, "datapath", "max_idle_ms", 1, UINT32_MAX);
+  Result<std::optional<uint64_t>> max_idle =
+      optional_unsigned(*datapath, "datapath", "max_idle_ms", 1, UINT32_MAX);
   if (!max_idle) return max_idle.status();
   Result<std::optional<uint64_t>> handlers = optional_unsigned(*datapath, "datapath", "n_handlers", 1, 64);
   if (!handlers) return handlers.status();
@@ -103,7 +110,8 @@ Status plan_datapath(const nlohmann::json& config, SwitchConfigPlan& plan) {
   return Status::ok();
 }
 
-Result<SwitchPortSpec> plan_port(const nlohmann::json& port, const std::string& path, const std::string& bridge) {
+Result<SwitchPortSpec> plan_port(const nlohmann::json& port, const std::string& path,
+                                 const std::string& bridge) {
   if (Status s = check_keys(port, path, {"name", "type", "ofport", "options"}); !s) return s;
   SwitchPortSpec spec;
   spec.bridge = bridge;
@@ -194,8 +202,8 @@ Result<XlateBridge> scratch_bridge(const SwitchConfigBridgePlan& bridge, const s
   return scratch;
 }
 
-Result<std::vector<OfFlowMod>> plan_flow_text(const std::string& text, const PortNames& names, OfTables& scratch,
-                                              const std::string& context) {
+Result<std::vector<OfFlowMod>> plan_flow_text(const std::string& text, const PortNames& names,
+                                              OfTables& scratch, const std::string& context) {
   OfFlowModParseOptions options;
   options.protocol = OfFlowModProtocol::kOpenFlow14;  // applied as a bundle, as --bundle add-flows
   Result<std::vector<OfFlowMod>> mods = parse_of_flow_mod_file(text, names, options);
@@ -252,8 +260,9 @@ Status plan_bridge(const nlohmann::json& bridge, const std::string& path, const 
     std::string file_path = file->get<std::string>();
     Result<std::string> text = read_text_file(file_path);
     if (!text) return at(path + ".flows_file", text.status().message());
-    Result<std::vector<OfFlowMod>> mods = plan_flow_text(
-        *text, scratch->port_names(), scratch_tables, path + ".flows_file " + file_path + " (bridge " + *name + ")");
+    Result<std::vector<OfFlowMod>> mods =
+        plan_flow_text(*text, scratch->port_names(), scratch_tables,
+                       path + ".flows_file " + file_path + " (bridge " + *name + ")");
     if (!mods) return mods.status();
     out.flows.insert(out.flows.end(), mods->begin(), mods->end());
   }
@@ -275,8 +284,8 @@ Result<SwitchConfigPlan> plan_config(const nlohmann::json& config, const SwitchC
   std::set<std::string> bridge_names, port_names;
   for (size_t i = 0; i < bridges->size(); ++i) {
     SwitchConfigBridgePlan bridge;
-    if (Status s = plan_bridge((*bridges)[i], "bridges[" + std::to_string(i) + "]", state, bridge_names, port_names,
-                               bridge);
+    if (Status s = plan_bridge((*bridges)[i], "bridges[" + std::to_string(i) + "]", state, bridge_names,
+                               port_names, bridge);
         !s)
       return s;
     plan.bridges.push_back(std::move(bridge));
@@ -345,7 +354,8 @@ Status apply_switch_config(SwitchCoreState& state, const nlohmann::json& config)
       Result<size_t> applied = switch_apply_flow_mods(*live, bridge.flows, /*bundle=*/true);
       if (!applied) {
         undo();
-        return at(path + ".flows", applied.status().message() + " (nothing of the configuration was applied)");
+        return at(path + ".flows",
+                  applied.status().message() + " (nothing of the configuration was applied)");
       }
     }
   }

@@ -9,9 +9,8 @@
 // again before the error is returned.
 #pragma once
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "flowlift/status.h"
 #include "slowpath/switch_core_state.h"

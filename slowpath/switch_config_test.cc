@@ -2,15 +2,15 @@
 // every kind of mistake is reported with its JSON path (and the flow's
 // line), and a refused document leaves nothing behind, also when the
 // datapath refuses it half way through.
+#include "slowpath/switch_config.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include "slowpath/switch_config.h"
 #include "slowpath/switch_core_test_fixture.h"
 
 namespace flowlift {
@@ -18,8 +18,10 @@ namespace {
 
 using ::testing::HasSubstr;
 
-nlohmann::json document(nlohmann::json bridges) {
-  return {{"flowlift_config", 1}, {"bridges", std::move(bridges)}};
+// The bridges as a list, not as one JSON value: a braced single JSON value
+// is copied by clang where g++ wraps it in an array.
+nlohmann::json document(std::initializer_list<nlohmann::json> bridges) {
+  return {{"flowlift_config", 1}, {"bridges", nlohmann::json::array_t(bridges)}};
 }
 
 nlohmann::json two_port_bridge(const std::string& name, const std::string& a, const std::string& b) {
@@ -67,7 +69,8 @@ TEST_F(SwitchConfig, TheVersionMustBeKnown) {
             "flowlift_config: version 2 is not supported (this flowliftd reads version 1)");
   EXPECT_EQ(refused({{"bridges", nlohmann::json::array()}}),
             "flowlift_config: missing (the document's format version; this flowliftd reads version 1)");
-  EXPECT_EQ(refused({{"flowlift_config", "1"}}), "flowlift_config: must be an integer (the format version, 1)");
+  EXPECT_EQ(refused({{"flowlift_config", "1"}}),
+            "flowlift_config: must be an integer (the format version, 1)");
   EXPECT_EQ(refused(nlohmann::json::array()), "document: must be a JSON object");
 }
 
@@ -76,7 +79,8 @@ TEST_F(SwitchConfig, UnknownKeysAndWrongTypesNameTheirPath) {
             "bridge: unknown key (expected one of flowlift_config, datapath, bridges)");
   nlohmann::json bad_port = document({two_port_bridge("br0", "p1", "p2")});
   bad_port["bridges"][0]["ports"][1]["colour"] = "red";
-  EXPECT_EQ(refused(bad_port), "bridges[0].ports[1].colour: unknown key (expected one of name, type, ofport, options)");
+  EXPECT_EQ(refused(bad_port),
+            "bridges[0].ports[1].colour: unknown key (expected one of name, type, ofport, options)");
   nlohmann::json bad_ofport = document({two_port_bridge("br0", "p1", "p2")});
   bad_ofport["bridges"][0]["ports"][0]["ofport"] = "1";
   EXPECT_EQ(refused(bad_ofport), "bridges[0].ports[0].ofport: must be an integer from 1 to 65279");
@@ -86,9 +90,11 @@ TEST_F(SwitchConfig, UnknownKeysAndWrongTypesNameTheirPath) {
   EXPECT_EQ(refused(document({{{"name", "br0"}, {"flows", "actions=drop"}}})),
             "bridges[0].flows: must be an array of strings");
   EXPECT_EQ(refused(document({{{"ports", nlohmann::json::array()}}})), "bridges[0].name: missing");
-  nlohmann::json bad_option = document({{{"name", "br0"},
-                                         {"ports", {{{"name", "vx1"}, {"type", "vxlan"}, {"options", {{"remote_ip", 1.5}}}}}}}});
-  EXPECT_EQ(refused(bad_option), "bridges[0].ports[0].options.remote_ip: must be a string, an integer or a boolean");
+  nlohmann::json bad_option =
+      document({{{"name", "br0"},
+                 {"ports", {{{"name", "vx1"}, {"type", "vxlan"}, {"options", {{"remote_ip", 1.5}}}}}}}});
+  EXPECT_EQ(refused(bad_option),
+            "bridges[0].ports[0].options.remote_ip: must be a string, an integer or a boolean");
 }
 
 TEST_F(SwitchConfig, PortMistakesNameThePort) {
@@ -130,9 +136,10 @@ TEST_F(SwitchConfig, ADatapathRefusalHalfWayUndoesEverything) {
   // eth9 does not exist: only applying can find that out.
   nlohmann::json config = document({two_port_bridge("br0", "p1", "p2"),
                                     {{"name", "br1"}, {"ports", {{{"name", "eth9"}, {"type", "system"}}}}}});
-  EXPECT_EQ(refused(config),
-            "bridges[1].ports[0]: port eth9: datapath: no network device named eth9 (nothing of the configuration "
-            "was applied)");
+  EXPECT_EQ(
+      refused(config),
+      "bridges[1].ports[0]: port eth9: datapath: no network device named eth9 (nothing of the configuration "
+      "was applied)");
 }
 
 TEST_F(SwitchConfig, ABridgeThatExistsIsRefused) {
@@ -142,12 +149,13 @@ TEST_F(SwitchConfig, ABridgeThatExistsIsRefused) {
 }
 
 TEST_F(SwitchConfig, HandlerCountIsReadAtStartOnly) {
-  EXPECT_EQ(refused({{"flowlift_config", 1}, {"datapath", {{"n_handlers", 4}}}}),
-            "datapath.n_handlers: 4 differs from the 1 handler threads running; the handler count is read only at "
-            "start");
+  EXPECT_EQ(
+      refused({{"flowlift_config", 1}, {"datapath", {{"n_handlers", 4}}}}),
+      "datapath.n_handlers: 4 differs from the 1 handler threads running; the handler count is read only at "
+      "start");
   EXPECT_TRUE(core_.apply_config({{"flowlift_config", 1}, {"datapath", {{"n_handlers", 1}}}}).is_ok());
-  Result<UdpifConfig> settings =
-      switch_config_udpif_settings({{"flowlift_config", 1}, {"datapath", {{"n_handlers", 4}, {"flow_limit", 77}}}}, {});
+  Result<UdpifConfig> settings = switch_config_udpif_settings(
+      {{"flowlift_config", 1}, {"datapath", {{"n_handlers", 4}, {"flow_limit", 77}}}}, {});
   ASSERT_TRUE(settings.is_ok());
   EXPECT_EQ(settings->n_handlers, 4u);
   EXPECT_EQ(settings->flow_limit, 77u);
@@ -186,8 +194,8 @@ TEST_F(SwitchConfigFile, ABadLineInTheFlowsFileIsNamedByFileAndLine) {
   EXPECT_THAT(refused(config), HasSubstr("bridges[0].flows_file " + (directory_ / "br0.flows").string() +
                                          " (bridge br0): line 2: "));
   config["bridges"][0]["flows_file"] = (directory_ / "missing.flows").string();
-  EXPECT_THAT(refused(config), HasSubstr("bridges[0].flows_file: cannot read " +
-                                         (directory_ / "missing.flows").string()));
+  EXPECT_THAT(refused(config),
+              HasSubstr("bridges[0].flows_file: cannot read " + (directory_ / "missing.flows").string()));
 }
 
 TEST_F(SwitchConfigFile, ALoadedFileThatIsNotJsonIsRefused) {

@@ -17,10 +17,9 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "flowlift/dpif.h"
 #include "flowlift/status.h"
@@ -36,7 +35,7 @@ struct SwitchPortRecord {
   std::string name;
   DpifPortType type = DpifPortType::kDummy;
   uint32_t ofport = 0;
-  uint32_t datapath_port = 0;  // for VXLAN: the shared tunnel port
+  uint32_t datapath_port = 0;                  // for VXLAN: the shared tunnel port
   std::map<std::string, std::string> options;  // as given, values as text
   std::optional<XlateVxlanOptions> vxlan;
 };
@@ -63,8 +62,8 @@ struct SwitchCoreState {
   bool threads_started = false;
 
   std::mutex control_mutex;
-  std::map<std::string, SwitchPortRecord> ports;      // by port name, across bridges
-  std::map<uint16_t, SwitchTunnelRecord> tunnels;     // by VXLAN UDP port
+  std::map<std::string, SwitchPortRecord> ports;   // by port name, across bridges
+  std::map<uint16_t, SwitchTunnelRecord> tunnels;  // by VXLAN UDP port
 };
 
 }  // namespace flowlift

@@ -1,10 +1,9 @@
 // SwitchCore's dispatch, bridges, ports and show: every request gets one
 // response, errors name the command and what was wrong, and a port exists
 // in the datapath exactly when it exists on its bridge.
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include <arpa/inet.h>
 
 #include "slowpath/switch_core_test_fixture.h"
 
@@ -29,7 +28,8 @@ TEST_F(SwitchCoreDispatch, ARequestThatIsNotAnObjectGetsAnError) {
 TEST_F(SwitchCoreDispatch, AnUnknownArgumentIsRefusedNamingTheKey) {
   EXPECT_EQ(error("add-bridge", {{"bridge", "br0"}, {"colour", "blue"}}),
             "add-bridge: unknown argument \"colour\" (takes bridge)");
-  EXPECT_EQ(error("counters", {{"verbose", true}}), "counters: unknown argument \"verbose\" (takes no arguments)");
+  EXPECT_EQ(error("counters", {{"verbose", true}}),
+            "counters: unknown argument \"verbose\" (takes no arguments)");
   // Nothing was done.
   EXPECT_EQ(ok("show")["result"]["bridges"].size(), 0u);
 }
@@ -46,7 +46,8 @@ TEST_F(SwitchCoreDispatch, ArgumentsOfTheWrongTypeOrMissingAreNamed) {
   ok("add-bridge", {{"bridge", "br0"}});
   EXPECT_EQ(error("del-flows", {{"bridge", "br0"}, {"strict", "yes"}}),
             "del-flows: argument \"strict\" must be true or false");
-  EXPECT_EQ(error("set", {{"flow_limit", -1}}), "set: argument \"flow_limit\" must be an integer from 0 to 4294967295");
+  EXPECT_EQ(error("set", {{"flow_limit", -1}}),
+            "set: argument \"flow_limit\" must be an integer from 0 to 4294967295");
 }
 
 TEST_F(SwitchCoreDispatch, TheIdIsEchoedOnSuccessAndOnError) {
@@ -89,7 +90,8 @@ class SwitchCorePorts : public SwitchCoreFixture {
 TEST_F(SwitchCorePorts, AutomaticOpenFlowNumbersAreTheLowestFree) {
   EXPECT_EQ(ok("add-port", {{"bridge", "br0"}, {"port", "p1"}, {"type", "dummy"}})["result"],
             (nlohmann::json{{"ofport", 1}, {"datapath_port", 1}}));
-  EXPECT_EQ(ok("add-port", {{"bridge", "br0"}, {"port", "p5"}, {"type", "dummy"}, {"ofport", 5}})["result"]["ofport"],
+  EXPECT_EQ(ok("add-port",
+               {{"bridge", "br0"}, {"port", "p5"}, {"type", "dummy"}, {"ofport", 5}})["result"]["ofport"],
             5);
   EXPECT_EQ(ok("add-port", {{"bridge", "br0"}, {"port", "p2"}, {"type", "dummy"}})["result"]["ofport"], 2);
   ok("del-port", {{"port", "p1"}});
@@ -108,14 +110,16 @@ TEST_F(SwitchCorePorts, BadPortRequestsNameThePortAndWhatWasWrong) {
             "add-port: bridge br9 does not exist");
   EXPECT_EQ(error("add-port", {{"bridge", "br0"}, {"port", "p1"}, {"type", "tap"}}),
             "add-port: port p1: unknown type \"tap\" (system, dummy or vxlan)");
-  EXPECT_EQ(error("add-port", {{"bridge", "br0"}, {"port", "p1"}, {"type", "dummy"}, {"options", {{"key", "5"}}}}),
-            "add-port: port p1: option key: a dummy port takes no options (only vxlan ports do)");
+  EXPECT_EQ(
+      error("add-port", {{"bridge", "br0"}, {"port", "p1"}, {"type", "dummy"}, {"options", {{"key", "5"}}}}),
+      "add-port: port p1: option key: a dummy port takes no options (only vxlan ports do)");
   EXPECT_EQ(error("add-port", {{"bridge", "br0"}, {"port", "p1"}, {"type", "dummy"}, {"ofport", 0}}),
             "add-port: port p1: ofport 0 is out of range (OpenFlow port numbers are 1 to 65279)");
   EXPECT_EQ(error("add-port", {{"bridge", "br0"}, {"port", "p1"}, {"type", "dummy"}, {"ofport", 65280}}),
             "add-port: argument \"ofport\" must be an integer from 0 to 65279");
-  EXPECT_THAT(error("add-port", {{"bridge", "br0"}, {"port", "vx1"}, {"type", "vxlan"}, {"options", {{"key", "5"}}}}),
-              HasSubstr("add-port: port vx1: VXLAN options need remote_ip"));
+  EXPECT_THAT(
+      error("add-port", {{"bridge", "br0"}, {"port", "vx1"}, {"type", "vxlan"}, {"options", {{"key", "5"}}}}),
+      HasSubstr("add-port: port vx1: VXLAN options need remote_ip"));
   EXPECT_THAT(error("add-port", {{"bridge", "br0"},
                                  {"port", "vx1"},
                                  {"type", "vxlan"},
@@ -155,7 +159,8 @@ TEST_F(SwitchCorePorts, VxlanPortsShareOneTunnelPortFromFirstUseToLastRemoval) {
   EXPECT_EQ(ports[0].name, "vxlan_sys_4789");
   EXPECT_EQ(ports[0].type, DpifPortType::kVxlan);
   EXPECT_EQ(ports[0].vxlan_udp_port, 4789);
-  EXPECT_EQ(dpif_.tunnel_remotes.at(tunnel), (std::vector<Be32>{inet_addr("192.0.2.2"), inet_addr("192.0.2.3")}));
+  EXPECT_EQ(dpif_.tunnel_remotes.at(tunnel),
+            (std::vector<Be32>{inet_addr("192.0.2.2"), inet_addr("192.0.2.3")}));
 
   // Another UDP port gets its own tunnel port.
   ok("add-port", {{"bridge", "br0"},
@@ -191,7 +196,8 @@ TEST_F(SwitchCorePorts, AVxlanPortReceivingWhatAnotherReceivesIsRefusedWithoutLe
 TEST_F(SwitchCorePorts, DeletingAPortNamesWhatIsWrong) {
   add_dummy_port("br0", "p1");
   ok("add-bridge", {{"bridge", "br1"}});
-  EXPECT_EQ(error("del-port", {{"bridge", "br1"}, {"port", "p1"}}), "del-port: port p1 is on bridge br0, not on br1");
+  EXPECT_EQ(error("del-port", {{"bridge", "br1"}, {"port", "p1"}}),
+            "del-port: port p1 is on bridge br0, not on br1");
   EXPECT_EQ(error("del-port", {{"port", "p7"}}), "del-port: port p7 does not exist");
   ok("del-port", {{"bridge", "br0"}, {"port", "p1"}});
   EXPECT_TRUE(dpif_.port_dump().empty());
@@ -226,6 +232,20 @@ TEST_F(SwitchCorePorts, ShowListsBridgesPortsOptionsAndCounters) {
   EXPECT_EQ(port["error"], "");
   EXPECT_EQ(show["result"]["bridges"][0]["ports"][0]["counters"]["rx_packets"], 1);
   EXPECT_EQ(error("show", {{"bridge", "br7"}}), "show: bridge br7 does not exist");
+}
+
+TEST_F(SwitchCorePorts, ShowSaysWhyAPortDoesNotWork) {
+  ok("add-port", {{"bridge", "br0"}, {"port", "eth0"}, {"type", "system"}});
+  dpif_.set_port_error(1, "device eth0 was removed");
+  nlohmann::json show = ok("show", {{"bridge", "br0"}});
+  EXPECT_EQ(show["text"],
+            "datapath: userspace\n"
+            "bridge br0: 1 ports, 0 flows\n"
+            " 1(eth0): type system, datapath port 1\n"
+            "     rx pkts=0, bytes=0, drop=0, errs=0\n"
+            "     tx pkts=0, bytes=0, drop=0\n"
+            "     error: device eth0 was removed\n");
+  EXPECT_EQ(show["result"]["bridges"][0]["ports"][0]["error"], "device eth0 was removed");
 }
 
 }  // namespace

@@ -103,6 +103,11 @@ class SwitchCoreTestDpif final : public Dpif {
     for (const auto& [ufid, flow] : flows_) out.push_back(flow);
     return out;
   }
+  // Test-only: the port stops working, as a removed device would make it.
+  void set_port_error(uint32_t number, std::string error) {
+    std::lock_guard lock(mutex_);
+    ports_.at(number).error = std::move(error);
+  }
   // Test-only: a flow with given statistics, as if the datapath had counted them.
   void put_flow_with_stats(const Megaflow& flow) {
     std::lock_guard lock(mutex_);

@@ -5,9 +5,8 @@
 
 #include <gtest/gtest.h>
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "slowpath/switch_core.h"
 #include "slowpath/switch_core_test_dpif.h"

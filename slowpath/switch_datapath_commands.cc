@@ -12,8 +12,8 @@ namespace flowlift {
 namespace {
 
 std::string format_settings(const UdpifConfig& config) {
-  return "flow_limit=" + std::to_string(config.flow_limit) + " max_idle=" + std::to_string(config.max_idle_ms) +
-         "ms\n";
+  return "flow_limit=" + std::to_string(config.flow_limit) +
+         " max_idle=" + std::to_string(config.max_idle_ms) + "ms\n";
 }
 
 }  // namespace
@@ -60,30 +60,38 @@ SwitchCommandResult switch_counters(SwitchCoreState& state, const SwitchCommandA
   std::snprintf(masks_per_packet, sizeof masks_per_packet, "%.2f",
                 lookups ? static_cast<double>(datapath.masks_visited) / static_cast<double>(lookups) : 0.0);
   char buffer[1024];
-  std::snprintf(buffer, sizeof buffer,
-                "%s:\n"
-                "  lookups: hit:%" PRIu64 " missed:%" PRIu64 " lost:%" PRIu64 "\n"
-                "  flows: %" PRIu64 "\n"
-                "  masks: hit:%" PRIu64 " total:%" PRIu64 " hit/pkt:%s\n"
-                "  cache: hit:%" PRIu64 "\n"
-                "  malformed: %" PRIu64 " action errors: %" PRIu64 "\n"
-                "upcalls: %" PRIu64 " (action upcalls %" PRIu64 "), executes %" PRIu64 " (errors %" PRIu64 ")\n"
-                "  flows installed %" PRIu64 ", already present %" PRIu64 ", refused at the limit %" PRIu64
-                "\n"
-                "  translation errors %" PRIu64 ", upcall errors %" PRIu64 "\n"
-                "  flow limit %" PRIu32 " (configured %" PRIu32 "), max idle %" PRIu32 "ms, %zu handlers, %" PRIu64
-                " ukeys\n"
-                "revalidator: %" PRIu64 " rounds, last dump %" PRIu32 "ms\n"
-                "  deleted idle %" PRIu64 ", deleted on revalidation %" PRIu64 ", modified in place %" PRIu64
-                ", rules expired %" PRIu64 "\n",
-                std::string(state.dpif.type()).c_str(), datapath.hit, datapath.missed, datapath.lost,
-                datapath.flows, datapath.masks_visited, datapath.masks, masks_per_packet, datapath.cache_hit,
-                datapath.malformed, datapath.action_errors, upcall.upcalls, upcall.action_upcalls, upcall.executes,
-                upcall.execute_errors, upcall.flows_installed, upcall.flows_already_present, upcall.limit_refusals,
-                upcall.translation_errors, upcall.upcall_errors, upcall.flow_limit, config.flow_limit,
-                config.max_idle_ms, config.n_handlers, upcall.ukeys, upcall.revalidation_rounds,
-                upcall.last_dump_duration_ms, upcall.flows_deleted_idle, upcall.flows_deleted_revalidated,
-                upcall.flows_modified_revalidated, upcall.rules_expired);
+  std::snprintf(
+      buffer, sizeof buffer,
+      "%s:\n"
+      "  lookups: hit:%" PRIu64 " missed:%" PRIu64 " lost:%" PRIu64
+      "\n"
+      "  flows: %" PRIu64
+      "\n"
+      "  masks: hit:%" PRIu64 " total:%" PRIu64
+      " hit/pkt:%s\n"
+      "  cache: hit:%" PRIu64
+      "\n"
+      "  malformed: %" PRIu64 " action errors: %" PRIu64
+      "\n"
+      "upcalls: %" PRIu64 " (action upcalls %" PRIu64 "), executes %" PRIu64 " (errors %" PRIu64
+      ")\n"
+      "  flows installed %" PRIu64 ", already present %" PRIu64 ", refused at the limit %" PRIu64
+      "\n"
+      "  translation errors %" PRIu64 ", upcall errors %" PRIu64
+      "\n"
+      "  flow limit %" PRIu32 " (configured %" PRIu32 "), max idle %" PRIu32 "ms, %zu handlers, %" PRIu64
+      " ukeys\n"
+      "revalidator: %" PRIu64 " rounds, last dump %" PRIu32
+      "ms\n"
+      "  deleted idle %" PRIu64 ", deleted on revalidation %" PRIu64 ", modified in place %" PRIu64
+      ", rules expired %" PRIu64 "\n",
+      std::string(state.dpif.type()).c_str(), datapath.hit, datapath.missed, datapath.lost, datapath.flows,
+      datapath.masks_visited, datapath.masks, masks_per_packet, datapath.cache_hit, datapath.malformed,
+      datapath.action_errors, upcall.upcalls, upcall.action_upcalls, upcall.executes, upcall.execute_errors,
+      upcall.flows_installed, upcall.flows_already_present, upcall.limit_refusals, upcall.translation_errors,
+      upcall.upcall_errors, upcall.flow_limit, config.flow_limit, config.max_idle_ms, config.n_handlers,
+      upcall.ukeys, upcall.revalidation_rounds, upcall.last_dump_duration_ms, upcall.flows_deleted_idle,
+      upcall.flows_deleted_revalidated, upcall.flows_modified_revalidated, upcall.rules_expired);
   reply.text = buffer;
   if (!upcall.last_error.empty()) reply.text += "last error: " + upcall.last_error + "\n";
   return reply;

@@ -125,7 +125,8 @@ SwitchCommandResult switch_add_flows(SwitchCoreState& state, const SwitchCommand
 
   OfFlowModParseOptions options;
   options.protocol = atomic ? OfFlowModProtocol::kOpenFlow14 : OfFlowModProtocol::kOpenFlow10;
-  Result<std::vector<OfFlowMod>> mods = parse_of_flow_mod_file(join_lines(*lines), port_names_of(**bridge), options);
+  Result<std::vector<OfFlowMod>> mods =
+      parse_of_flow_mod_file(join_lines(*lines), port_names_of(**bridge), options);
   if (!mods) return context.empty() ? mods.status() : mods.status().with_context(context);
   Result<size_t> applied = switch_apply_flow_mods(**bridge, *mods, atomic);
   if (!applied) return context.empty() ? applied.status() : applied.status().with_context(context);
@@ -139,7 +140,8 @@ SwitchCommandResult switch_mod_flows(SwitchCoreState& state, const SwitchCommand
   if (!bridge) return bridge.status();
   Result<std::string> text = args.required_string("flow");
   if (!text) return text.status();
-  Result<OfFlowModCommand> command = command_for(args, OfFlowModCommand::kModify, OfFlowModCommand::kModifyStrict);
+  Result<OfFlowModCommand> command =
+      command_for(args, OfFlowModCommand::kModify, OfFlowModCommand::kModifyStrict);
   if (!command) return command.status();
   OfFlowModParseOptions options;
   options.command = *command;
@@ -156,7 +158,8 @@ SwitchCommandResult switch_del_flows(SwitchCoreState& state, const SwitchCommand
   if (!bridge) return bridge.status();
   Result<std::optional<std::string>> text = args.optional_string("flow");
   if (!text) return text.status();
-  Result<OfFlowModCommand> command = command_for(args, OfFlowModCommand::kDelete, OfFlowModCommand::kDeleteStrict);
+  Result<OfFlowModCommand> command =
+      command_for(args, OfFlowModCommand::kDelete, OfFlowModCommand::kDeleteStrict);
   if (!command) return command.status();
   OfFlowModParseOptions options;
   options.command = *command;
@@ -258,7 +261,8 @@ SwitchCommandResult switch_trace(SwitchCoreState& state, const SwitchCommandArgs
                   {"megaflow", format_megaflow(result.megaflow)},
                   {"datapath_actions", format_datapath_actions(result.actions)}};
   if (result.error != XlateError::kNone)
-    reply.result["error"] = result.error_message.empty() ? xlate_error_text(result.error) : result.error_message;
+    reply.result["error"] =
+        result.error_message.empty() ? xlate_error_text(result.error) : result.error_message;
   return reply;
 }
 

@@ -22,7 +22,8 @@ class SwitchCoreFlows : public SwitchCoreFixture {
 };
 
 TEST_F(SwitchCoreFlows, AnAddedFlowDumpsAsOvsOfctlPrintsIt) {
-  ok("add-flow", {{"bridge", "br0"}, {"flow", "priority=10,in_port=p1,ip,nw_dst=10.0.0.1 actions=output:p2"}});
+  ok("add-flow",
+     {{"bridge", "br0"}, {"flow", "priority=10,in_port=p1,ip,nw_dst=10.0.0.1 actions=output:p2"}});
   ok("add-flow", {{"bridge", "br0"}, {"flow", "table=1,actions=drop"}});
   EXPECT_EQ(dump(),
             " priority=10,ip,in_port=1,nw_dst=10.0.0.1 actions=output:2\n"
@@ -37,27 +38,30 @@ TEST_F(SwitchCoreFlows, AnAddedFlowDumpsAsOvsOfctlPrintsIt) {
 }
 
 TEST_F(SwitchCoreFlows, FlowErrorsNameTheBridgeOrTheToken) {
-  EXPECT_EQ(error("add-flow", {{"bridge", "br9"}, {"flow", "actions=drop"}}), "add-flow: bridge br9 does not exist");
+  EXPECT_EQ(error("add-flow", {{"bridge", "br9"}, {"flow", "actions=drop"}}),
+            "add-flow: bridge br9 does not exist");
   EXPECT_THAT(error("add-flow", {{"bridge", "br0"}, {"flow", "in_port=p7,actions=drop"}}), HasSubstr("p7"));
   EXPECT_THAT(error("add-flow", {{"bridge", "br0"}, {"flow", "priority=10"}}), HasSubstr("add-flow: "));
   EXPECT_EQ(dump(), "");
 }
 
 TEST_F(SwitchCoreFlows, AddFlowsReportsTheLineAndKeepsWhatWentBeforeWithoutABundle) {
-  nlohmann::json added = ok("add-flows", {{"bridge", "br0"},
-                                          {"flows", {"# comment", "priority=5,actions=drop", "", "priority=6,actions=drop"}},
-                                          {"file", "flows.txt"}});
+  nlohmann::json added =
+      ok("add-flows", {{"bridge", "br0"},
+                       {"flows", {"# comment", "priority=5,actions=drop", "", "priority=6,actions=drop"}},
+                       {"file", "flows.txt"}});
   EXPECT_EQ(added["result"], (nlohmann::json{{"flow_mods", 2}}));
   // A parse error: ovs-ofctl reads the whole file first, so nothing is applied.
-  EXPECT_THAT(error("add-flows",
-                    {{"bridge", "br0"}, {"flows", {"priority=7,actions=drop", "priority=8,bogus=1,actions=drop"}},
-                     {"file", "more.txt"}}),
+  EXPECT_THAT(error("add-flows", {{"bridge", "br0"},
+                                  {"flows", {"priority=7,actions=drop", "priority=8,bogus=1,actions=drop"}},
+                                  {"file", "more.txt"}}),
               HasSubstr("add-flows: more.txt: line 2: "));
   EXPECT_EQ(dump(), " priority=6 actions=drop\n priority=5 actions=drop\n");
   // A flow-mod the tables refuse: those before it stay, as with ovs-ofctl add-flows.
-  std::string message = error("add-flows", {{"bridge", "br0"},
-                                            {"flows", {"priority=9,actions=drop", "priority=5,ip,check_overlap,actions=drop"}},
-                                            {"file", "more.txt"}});
+  std::string message =
+      error("add-flows", {{"bridge", "br0"},
+                          {"flows", {"priority=9,actions=drop", "priority=5,ip,check_overlap,actions=drop"}},
+                          {"file", "more.txt"}});
   EXPECT_THAT(message, HasSubstr("add-flows: more.txt: line 2: OFPFMFC_OVERLAP"));
   EXPECT_THAT(message, HasSubstr("(the 1 flow-mods before it were applied; use bundle for all or nothing)"));
   EXPECT_EQ(dump(), " priority=9 actions=drop\n priority=6 actions=drop\n priority=5 actions=drop\n");
@@ -65,11 +69,12 @@ TEST_F(SwitchCoreFlows, AddFlowsReportsTheLineAndKeepsWhatWentBeforeWithoutABund
 
 TEST_F(SwitchCoreFlows, ABundleIsAllOrNothing) {
   ok("add-flow", {{"bridge", "br0"}, {"flow", "priority=5,actions=drop"}});
-  std::string message = error("add-flows", {{"bridge", "br0"},
-                                            {"flows",
-                                             {"priority=9,actions=drop", "delete_strict priority=5",
-                                              "priority=9,ip,check_overlap,actions=drop"}},
-                                            {"bundle", true}});
+  std::string message = error(
+      "add-flows",
+      {{"bridge", "br0"},
+       {"flows",
+        {"priority=9,actions=drop", "delete_strict priority=5", "priority=9,ip,check_overlap,actions=drop"}},
+       {"bundle", true}});
   EXPECT_THAT(message, HasSubstr("add-flows: OFPBFC_MSG_FAILED: flow-mod 3 of 3 (line 3, add)"));
   EXPECT_EQ(dump(), " priority=5 actions=drop\n") << "neither the add nor the delete happened";
   nlohmann::json done = ok("add-flows", {{"bridge", "br0"},
@@ -80,19 +85,23 @@ TEST_F(SwitchCoreFlows, ABundleIsAllOrNothing) {
 }
 
 TEST_F(SwitchCoreFlows, DelFlowsLooseRemovesEveryMoreSpecificRuleAndStrictOnlyTheExactOne) {
-  ok("add-flows", {{"bridge", "br0"},
-                   {"flows",
-                    {"priority=10,ip,nw_dst=10.0.0.1,actions=output:p2", "priority=20,ip,nw_dst=10.0.0.1,actions=drop",
-                     "priority=10,ip,actions=drop", "priority=10,arp,actions=drop"}}});
+  ok("add-flows",
+     {{"bridge", "br0"},
+      {"flows",
+       {"priority=10,ip,nw_dst=10.0.0.1,actions=output:p2", "priority=20,ip,nw_dst=10.0.0.1,actions=drop",
+        "priority=10,ip,actions=drop", "priority=10,arp,actions=drop"}}});
   // Strict: exactly this match and priority.
-  EXPECT_EQ(ok("del-flows", {{"bridge", "br0"}, {"flow", "priority=10,ip,nw_dst=10.0.0.1"}, {"strict", true}})["result"],
+  EXPECT_EQ(ok("del-flows",
+               {{"bridge", "br0"}, {"flow", "priority=10,ip,nw_dst=10.0.0.1"}, {"strict", true}})["result"],
             (nlohmann::json{{"removed", 1}}));
   EXPECT_EQ(dump(),
             " priority=20,ip,nw_dst=10.0.0.1 actions=drop\n"
             " priority=10,ip actions=drop\n"
             " priority=10,arp actions=drop\n");
   // Strict with no rule of that priority removes nothing.
-  EXPECT_EQ(ok("del-flows", {{"bridge", "br0"}, {"flow", "priority=99,ip"}, {"strict", true}})["result"]["removed"], 0);
+  EXPECT_EQ(
+      ok("del-flows", {{"bridge", "br0"}, {"flow", "priority=99,ip"}, {"strict", true}})["result"]["removed"],
+      0);
   // Loose: every rule at least as specific as "ip", any priority.
   EXPECT_EQ(ok("del-flows", {{"bridge", "br0"}, {"flow", "ip"}})["result"]["removed"], 2);
   EXPECT_EQ(dump(), " priority=10,arp actions=drop\n");
@@ -102,8 +111,9 @@ TEST_F(SwitchCoreFlows, DelFlowsLooseRemovesEveryMoreSpecificRuleAndStrictOnlyTh
 }
 
 TEST_F(SwitchCoreFlows, ModFlowsLooseChangesEveryMatchingRuleAndStrictOnlyOne) {
-  ok("add-flows", {{"bridge", "br0"},
-                   {"flows", {"priority=10,ip,nw_dst=10.0.0.1,actions=drop", "priority=20,ip,actions=drop"}}});
+  ok("add-flows",
+     {{"bridge", "br0"},
+      {"flows", {"priority=10,ip,nw_dst=10.0.0.1,actions=drop", "priority=20,ip,actions=drop"}}});
   ok("mod-flows", {{"bridge", "br0"}, {"flow", "priority=20,ip,actions=output:p1"}, {"strict", true}});
   EXPECT_EQ(dump(),
             " priority=20,ip actions=output:1\n"
@@ -126,11 +136,13 @@ TEST_F(SwitchCoreFlows, DumpFlowsFilterSelectsAsALooseDeleteWould) {
             " table=3, priority=10,ip actions=drop\n");
   EXPECT_EQ(ok("dump-flows", {{"bridge", "br0"}, {"flow", "out_port=p2"}, {"stats", false}})["text"],
             " priority=10,ip,nw_dst=10.0.0.1 actions=output:2\n");
-  EXPECT_THAT(error("dump-flows", {{"bridge", "br0"}, {"flow", "nw_dst=10.0.0.1"}}), HasSubstr("dump-flows: filter: "));
+  EXPECT_THAT(error("dump-flows", {{"bridge", "br0"}, {"flow", "nw_dst=10.0.0.1"}}),
+              HasSubstr("dump-flows: filter: "));
 }
 
 TEST_F(SwitchCoreFlows, TracePrintsOfprotoTraceAndReturnsTheMegaflowAndActions) {
-  ok("add-flow", {{"bridge", "br0"}, {"flow", "priority=10,in_port=p1,ip,nw_dst=10.0.0.1 actions=output:p2"}});
+  ok("add-flow",
+     {{"bridge", "br0"}, {"flow", "priority=10,in_port=p1,ip,nw_dst=10.0.0.1 actions=output:p2"}});
   nlohmann::json trace = ok("trace", {{"bridge", "br0"}, {"flow", "in_port=p1,ip,nw_dst=10.0.0.1"}});
   std::string text = trace["text"];
   EXPECT_THAT(text, HasSubstr("bridge(\"br0\")\n-------------\n"));

@@ -94,9 +94,9 @@ SwitchCommandResult switch_dump_megaflows(SwitchCoreState& state, const SwitchCo
   for (UdpifFlowInfo& flow : state.udpif.flow_info()) info.emplace(flow.ufid.bytes, std::move(flow));
 
   const std::string datapath = megaflow_datapath_name(state.dpif.type());
-  const std::string where_text = ", dp:" + datapath + ", offloaded:no (tc: unavailable: " +
-                                 kSwitchTcUnavailable + "; rte_flow: unavailable: " + kSwitchRteFlowUnavailable +
-                                 ")";
+  const std::string where_text = ", dp:" + datapath +
+                                 ", offloaded:no (tc: unavailable: " + kSwitchTcUnavailable +
+                                 "; rte_flow: unavailable: " + kSwitchRteFlowUnavailable + ")";
   uint64_t now = monotonic_ms();
   SwitchReply reply;
   reply.result["megaflows"] = nlohmann::json::array();
@@ -116,20 +116,21 @@ SwitchCommandResult switch_dump_megaflows(SwitchCoreState& state, const SwitchCo
     nlohmann::json rules = nlohmann::json::array();
     if (known != info.end())
       for (const std::string& rule : known->second.rules) rules.push_back(rule);
-    reply.result["megaflows"].push_back({{"ufid", format_ufid(flow.ufid).substr(5)},
-                                         {"match", format_match(flow.match)},
-                                         {"actions", format_actions(flow.actions)},
-                                         {"packets", flow.stats.packets},
-                                         {"bytes", flow.stats.bytes},
-                                         {"used", used_json(flow.stats, now)},
-                                         {"bridge", bridge},
-                                         {"rules", rules},
-                                         {"where",
-                                          {{"datapath", datapath},
-                                           {"location", "sw"},
-                                           {"offloaded", false},
-                                           {"tc", std::string("unavailable: ") + kSwitchTcUnavailable},
-                                           {"rte_flow", std::string("unavailable: ") + kSwitchRteFlowUnavailable}}}});
+    reply.result["megaflows"].push_back(
+        {{"ufid", format_ufid(flow.ufid).substr(5)},
+         {"match", format_match(flow.match)},
+         {"actions", format_actions(flow.actions)},
+         {"packets", flow.stats.packets},
+         {"bytes", flow.stats.bytes},
+         {"used", used_json(flow.stats, now)},
+         {"bridge", bridge},
+         {"rules", rules},
+         {"where",
+          {{"datapath", datapath},
+           {"location", "sw"},
+           {"offloaded", false},
+           {"tc", std::string("unavailable: ") + kSwitchTcUnavailable},
+           {"rte_flow", std::string("unavailable: ") + kSwitchRteFlowUnavailable}}}});
   }
   return reply;
 }

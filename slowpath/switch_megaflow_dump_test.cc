@@ -14,7 +14,8 @@ using ::testing::HasSubstr;
 
 // Two flows as ovs-dpctl prints them (kernel datapath form).
 constexpr const char* kFlowToP2 =
-    "ufid:6bd2a3e1-3e5b-4b5c-9d4a-2f1e0c7b8a91, in_port(1),eth(),eth_type(0x0800),ipv4(dst=10.0.0.1,frag=no), "
+    "ufid:6bd2a3e1-3e5b-4b5c-9d4a-2f1e0c7b8a91, "
+    "in_port(1),eth(),eth_type(0x0800),ipv4(dst=10.0.0.1,frag=no), "
     "packets:3, bytes:180, used:never, actions:2";
 constexpr const char* kFlowToDrop =
     "ufid:00000001-0000-0000-0000-000000000002, in_port(2),eth(),eth_type(0x0806), "
@@ -53,17 +54,19 @@ TEST_F(SwitchCoreMegaflowDump, EachLineIsDpctlsWithTheDatapathAndWhyItIsNotOfflo
   EXPECT_EQ(flow["bytes"], 180);
   EXPECT_EQ(flow["used"], "never");
   EXPECT_EQ(flow["bridge"], "") << "no ukey names this flow: the Udpif did not install it";
-  EXPECT_EQ(flow["where"], (nlohmann::json{{"datapath", "userspace"},
-                                           {"location", "sw"},
-                                           {"offloaded", false},
-                                           {"tc", "unavailable: no TC offload provider in this build (planned)"},
-                                           {"rte_flow", "unavailable: no DPDK rte_flow provider in this build"}}));
+  EXPECT_EQ(flow["where"],
+            (nlohmann::json{{"datapath", "userspace"},
+                            {"location", "sw"},
+                            {"offloaded", false},
+                            {"tc", "unavailable: no TC offload provider in this build (planned)"},
+                            {"rte_flow", "unavailable: no DPDK rte_flow provider in this build"}}));
 }
 
 TEST_F(SwitchCoreMegaflowDump, NothingIsOffloadedSoOffloadedAndTcSelectNone) {
   EXPECT_EQ(dump("type=offloaded"), "");
   EXPECT_EQ(dump("type=tc"), "");
-  EXPECT_EQ(ok("dump-megaflows", {{"filter", "type=offloaded"}})["result"]["megaflows"], nlohmann::json::array());
+  EXPECT_EQ(ok("dump-megaflows", {{"filter", "type=offloaded"}})["result"]["megaflows"],
+            nlohmann::json::array());
   std::string all = with_where(kFlowToDrop) + "\n" + with_where(kFlowToP2) + "\n";
   EXPECT_EQ(dump("type=non-offloaded"), all);
   EXPECT_EQ(dump("type=ovs"), all);

@@ -51,9 +51,12 @@ uint32_t lowest_free_ofport(const XlateBridge& bridge) {
 
 XlatePortType xlate_port_type(DpifPortType type) {
   switch (type) {
-    case DpifPortType::kDummy: return XlatePortType::kDummy;
-    case DpifPortType::kSystem: return XlatePortType::kSystem;
-    case DpifPortType::kVxlan: return XlatePortType::kVxlan;
+    case DpifPortType::kDummy:
+      return XlatePortType::kDummy;
+    case DpifPortType::kSystem:
+      return XlatePortType::kSystem;
+    case DpifPortType::kVxlan:
+      return XlatePortType::kVxlan;
   }
   return XlatePortType::kDummy;
 }
@@ -84,8 +87,9 @@ std::string format_counter_line(const DpifPortStats& stats) {
 }
 
 nlohmann::json counters_json(const DpifPortStats& stats) {
-  return {{"rx_packets", stats.rx_packets}, {"rx_bytes", stats.rx_bytes},   {"rx_dropped", stats.rx_dropped},
-          {"rx_errors", stats.rx_malformed}, {"tx_packets", stats.tx_packets}, {"tx_bytes", stats.tx_bytes},
+  return {{"rx_packets", stats.rx_packets}, {"rx_bytes", stats.rx_bytes},
+          {"rx_dropped", stats.rx_dropped}, {"rx_errors", stats.rx_malformed},
+          {"tx_packets", stats.tx_packets}, {"tx_bytes", stats.tx_bytes},
           {"tx_dropped", stats.tx_dropped}};
 }
 
@@ -334,7 +338,8 @@ SwitchCommandResult switch_show(SwitchCoreState& state, const SwitchCommandArgs&
       ports.assign(bridge->ports().ports().begin(), bridge->ports().ports().end());
       n_rules = bridge->tables().n_rules();
     }
-    nlohmann::json bridge_json = {{"name", bridge->name()}, {"flows", n_rules}, {"ports", nlohmann::json::array()}};
+    nlohmann::json bridge_json = {
+        {"name", bridge->name()}, {"flows", n_rules}, {"ports", nlohmann::json::array()}};
     reply.text += "bridge " + bridge->name() + ": " + std::to_string(ports.size()) + " ports, " +
                   std::to_string(n_rules) + " flows\n";
     for (const XlatePort& port : ports) {
@@ -347,9 +352,10 @@ SwitchCommandResult switch_show(SwitchCoreState& state, const SwitchCommandArgs&
       }
       auto datapath = datapath_ports.find(port.datapath_port);
       std::string datapath_name = datapath != datapath_ports.end() ? datapath->second.name : "";
-      std::string error = datapath != datapath_ports.end() ? datapath->second.error
-                                                           : "datapath port " + std::to_string(port.datapath_port) +
-                                                                 " is missing from the datapath";
+      std::string error =
+          datapath != datapath_ports.end()
+              ? datapath->second.error
+              : "datapath port " + std::to_string(port.datapath_port) + " is missing from the datapath";
       DpifPortStats stats = datapath != datapath_ports.end() ? datapath->second.stats : DpifPortStats{};
       nlohmann::json port_json = {{"name", port.name},
                                   {"ofport", port.ofp_port},

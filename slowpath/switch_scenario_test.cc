@@ -3,10 +3,9 @@
 // the megaflow and executes them, later packets hit it in the datapath, the
 // revalidator credits the hits to the rule; capture, dump-megaflows,
 // counters and dump-flows all tell the same story.
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include <arpa/inet.h>
 
 #include "slowpath/switch_core_test_fixture.h"
 
@@ -27,14 +26,16 @@ class SwitchCoreScenario : public SwitchCoreFixture {
     add_dummy_port("br0", "p1");
     add_dummy_port("br0", "p2");
     add_dummy_port("br0", "p3");
-    ok("add-flow", {{"bridge", "br0"}, {"flow", "priority=10,in_port=p1,ip,nw_dst=10.0.0.1 actions=output:p2"}});
+    ok("add-flow",
+       {{"bridge", "br0"}, {"flow", "priority=10,in_port=p1,ip,nw_dst=10.0.0.1 actions=output:p2"}});
   }
 };
 
 TEST_F(SwitchCoreScenario, MissesAreInstalledHitsAreCountedAndCreditedToTheRule) {
   EXPECT_EQ(ok("inject", {{"port", "p1"}, {"packet", kUdpPacket}, {"count", 3}})["result"],
             (nlohmann::json{{"injected", 3}}));
-  EXPECT_EQ(ok("capture", {{"port", "p2"}})["result"]["packets"].size(), 0u) << "all three wait in the upcall queue";
+  EXPECT_EQ(ok("capture", {{"port", "p2"}})["result"]["packets"].size(), 0u)
+      << "all three wait in the upcall queue";
   EXPECT_EQ(core_.udpif().handle_upcalls(64), 3u);
 
   nlohmann::json first = ok("capture", {{"port", "p2"}});
@@ -43,9 +44,10 @@ TEST_F(SwitchCoreScenario, MissesAreInstalledHitsAreCountedAndCreditedToTheRule)
   // 14 bytes Ethernet, 20 IPv4, 8 UDP, padded to the Ethernet minimum of 60.
   EXPECT_EQ(hex.size(), 2u * 60);
   EXPECT_THAT(hex, StartsWith("000000000002000000000001080045"));
-  EXPECT_EQ(first["result"]["packets"][0]["flow"],
-            "udp,vlan_tci=0x0000,dl_src=00:00:00:00:00:01,dl_dst=00:00:00:00:00:02,nw_src=10.0.0.2,nw_dst=10.0.0.1,"
-            "nw_tos=0,nw_ecn=0,nw_ttl=64,nw_frag=no,tp_src=1000,tp_dst=2000");
+  EXPECT_EQ(
+      first["result"]["packets"][0]["flow"],
+      "udp,vlan_tci=0x0000,dl_src=00:00:00:00:00:01,dl_dst=00:00:00:00:00:02,nw_src=10.0.0.2,nw_dst=10.0.0.1,"
+      "nw_tos=0,nw_ecn=0,nw_ttl=64,nw_frag=no,tp_src=1000,tp_dst=2000");
   EXPECT_EQ(ok("capture", {{"port", "p3"}})["result"]["packets"].size(), 0u);
 
   // Now the datapath has the flow: two more packets hit it, no upcall.
@@ -63,7 +65,8 @@ TEST_F(SwitchCoreScenario, MissesAreInstalledHitsAreCountedAndCreditedToTheRule)
   EXPECT_THAT(megaflow["match"].get<std::string>(), HasSubstr("in_port(1)"));
   EXPECT_THAT(megaflow["match"].get<std::string>(), HasSubstr("dst=10.0.0.1"));
   EXPECT_THAT(megaflows["text"].get<std::string>(), HasSubstr(", packets:2, bytes:120, used:"));
-  EXPECT_THAT(megaflows["text"].get<std::string>(), HasSubstr("s, dp:userspace, offloaded:no (tc: unavailable: "));
+  EXPECT_THAT(megaflows["text"].get<std::string>(),
+              HasSubstr("s, dp:userspace, offloaded:no (tc: unavailable: "));
 
   nlohmann::json counters = ok("counters");
   EXPECT_EQ(counters["result"]["datapath"]["hit"], 2);
@@ -73,7 +76,8 @@ TEST_F(SwitchCoreScenario, MissesAreInstalledHitsAreCountedAndCreditedToTheRule)
   EXPECT_EQ(counters["result"]["upcall"]["upcalls"], 3);
   EXPECT_EQ(counters["result"]["upcall"]["executes"], 3);
   EXPECT_EQ(counters["result"]["upcall"]["flows_installed"], 1);
-  EXPECT_THAT(counters["text"].get<std::string>(), HasSubstr("userspace:\n  lookups: hit:2 missed:3 lost:0\n  flows: 1\n"));
+  EXPECT_THAT(counters["text"].get<std::string>(),
+              HasSubstr("userspace:\n  lookups: hit:2 missed:3 lost:0\n  flows: 1\n"));
 
   // The revalidator credits the datapath's two hits; the three upcalled
   // packets were credited when they were translated (OVS's resubmit_stats).
@@ -140,7 +144,11 @@ TEST_F(SwitchCorePackets, InjectAndCaptureRefuseWhatTheyCannotDo) {
 }
 
 TEST_F(SwitchCorePackets, AHexFrameIsInjectedAsItIs) {
-  std::string frame = "ffffffffffff" "000000000001" "0806" + std::string(56, '0');
+  std::string frame =
+      "ffffffffffff"
+      "000000000001"
+      "0806" +
+      std::string(56, '0');
   EXPECT_EQ(ok("inject", {{"port", "p1"}, {"packet", frame}})["text"], "injected 1 packet on p1\n");
   std::vector<DpifUpcall> upcalls;
   ASSERT_EQ(dpif_.recv_upcalls(10, upcalls), 1u);
