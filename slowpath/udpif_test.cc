@@ -2,6 +2,7 @@
 // the flow limit, errors, action upcalls, flow_info.
 #include "slowpath/udpif.h"
 
+#include <endian.h>
 #include <gtest/gtest.h>
 
 #include "slowpath/controller_cookie.h"
@@ -192,6 +193,80 @@ TEST_F(UdpifHandler, FlowInfoNamesTheBridgeAndTheRulesInDumpForm) {
   EXPECT_EQ(info[0].change_sequence, bridge_->change_sequence());
   EXPECT_EQ(info[0].rules, (std::vector<std::string>{"table=0,priority=10,ip,nw_dst=10.0.0.2",
                                                      "table=1,priority=5,in_port=p1"}));
+}
+
+TEST_F(UdpifHandler, ATunnelPacketIsTranslatedOnTheVxlanPortItsMetadataSelects) {
+  // Two VXLAN ports on one shared datapath port (vxlan_sys_4789 as number
+  // 10); only the tunnel source tells them apart.
+  for (uint32_t port : {4u, 5u}) {
+    XlatePort vxlan;
+    vxlan.name = "vx" + std::to_string(port);
+    vxlan.ofp_port = port;
+    vxlan.datapath_port = 10;
+    vxlan.type = XlatePortType::kVxlan;
+    Result<XlateVxlanOptions> options =
+        parse_vxlan_options(port == 4 ? "remote_ip=192.0.2.4,key=flow" : "remote_ip=192.0.2.5,key=flow");
+    ASSERT_TRUE(options);
+    vxlan.vxlan = *options;
+    std::unique_lock lock(bridge_->mutex());
+    ASSERT_TRUE(bridge_->ports().add_port(vxlan));
+    bridge_->note_change();
+  }
+  apply("priority=10,in_port=p4,actions=output:p2\npriority=10,in_port=p5,actions=output:p3");
+  Udpif udpif(dpif_, bridges_, config());
+  FlowKey key = tcp_key(10, "10.0.0.2");
+  key.tunnel.ipv4_src = inet_addr("192.0.2.5");
+  key.tunnel.ipv4_dst = inet_addr("192.0.2.1");
+  key.tunnel.tun_id = htobe64(7);
+  key.tunnel.flags = kTunnelKey;
+  key.tunnel.ttl = 64;
+  ASSERT_TRUE(dpif_.inject(10, compose_packet(key, kPayload)));
+
+  EXPECT_EQ(udpif.handle_upcalls(64), 1u);
+  std::vector<DpifFlowPut> puts = dpif_.puts();
+  ASSERT_EQ(puts.size(), 1u);
+  EXPECT_EQ(puts[0].flow.actions, output_to(3));  // vx5's rule
+  // The fields the port lookup read are matched exactly.
+  const TunnelKey& mask = puts[0].flow.match.mask.bits().tunnel;
+  EXPECT_EQ(mask.ipv4_src, 0xffffffffu);
+  EXPECT_EQ(mask.ipv4_dst, 0xffffffffu);
+  EXPECT_EQ(mask.tun_id, ~uint64_t{0});
+  ASSERT_EQ(dpif_.executions().size(), 1u);
+  EXPECT_EQ(udpif.stats().upcall_errors, 0u);
+}
+
+TEST_F(UdpifHandler, ASlowPathedTranslationIsInstalledAsAnUpcallAndItsPacketsRunInUserspace) {
+  // More outputs than the datapath sends reliably: OVS slow-paths the flow.
+  std::string actions;
+  for (size_t i = 0; i <= kXlateMaxOutputs; ++i) actions += std::string(i ? "," : "") + "output:p2";
+  apply("priority=10,ip,actions=" + actions);
+  Udpif udpif(dpif_, bridges_, config());
+  inject(1, "10.0.0.2");
+  udpif.handle_upcalls(64);
+
+  std::vector<DpifFlowPut> puts = dpif_.puts();
+  ASSERT_EQ(puts.size(), 1u);
+  ASSERT_EQ(puts[0].flow.actions.size(), 1u);
+  ASSERT_TRUE(puts[0].flow.actions[0].is<UserspaceAction>());
+  std::optional<SlowPathCookie> cookie =
+      decode_slow_path_cookie(puts[0].flow.actions[0].as<UserspaceAction>().userdata);
+  ASSERT_TRUE(cookie.has_value());
+  EXPECT_EQ(cookie->reason, uint32_t{kXlateSlowAction});
+  EXPECT_EQ(cookie->ofp_in_port, 1u);
+
+  inject(1, "10.0.0.2", 443);  // hits the slow-path flow: comes up, runs here
+  EXPECT_EQ(udpif.handle_upcalls(64), 1u);
+  std::vector<UdpifTestExecution> executions = dpif_.executions();
+  ASSERT_EQ(executions.size(), 2u);
+  EXPECT_EQ(executions[0].actions.size(), kXlateMaxOutputs + 1);
+  EXPECT_EQ(executions[1].actions.size(), kXlateMaxOutputs + 1);
+  EXPECT_EQ(executions[1].key.tp_dst, htons(443));
+  UdpifStats stats = udpif.stats();
+  EXPECT_EQ(stats.action_upcalls, 1u);
+  EXPECT_EQ(stats.flows_installed, 1u);
+  // The slow-pathed packet was counted on the datapath flow, not at translation.
+  udpif.revalidate();
+  EXPECT_EQ(rule(10)->packets(), 2u);
 }
 
 TEST(SlowPathCookie, RoundTripsAndIsNotAControllerCookie) {
