@@ -15,6 +15,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "kmod/partial_checksum.h"
+
 namespace flowlift {
 
 namespace {
@@ -133,6 +135,7 @@ size_t TpacketV3RingCursor::drain(size_t max_frames, const FrameVisitor& visit) 
       frame.bytes = {current + offset + frame_header.tp_mac, frame_header.tp_snaplen};
       frame.wire_length = frame_header.tp_len;
       frame.has_stripped_vlan = (frame_header.tp_status & TP_STATUS_VLAN_VALID) != 0;
+      frame.checksum_not_ready = (frame_header.tp_status & TP_STATUS_CSUMNOTREADY) != 0;
       if (frame.has_stripped_vlan) {
         frame.vlan_tci = frame_header.hv1.tp_vlan_tci;
         frame.vlan_tpid = (frame_header.tp_status & TP_STATUS_VLAN_TPID_VALID) ? frame_header.hv1.tp_vlan_tpid
@@ -157,6 +160,7 @@ Packet packet_from_tpacket_frame(const TpacketV3Frame& frame) {
     std::memcpy(tag, &tpid, 2);
     std::memcpy(tag + 2, &tci, 2);
   }
+  if (frame.checksum_not_ready) complete_partial_checksum(packet);
   return packet;
 }
 

@@ -43,6 +43,9 @@ struct TpacketV3Frame {
   bool has_stripped_vlan = false;
   uint16_t vlan_tpid = 0;  // already defaulted to 0x8100 when the kernel gave none
   uint16_t vlan_tci = 0;
+  // TP_STATUS_CSUMNOTREADY: sent by this host with its TCP/UDP checksum left
+  // to the device (CHECKSUM_PARTIAL; see partial_checksum.h).
+  bool checksum_not_ready = false;
 };
 
 // Walks a TPACKET_V3 receive ring laid out in `ring` (block_count blocks of
@@ -79,7 +82,7 @@ class TpacketV3RingCursor {
 };
 
 // The frame as the datapath must see it: the stripped VLAN tag (if any)
-// reinserted after the MAC addresses.
+// reinserted after the MAC addresses, and a partial TCP/UDP checksum completed.
 Packet packet_from_tpacket_frame(const TpacketV3Frame& frame);
 
 struct AfPacketOptions {

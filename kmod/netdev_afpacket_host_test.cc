@@ -22,137 +22,54 @@
 #include <vector>
 
 #include "kmod/netdev_afpacket.h"
+#include "kmod/netns_test_support.h"
 
 namespace flowlift {
 namespace {
 
 using Bytes = std::vector<uint8_t>;
-
-bool run_ip(const std::string& arguments) {
-  std::string command = "ip " + arguments + " >/dev/null 2>&1";
-  return std::system(command.c_str()) == 0;
-}
+using AfPacketPeerSocket = NetnsPacketSocket;
 
 // Two namespaces and a veth pair between them ("ours" in the first, "peer"
 // in the second), with IPv6 off so no neighbour discovery chatter lands in
-// the rings. The destructor deletes the namespaces, which deletes the veth.
+// the rings. Deleting the namespaces deletes the veth.
 class AfPacketVethLab {
  public:
   AfPacketVethLab() {
     static std::atomic<int> serial{0};
-    int id = serial++;
-    std::string tag = std::to_string(::getpid()) + "x" + std::to_string(id);
-    our_namespace_ = "flafp-a" + tag;
-    peer_namespace_ = "flafp-b" + tag;
+    std::string tag = std::to_string(::getpid()) + "x" + std::to_string(serial++);
     our_device_ = "fla" + tag;
     peer_device_ = "flb" + tag;
   }
-  ~AfPacketVethLab() {
-    if (our_created_) run_ip("netns del " + our_namespace_);
-    if (peer_created_) run_ip("netns del " + peer_namespace_);
-  }
-  AfPacketVethLab(const AfPacketVethLab&) = delete;
-  AfPacketVethLab& operator=(const AfPacketVethLab&) = delete;
 
   // Empty when the lab is up; otherwise why it could not be built.
   std::string build() {
-    if (::geteuid() != 0) return "needs root (network namespaces, veth, AF_PACKET)";
-    our_created_ = run_ip("netns add " + our_namespace_);
-    if (!our_created_) return "`ip netns add` is unavailable";
-    peer_created_ = run_ip("netns add " + peer_namespace_);
-    if (!peer_created_) return "`ip netns add` failed for a second namespace";
-    for (const std::string& ns : {our_namespace_, peer_namespace_}) {
-      if (!run_ip("netns exec " + ns +
-                  " sysctl -qw net.ipv6.conf.all.disable_ipv6=1 "
-                  "net.ipv6.conf.default.disable_ipv6=1")) {
-        return "cannot disable IPv6 in namespace " + ns;
-      }
+    if (std::string why_not = netns_unusable_reason(); !why_not.empty()) return why_not;
+    ours_ = std::make_unique<TestNetns>(unique_netns_name("afp-a"));
+    peer_ = std::make_unique<TestNetns>(unique_netns_name("afp-b"));
+    if (!ours_->created() || !peer_->created()) return "`ip netns add` failed";
+    for (const TestNetns* ns : {ours_.get(), peer_.get()}) {
+      if (!ns->disable_ipv6()) return "cannot disable IPv6 in namespace " + ns->name();
     }
-    if (!run_ip("link add " + our_device_ + " netns " + our_namespace_ + " type veth peer name " +
-                peer_device_ + " netns " + peer_namespace_)) {
+    if (!run_ip("link add " + our_device_ + " netns " + ours_->name() + " type veth peer name " +
+                peer_device_ + " netns " + peer_->name())) {
       return "cannot create a veth pair (veth driver missing?)";
     }
-    if (!run_ip("-n " + our_namespace_ + " link set " + our_device_ + " up") ||
-        !run_ip("-n " + peer_namespace_ + " link set " + peer_device_ + " up")) {
+    if (!run_ip("-n " + ours_->name() + " link set " + our_device_ + " up") ||
+        !run_ip("-n " + peer_->name() + " link set " + peer_device_ + " up")) {
       return "cannot bring the veth pair up";
     }
     return "";
   }
 
-  const std::string& our_namespace() const { return our_namespace_; }
-  const std::string& peer_namespace() const { return peer_namespace_; }
+  const std::string& our_namespace() const { return ours_->name(); }
+  const std::string& peer_namespace() const { return peer_->name(); }
   const std::string& our_device() const { return our_device_; }
   const std::string& peer_device() const { return peer_device_; }
 
  private:
-  std::string our_namespace_, peer_namespace_, our_device_, peer_device_;
-  bool our_created_ = false;
-  bool peer_created_ = false;
-};
-
-// Runs `body` on a thread that has entered namespace `ns` (setns affects only
-// the calling thread), so sockets it opens live in that namespace.
-template <typename Body>
-auto in_namespace(const std::string& ns, Body body) -> std::optional<decltype(body())> {
-  std::optional<decltype(body())> result;
-  std::thread worker([&] {
-    int ns_fd = ::open(("/var/run/netns/" + ns).c_str(), O_RDONLY | O_CLOEXEC);
-    if (ns_fd < 0) return;
-    bool entered = ::setns(ns_fd, CLONE_NEWNET) == 0;
-    ::close(ns_fd);
-    if (entered) result.emplace(body());
-  });
-  worker.join();
-  return result;
-}
-
-// The far end: a plain AF_PACKET socket bound to the peer device, written
-// directly against the kernel API so it checks our port independently.
-class AfPacketPeerSocket {
- public:
-  explicit AfPacketPeerSocket(const std::string& device) {
-    fd_ = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
-    ifindex_ = static_cast<int>(::if_nametoindex(device.c_str()));
-    sockaddr_ll address{};
-    address.sll_family = AF_PACKET;
-    address.sll_protocol = htons(ETH_P_ALL);
-    address.sll_ifindex = ifindex_;
-    bound_ = fd_ >= 0 && ifindex_ > 0 &&
-             ::bind(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
-  }
-  ~AfPacketPeerSocket() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  AfPacketPeerSocket(AfPacketPeerSocket&& other) noexcept
-      : fd_(std::exchange(other.fd_, -1)), ifindex_(other.ifindex_), bound_(other.bound_) {}
-  AfPacketPeerSocket(const AfPacketPeerSocket&) = delete;
-
-  bool ok() const { return bound_; }
-  bool send(const Bytes& frame) {
-    return ::send(fd_, frame.data(), frame.size(), 0) == static_cast<ssize_t>(frame.size());
-  }
-  // The next incoming (not our own outgoing) frame carrying `ethertype`.
-  std::optional<Bytes> receive(uint16_t ethertype, int timeout_ms = 1000) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (std::chrono::steady_clock::now() < deadline) {
-      pollfd waiting{fd_, POLLIN, 0};
-      if (::poll(&waiting, 1, 50) <= 0) continue;
-      Bytes buffer(9000);
-      sockaddr_ll from{};
-      socklen_t from_length = sizeof from;
-      ssize_t n = ::recvfrom(fd_, buffer.data(), buffer.size(), MSG_DONTWAIT,
-                             reinterpret_cast<sockaddr*>(&from), &from_length);
-      if (n < 14 || from.sll_pkttype == PACKET_OUTGOING) continue;
-      buffer.resize(static_cast<size_t>(n));
-      if (buffer[12] == (ethertype >> 8) && buffer[13] == (ethertype & 0xff)) return buffer;
-    }
-    return std::nullopt;
-  }
-
- private:
-  int fd_ = -1;
-  int ifindex_ = 0;
-  bool bound_ = false;
+  std::unique_ptr<TestNetns> ours_, peer_;
+  std::string our_device_, peer_device_;
 };
 
 constexpr uint16_t kTestEthertype = 0x88b5;  // IEEE local experimental

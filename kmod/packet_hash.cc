@@ -221,4 +221,10 @@ uint32_t packet_symmetric_flow_hash(std::span<const uint8_t> frame) {
   return hash_dissected(flow, /*include_tags=*/false);
 }
 
+uint32_t mask_cache_packet_hash(std::span<const uint8_t> frame, uint32_t recirc_id) {
+  uint32_t hash = packet_flow_hash(frame);
+  if (recirc_id) hash = jhash_1word(hash, recirc_id);
+  return hash ? hash : 1;
+}
+
 }  // namespace flowlift

@@ -24,6 +24,12 @@ uint32_t jhash_1word(uint32_t a, uint32_t initval);
 // skb_get_hash of an Ethernet frame. Never 0.
 uint32_t packet_flow_hash(std::span<const uint8_t> frame);
 
+// The hash a datapath lookup uses to pick a mask cache slot: the skb hash
+// (packet_flow_hash), with the recirculation id mixed in for recirculated
+// packets, as ovs_dp_process_packet does. Never 0 (0 would mean "no hash"
+// and skip the cache).
+uint32_t mask_cache_packet_hash(std::span<const uint8_t> frame, uint32_t recirc_id);
+
 // __skb_get_hash_symmetric: both directions of a connection hash alike
 // (addresses and ports each put in order; VLAN tag and flow label ignored). Never 0.
 uint32_t packet_symmetric_flow_hash(std::span<const uint8_t> frame);

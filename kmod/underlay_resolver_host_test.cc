@@ -15,82 +15,13 @@
 #include <string>
 #include <thread>
 
+#include "kmod/netns_test_support.h"
 #include "kmod/underlay_resolver.h"
 
 namespace flowlift {
 namespace {
 
-struct UnderlayCommandOutput {
-  int exit_code = -1;
-  std::string output;
-};
-
-UnderlayCommandOutput run_underlay_command(const std::string& command) {
-  UnderlayCommandOutput result;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buffer[4096];
-  size_t got = 0;
-  while ((got = fread(buffer, 1, sizeof buffer, pipe)) > 0) result.output.append(buffer, got);
-  int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
-
-// A network namespace that exists for one test's lifetime: `ip netns add` in
-// the constructor, `ip netns del` in the destructor, also when the test fails.
-class UnderlayTestNetns {
- public:
-  explicit UnderlayTestNetns(std::string name) : name_(std::move(name)) {
-    created_ = run_underlay_command("ip netns add " + name_).exit_code == 0;
-  }
-  ~UnderlayTestNetns() {
-    if (created_) (void)run_underlay_command("ip netns del " + name_);
-  }
-  UnderlayTestNetns(const UnderlayTestNetns&) = delete;
-  UnderlayTestNetns& operator=(const UnderlayTestNetns&) = delete;
-
-  bool created() const { return created_; }
-  const std::string& name() const { return name_; }
-
-  // Runs `ip -n NAME ARGS`; a failure fails the test with ip's message.
-  std::string ip(const std::string& arguments) const {
-    UnderlayCommandOutput result = run_underlay_command("ip -n " + name_ + " " + arguments);
-    EXPECT_EQ(result.exit_code, 0) << "ip -n " << name_ << " " << arguments << ": " << result.output;
-    return result.output;
-  }
-  nlohmann::json ip_json(const std::string& arguments) const {
-    return nlohmann::json::parse(ip("-j " + arguments), nullptr, /*allow_exceptions=*/false);
-  }
-
-  // Runs `work` on a fresh thread that has entered this namespace; the thread
-  // is discarded afterwards, so the test's own thread never changes namespace.
-  template <typename Work>
-  auto inside(Work work) const -> decltype(work()) {
-    decltype(work()) result = Status(EIO, "never ran");
-    std::thread worker([&] {
-      int fd = open(("/run/netns/" + name_).c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) {
-        result = Status(errno, "cannot enter network namespace " + name_);
-        if (fd >= 0) close(fd);
-        return;
-      }
-      close(fd);
-      result = work();
-    });
-    worker.join();
-    return result;
-  }
-
- private:
-  std::string name_;
-  bool created_ = false;
-};
-
-std::string unique_netns_name(const char* role) {
-  static std::atomic<int> counter{0};
-  return "flul" + std::to_string(getpid()) + "_" + std::to_string(counter++) + role;
-}
+using UnderlayTestNetns = TestNetns;
 
 std::string mac_text(const EthAddr& mac) {
   char text[18];
@@ -107,7 +38,7 @@ class UnderlayResolverHostTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (geteuid() != 0) GTEST_SKIP() << "needs root to create network namespaces";
-    if (run_underlay_command("ip netns list").exit_code != 0) GTEST_SKIP() << "`ip netns` is not available";
+    if (run_netns_command("ip netns list").exit_code != 0) GTEST_SKIP() << "`ip netns` is not available";
     host_ = std::make_unique<UnderlayTestNetns>(unique_netns_name("h"));
     peer_ = std::make_unique<UnderlayTestNetns>(unique_netns_name("p"));
     if (!host_->created() || !peer_->created()) GTEST_SKIP() << "cannot create network namespaces";
@@ -182,8 +113,7 @@ TEST_F(UnderlayResolverHostTest, GatewayRouteResolvesTheGatewaysNeighbour) {
 }
 
 TEST_F(UnderlayResolverHostTest, ArpExchangeGivesThePeersMac) {
-  UnderlayCommandOutput ping =
-      run_underlay_command("ip netns exec " + host_->name() + " ping -c1 -W1 10.77.0.2");
+  NetnsCommandOutput ping = run_netns_command("ip netns exec " + host_->name() + " ping -c1 -W1 10.77.0.2");
   ASSERT_EQ(ping.exit_code, 0) << ping.output;
   auto resolver = make_resolver();
   ASSERT_TRUE(resolver);
@@ -198,7 +128,7 @@ TEST_F(UnderlayResolverHostTest, ArpExchangeGivesThePeersMac) {
 TEST_F(UnderlayResolverHostTest, NoRouteIsAnErrorNamingTheDestination) {
   auto resolver = make_resolver();
   ASSERT_TRUE(resolver);
-  UnderlayCommandOutput judge = run_underlay_command("ip -n " + host_->name() + " route get 203.0.113.9");
+  NetnsCommandOutput judge = run_netns_command("ip -n " + host_->name() + " route get 203.0.113.9");
   ASSERT_NE(judge.exit_code, 0) << "iproute2 found a route: " << judge.output;
   Result<UnderlayPath> path = resolver->resolve(address("203.0.113.9"));
   ASSERT_FALSE(path);

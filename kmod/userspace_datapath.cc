@@ -28,15 +28,6 @@ bool vxlan_frame_for_endpoint(Packet& packet, const VxlanEndpoint& endpoint) {
 // packet (with a rate-limited "deadlock detected" warning there).
 constexpr int kMaxRecirculationDepth = 5;
 
-// The hash that picks a mask cache slot: the skb hash (the flow hash of the
-// frame's headers), with the recirculation id mixed in for recirculated
-// packets, as ovs_dp_process_packet does.
-uint32_t mask_cache_hash(const Packet& packet, const FlowKey& key) {
-  uint32_t hash = packet_flow_hash(packet.bytes());
-  if (key.recirc_id) hash = jhash_1word(hash, key.recirc_id);
-  return hash ? hash : 1;  // 0 would mean "no hash" and skip the cache
-}
-
 }  // namespace
 
 // Binds the action executor to this datapath: ports, upcalls, recirculation.
@@ -223,7 +214,7 @@ ReceiveOutcome UserspaceDatapath::process(LookupContext& context, Packet packet,
     outcome.malformed = true;
     return outcome;
   }
-  LookupResult found = table_.lookup(context, key, mask_cache_hash(packet, key));
+  LookupResult found = table_.lookup(context, key, mask_cache_packet_hash(packet.bytes(), key.recirc_id));
   stats_.masks_visited.fetch_add(found.masks_visited, std::memory_order_relaxed);
   if (found.cache_hit) stats_.cache_hit.fetch_add(1, std::memory_order_relaxed);
   outcome.masks_visited = found.masks_visited;

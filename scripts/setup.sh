@@ -12,6 +12,7 @@ packages=(
   nlohmann-json3-dev                # JSON: oracle data in tests, later the control socket
   libnl-3-dev libnl-route-3-dev     # routes and neighbours from the kernel (VXLAN underlay)
   iproute2 iputils-ping             # network namespaces for the demo and host tests
+  netcat-openbsd                    # the demo's TCP and UDP traffic
 )
 
 missing=()

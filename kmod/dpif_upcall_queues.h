@@ -1,0 +1,55 @@
+// DpifUpcallQueues: the userspace datapath's upcall queues, one bounded FIFO
+// per input port, read round robin. The kernel has one netlink socket per
+// port (per handler, with the per-CPU dispatch mode) for the same reason:
+// a port flooding misses fills only its own queue and loses only its own
+// upcalls, and readers take one upcall from each non-empty port in turn, so
+// a quiet port's first packet is never stuck behind a flood.
+//
+// Readers block on a condition variable (wait) and can be woken all at once
+// (wake_all) when the daemon reconfigures or stops.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "flowlift/dpif.h"
+
+namespace flowlift {
+
+class DpifUpcallQueues {
+ public:
+  explicit DpifUpcallQueues(size_t limit_per_port) : limit_per_port_(limit_per_port) {}
+
+  // Queues `upcall` behind the others of input port `port`. False (and
+  // nothing queued) when that port's queue is full: the caller counts it lost.
+  bool push(uint32_t port, DpifUpcall upcall);
+
+  // Moves up to `max` upcalls into `out`: one from each non-empty port in
+  // turn, starting after the port served last. Returns how many.
+  size_t pop(size_t max, std::vector<DpifUpcall>& out);
+
+  // Blocks until an upcall is queued, wake_all() is called, or `timeout` passes.
+  void wait(std::chrono::milliseconds timeout);
+  void wake_all();
+
+  // Drops the queue of a removed port (its upcalls name a port that is gone).
+  void forget_port(uint32_t port);
+  size_t size() const;
+
+ private:
+  const size_t limit_per_port_;
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::map<uint32_t, std::deque<DpifUpcall>> queues_;  // only non-empty queues
+  size_t queued_ = 0;
+  uint32_t last_served_port_ = 0;
+  uint64_t wake_generation_ = 0;
+};
+
+}  // namespace flowlift
