@@ -12,11 +12,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "bench/flow_setup_peer.h"
 #include "slowpath/control_client.h"
@@ -50,10 +49,11 @@ class FlowliftdSetupPeer final : public FlowSetupPeer {
         {"flowlift_config", 1},
         {"datapath", {{"flow_limit", 500000}, {"max_idle_ms", 60000}}},
         {"bridges",
-         nlohmann::json::array({{{"name", "brb"},
-                                 {"ports", nlohmann::json::array({{{"name", "b1"}, {"type", "dummy"}, {"ofport", 1}},
-                                                                  {{"name", "b2"}, {"type", "dummy"}, {"ofport", 2}}})},
-                                 {"flows", rules}}})}};
+         nlohmann::json::array(
+             {{{"name", "brb"},
+               {"ports", nlohmann::json::array({{{"name", "b1"}, {"type", "dummy"}, {"ofport", 1}},
+                                                {{"name", "b2"}, {"type", "dummy"}, {"ofport", 2}}})},
+               {"flows", rules}}})}};
     std::ofstream(config_path) << config.dump();
 
     const std::string log_path = peer->directory_ + "/flowliftd.log";
@@ -78,7 +78,8 @@ class FlowliftdSetupPeer final : public FlowSetupPeer {
       if (::waitpid(peer->pid_, &status, WNOHANG) == peer->pid_) {
         peer->pid_ = 0;
         std::ifstream log(log_path);
-        return Status(EIO, program + " exited at start: " + std::string(std::istreambuf_iterator<char>(log), {}));
+        return Status(EIO,
+                      program + " exited at start: " + std::string(std::istreambuf_iterator<char>(log), {}));
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }

@@ -42,8 +42,8 @@ namespace {
 
 std::string destination(size_t i) {
   uint32_t v = (172u << 24) | (16u << 16) | static_cast<uint32_t>(i);
-  return std::to_string(v >> 24) + "." + std::to_string((v >> 16) & 255) + "." + std::to_string((v >> 8) & 255) +
-         "." + std::to_string(v & 255);
+  return std::to_string(v >> 24) + "." + std::to_string((v >> 16) & 255) + "." +
+         std::to_string((v >> 8) & 255) + "." + std::to_string(v & 255);
 }
 
 std::string packet_text(size_t i) {
@@ -54,7 +54,8 @@ std::string packet_text(size_t i) {
 std::vector<std::string> rule_lines(size_t n) {
   std::vector<std::string> lines;
   lines.reserve(n + 1);
-  for (size_t i = 0; i < n; ++i) lines.push_back("priority=100,ip,nw_dst=" + destination(i) + ",actions=output:2");
+  for (size_t i = 0; i < n; ++i)
+    lines.push_back("priority=100,ip,nw_dst=" + destination(i) + ",actions=output:2");
   lines.push_back("priority=0,actions=drop");
   return lines;
 }
@@ -197,7 +198,8 @@ struct PeerFigures {
 };
 
 int usage(const char* program) {
-  std::fprintf(stderr, "usage: %s [--flows N] [--runs R] [--batch B] [--no-ovs] [--flowliftd PATH]\n", program);
+  std::fprintf(stderr, "usage: %s [--flows N] [--runs R] [--batch B] [--no-ovs] [--flowliftd PATH]\n",
+               program);
   return 2;
 }
 
@@ -251,8 +253,8 @@ int main(int argc, char** argv) {
     }
   }
 
-  std::printf("flow setup: %zu exact /32 rules, %zu distinct UDP packets, batches of %zu, %zu runs\n", n, n, batch,
-              runs);
+  std::printf("flow setup: %zu exact /32 rules, %zu distinct UDP packets, batches of %zu, %zu runs\n", n, n,
+              batch, runs);
   for (size_t run = 1; run <= runs; ++run) {
     // Alternate the order so that neither peer always runs on a warmer machine.
     for (size_t k = 0; k < peers.size(); ++k) {
@@ -273,15 +275,18 @@ int main(int argc, char** argv) {
       figures[p].pass2.push_back(pass2->seconds);
       figures[p].cpu1.push_back(pass1->cpu_seconds);
       figures[p].cpu2.push_back(pass2->cpu_seconds);
-      std::printf("run %zu %-24s pass1 %.3f s (%.0f pkt/s, %llu flows, cpu %.3f s)  pass2 %.3f s (%.0f pkt/s, cpu %.3f s)\n",
-                  run, peer.name().c_str(), pass1->seconds, n / pass1->seconds,
-                  static_cast<unsigned long long>(pass1->flows_after), pass1->cpu_seconds, pass2->seconds,
-                  n / pass2->seconds, pass2->cpu_seconds);
+      std::printf(
+          "run %zu %-24s pass1 %.3f s (%.0f pkt/s, %llu flows, cpu %.3f s)  pass2 %.3f s (%.0f pkt/s, cpu "
+          "%.3f s)\n",
+          run, peer.name().c_str(), pass1->seconds, n / pass1->seconds,
+          static_cast<unsigned long long>(pass1->flows_after), pass1->cpu_seconds, pass2->seconds,
+          n / pass2->seconds, pass2->cpu_seconds);
       std::fflush(stdout);
     }
   }
-  std::printf("\nmedians, per flow setup: wall = (pass1 - pass2) / N, the method of ../shared/ovs-bench;\n"
-              "cpu = the daemon's CPU time (pass1 - pass2) / N, busy-polling threads left out\n");
+  std::printf(
+      "\nmedians, per flow setup: wall = (pass1 - pass2) / N, the method of ../shared/ovs-bench;\n"
+      "cpu = the daemon's CPU time (pass1 - pass2) / N, busy-polling threads left out\n");
   for (size_t p = 0; p < peers.size(); ++p) {
     std::printf("  %-24s pass1 %.3f s  pass2 %.3f s  wall %6.2f us", peers[p]->name().c_str(),
                 median(figures[p].pass1), median(figures[p].pass2), figures[p].wall_us(n));
@@ -289,10 +294,11 @@ int main(int argc, char** argv) {
     std::printf("\n");
   }
   if (peers.size() == 3) {
-    std::printf("  flowlift / ovs dummy-pmd (wall) = %.3f; flowlift / ovs dummy (wall) = %.3f; "
-                "flowlift / ovs dummy (cpu) = %.3f  (target: 0.333 or less)\n",
-                figures[0].wall_us(n) / figures[1].wall_us(n), figures[0].wall_us(n) / figures[2].wall_us(n),
-                figures[0].cpu_us(n) / figures[2].cpu_us(n));
+    std::printf(
+        "  flowlift / ovs dummy-pmd (wall) = %.3f; flowlift / ovs dummy (wall) = %.3f; "
+        "flowlift / ovs dummy (cpu) = %.3f  (target: 0.333 or less)\n",
+        figures[0].wall_us(n) / figures[1].wall_us(n), figures[0].wall_us(n) / figures[2].wall_us(n),
+        figures[0].cpu_us(n) / figures[2].cpu_us(n));
   }
   return 0;
 }

@@ -26,7 +26,8 @@ Result<std::string> run_shell(const std::string& command) {
   while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, n);
   int status = pclose(pipe);
   if (status != 0) {
-    return Status(EIO, "`" + command + "` failed (status " + std::to_string(WEXITSTATUS(status)) + "): " + output);
+    return Status(EIO,
+                  "`" + command + "` failed (status " + std::to_string(WEXITSTATUS(status)) + "): " + output);
   }
   return output;
 }
@@ -45,7 +46,8 @@ Result<pid_t> read_pidfile(const std::string& path) {
 
 void stop_pid(pid_t pid) {
   if (pid <= 0 || kill(pid, SIGTERM) != 0) return;
-  for (int i = 0; i < 100 && kill(pid, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  for (int i = 0; i < 100 && kill(pid, 0) == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   if (kill(pid, 0) == 0) kill(pid, SIGKILL);
 }
 
@@ -57,14 +59,20 @@ size_t json_value_end(const std::string& text) {
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
       continue;
     }
-    if (c == '"') in_string = true;
-    else if (c == '{' || c == '[') { ++depth; started = true; }
-    else if (c == '}' || c == ']') {
+    if (c == '"')
+      in_string = true;
+    else if (c == '{' || c == '[') {
+      ++depth;
+      started = true;
+    } else if (c == '}' || c == ']') {
       if (--depth == 0 && started) return i + 1;
     }
   }
@@ -82,8 +90,10 @@ std::string OvsSandbox::environment() const {
 Result<std::unique_ptr<OvsSandbox>> OvsSandbox::start() {
   for (const char* program : {"ovsdb-tool", "ovsdb-server", "ovs-vswitchd", "ovs-vsctl", "ovs-ofctl"}) {
     if (!run_shell(std::string("command -v ") + program + " >/dev/null")) {
-      return Status(ENOENT, std::string(program) +
-                                " not found: install Debian's openvswitch-switch (the sandbox never starts its service)");
+      return Status(
+          ENOENT,
+          std::string(program) +
+              " not found: install Debian's openvswitch-switch (the sandbox never starts its service)");
     }
   }
   char pattern[] = "/tmp/flowlift-ovs-sandbox.XXXXXX";
@@ -92,19 +102,23 @@ Result<std::unique_ptr<OvsSandbox>> OvsSandbox::start() {
   box->directory_ = pattern;
   const std::string& d = box->directory_;
   const std::string env = box->environment();
-  if (auto r = run_shell(env + "ovsdb-tool create " + d + "/conf.db /usr/share/openvswitch/vswitch.ovsschema"); !r)
+  if (auto r =
+          run_shell(env + "ovsdb-tool create " + d + "/conf.db /usr/share/openvswitch/vswitch.ovsschema");
+      !r)
     return r.status();
-  if (auto r = run_shell(env + "ovsdb-server --detach --no-chdir --pidfile=" + d + "/ovsdb-server.pid --log-file=" + d +
-                         "/ovsdb-server.log --remote=punix:" + d + "/db.sock --unixctl=" + d + "/ovsdb-server.ctl " +
-                         d + "/conf.db");
+  if (auto r = run_shell(env + "ovsdb-server --detach --no-chdir --pidfile=" + d +
+                         "/ovsdb-server.pid --log-file=" + d + "/ovsdb-server.log --remote=punix:" + d +
+                         "/db.sock --unixctl=" + d + "/ovsdb-server.ctl " + d + "/conf.db");
       !r)
     return r.status();
   Result<pid_t> ovsdb = read_pidfile(d + "/ovsdb-server.pid");
   if (!ovsdb) return ovsdb.status();
   box->ovsdb_pid_ = *ovsdb;
   if (auto r = run_shell(env + "ovs-vsctl --no-wait --db=unix:" + d + "/db.sock init"); !r) return r.status();
-  if (auto r = run_shell(env + "ovs-vswitchd --enable-dummy --disable-system --disable-system-route --detach "
-                               "--no-chdir --pidfile=" + d + "/ovs-vswitchd.pid --log-file=" + d +
+  if (auto r = run_shell(env +
+                         "ovs-vswitchd --enable-dummy --disable-system --disable-system-route --detach "
+                         "--no-chdir --pidfile=" +
+                         d + "/ovs-vswitchd.pid --log-file=" + d +
                          "/ovs-vswitchd.log -vconsole:off unix:" + d + "/db.sock");
       !r)
     return r.status();
@@ -165,10 +179,12 @@ Result<std::string> OvsSandbox::appctl(const std::string& method, const std::vec
       pending_.erase(0, end);
       if (reply.is_discarded() || !reply.is_object()) return Status(EPROTO, method + ": unreadable reply");
       if (reply.contains("error") && !reply["error"].is_null()) {
-        return Status(EIO, method + ": " + (reply["error"].is_string() ? reply["error"].get<std::string>()
-                                                                        : reply["error"].dump()));
+        return Status(EIO, method + ": " +
+                               (reply["error"].is_string() ? reply["error"].get<std::string>()
+                                                           : reply["error"].dump()));
       }
-      return reply.contains("result") && reply["result"].is_string() ? reply["result"].get<std::string>() : "";
+      return reply.contains("result") && reply["result"].is_string() ? reply["result"].get<std::string>()
+                                                                     : "";
     }
     char buffer[65536];
     ssize_t n = recv(unixctl_fd_, buffer, sizeof buffer, 0);

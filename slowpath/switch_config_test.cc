@@ -30,6 +30,9 @@ nlohmann::json two_port_bridge(const std::string& name, const std::string& a, co
           {"flows", {"priority=10,in_port=" + a + ",actions=output:" + b}}};
 }
 
+// Tests edit documents through JSON pointers ("/bridges/0/ports/1/type"):
+// chained operator[] with integer indices did not read the same under clang
+// and g++ here, a pointer does.
 class SwitchConfig : public SwitchCoreFixture {
  protected:
   std::string refused(const nlohmann::json& config) {
@@ -78,11 +81,11 @@ TEST_F(SwitchConfig, UnknownKeysAndWrongTypesNameTheirPath) {
   EXPECT_EQ(refused({{"flowlift_config", 1}, {"bridge", nlohmann::json::array()}}),
             "bridge: unknown key (expected one of flowlift_config, datapath, bridges)");
   nlohmann::json bad_port = document({two_port_bridge("br0", "p1", "p2")});
-  bad_port["bridges"][0]["ports"][1]["colour"] = "red";
+  bad_port[nlohmann::json::json_pointer("/bridges/0/ports/1/colour")] = "red";
   EXPECT_EQ(refused(bad_port),
             "bridges[0].ports[1].colour: unknown key (expected one of name, type, ofport, options)");
   nlohmann::json bad_ofport = document({two_port_bridge("br0", "p1", "p2")});
-  bad_ofport["bridges"][0]["ports"][0]["ofport"] = "1";
+  bad_ofport[nlohmann::json::json_pointer("/bridges/0/ports/0/ofport")] = "1";
   EXPECT_EQ(refused(bad_ofport), "bridges[0].ports[0].ofport: must be an integer from 1 to 65279");
   EXPECT_EQ(refused({{"flowlift_config", 1}, {"datapath", {{"flow_limit", 0}}}}),
             "datapath.flow_limit: must be an integer from 1 to 4294967295");
@@ -99,21 +102,21 @@ TEST_F(SwitchConfig, UnknownKeysAndWrongTypesNameTheirPath) {
 
 TEST_F(SwitchConfig, PortMistakesNameThePort) {
   nlohmann::json bad_type = document({two_port_bridge("br0", "p1", "p2")});
-  bad_type["bridges"][0]["ports"][1]["type"] = "tap";
+  bad_type[nlohmann::json::json_pointer("/bridges/0/ports/1/type")] = "tap";
   EXPECT_EQ(refused(bad_type), "bridges[0].ports[1]: port p2: unknown type \"tap\" (system, dummy or vxlan)");
   EXPECT_EQ(refused(document({two_port_bridge("br0", "p1", "p2"), two_port_bridge("br1", "p2", "p3")})),
             "bridges[1].ports[0].name: port p2 is named twice");
   EXPECT_EQ(refused(document({two_port_bridge("br0", "p1", "p2"), two_port_bridge("br0", "p3", "p4")})),
             "bridges[1].name: bridge br0 is named twice");
   nlohmann::json same_ofport = document({two_port_bridge("br0", "p1", "p2")});
-  same_ofport["bridges"][0]["ports"][0]["ofport"] = 3;
-  same_ofport["bridges"][0]["ports"][1]["ofport"] = 3;
+  same_ofport[nlohmann::json::json_pointer("/bridges/0/ports/0/ofport")] = 3;
+  same_ofport[nlohmann::json::json_pointer("/bridges/0/ports/1/ofport")] = 3;
   EXPECT_EQ(refused(same_ofport), "bridges[0].ports: ports p1 and p2 both ask for ofport 3");
 }
 
 TEST_F(SwitchConfig, AutomaticNumbersAvoidFixedOnesWhereverTheyAreListed) {
   nlohmann::json config = document({two_port_bridge("br0", "p1", "p2")});
-  config["bridges"][0]["ports"][1]["ofport"] = 1;
+  config[nlohmann::json::json_pointer("/bridges/0/ports/1/ofport")] = 1;
   ASSERT_TRUE(core_.apply_config(config).is_ok());
   nlohmann::json ports = ok("show")["result"]["bridges"][0]["ports"];
   EXPECT_EQ(ports[0]["name"], "p2");
@@ -124,10 +127,11 @@ TEST_F(SwitchConfig, AutomaticNumbersAvoidFixedOnesWhereverTheyAreListed) {
 
 TEST_F(SwitchConfig, ABadFlowInTheSecondBridgeLeavesTheFirstUnbuilt) {
   nlohmann::json config = document({two_port_bridge("br0", "p1", "p2"), two_port_bridge("br1", "p3", "p4")});
-  config["bridges"][1]["flows"].push_back("priority=5,in_port=p1,actions=drop");
+  config[nlohmann::json::json_pointer("/bridges/1/flows")].push_back("priority=5,in_port=p1,actions=drop");
   EXPECT_THAT(refused(config), HasSubstr("bridges[1].flows (bridge br1): line 2: "));
   nlohmann::json refused_by_tables = document({two_port_bridge("br0", "p1", "p2")});
-  refused_by_tables["bridges"][0]["flows"].push_back("priority=10,ip,check_overlap,actions=drop");
+  refused_by_tables[nlohmann::json::json_pointer("/bridges/0/flows")].push_back(
+      "priority=10,ip,check_overlap,actions=drop");
   EXPECT_THAT(refused(refused_by_tables),
               HasSubstr("bridges[0].flows (bridge br0): OFPBFC_MSG_FAILED: flow-mod 2 of 2 (line 2, add)"));
 }
@@ -176,7 +180,7 @@ class SwitchConfigFile : public SwitchConfig {
 TEST_F(SwitchConfigFile, FlowsFileIsReadRelativeToTheConfigurationFile) {
   write(directory_ / "flows" / "br0.flows", "# table 0\npriority=20,in_port=p2,actions=output:p1\n");
   nlohmann::json config = document({two_port_bridge("br0", "p1", "p2")});
-  config["bridges"][0]["flows_file"] = "flows/br0.flows";
+  config[nlohmann::json::json_pointer("/bridges/0/flows_file")] = "flows/br0.flows";
   write(directory_ / "flowliftd.json", config.dump());
   Result<nlohmann::json> loaded = load_switch_config_file((directory_ / "flowliftd.json").string());
   ASSERT_TRUE(loaded.is_ok()) << loaded.status().message();
@@ -190,10 +194,10 @@ TEST_F(SwitchConfigFile, FlowsFileIsReadRelativeToTheConfigurationFile) {
 TEST_F(SwitchConfigFile, ABadLineInTheFlowsFileIsNamedByFileAndLine) {
   write(directory_ / "br0.flows", "priority=20,actions=drop\npriority=21,in_port=p9,actions=drop\n");
   nlohmann::json config = document({two_port_bridge("br0", "p1", "p2")});
-  config["bridges"][0]["flows_file"] = (directory_ / "br0.flows").string();
+  config[nlohmann::json::json_pointer("/bridges/0/flows_file")] = (directory_ / "br0.flows").string();
   EXPECT_THAT(refused(config), HasSubstr("bridges[0].flows_file " + (directory_ / "br0.flows").string() +
                                          " (bridge br0): line 2: "));
-  config["bridges"][0]["flows_file"] = (directory_ / "missing.flows").string();
+  config[nlohmann::json::json_pointer("/bridges/0/flows_file")] = (directory_ / "missing.flows").string();
   EXPECT_THAT(refused(config),
               HasSubstr("bridges[0].flows_file: cannot read " + (directory_ / "missing.flows").string()));
 }

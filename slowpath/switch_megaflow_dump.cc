@@ -116,16 +116,16 @@ std::string format_megaflow_table(std::vector<MegaflowTableRow> rows, const std:
   auto line = [&](const MegaflowTableRow& r) {
     auto left = [](const std::string& cell, size_t w) { return cell + std::string(w - cell.size(), ' '); };
     auto right = [](const std::string& cell, size_t w) { return std::string(w - cell.size(), ' ') + cell; };
-    return left(r.ufid, width[0]) + "  " + left(r.bridge, width[1]) + "  " + right(r.packets, width[2]) + "  " +
-           right(r.bytes, width[3]) + "  " + right(r.used, width[4]) + "  " + left(r.where, width[5]) + "  " +
-           left(r.match, width[6]) + "  " + r.actions + "\n";
+    return left(r.ufid, width[0]) + "  " + left(r.bridge, width[1]) + "  " + right(r.packets, width[2]) +
+           "  " + right(r.bytes, width[3]) + "  " + right(r.used, width[4]) + "  " + left(r.where, width[5]) +
+           "  " + left(r.match, width[6]) + "  " + r.actions + "\n";
   };
   std::string text = line(header);
   for (const MegaflowTableRow& r : rows) text += line(r);
   text += std::to_string(rows.size()) + (rows.size() == 1 ? " megaflow" : " megaflows") +
           ". WHERE sw: the software masked table of the " + datapath +
-          " datapath.\nNot offloaded: tc: " + kSwitchTcUnavailable + "; rte_flow: " + kSwitchRteFlowUnavailable +
-          ".\n";
+          " datapath.\nNot offloaded: tc: " + kSwitchTcUnavailable +
+          "; rte_flow: " + kSwitchRteFlowUnavailable + ".\n";
   return text;
 }
 
@@ -166,7 +166,8 @@ SwitchCommandResult switch_dump_megaflows(SwitchCoreState& state, const SwitchCo
     reply.text += line + "\n";
     rows.push_back({format_ufid(flow.ufid).substr(5, 8), bridge.empty() ? "-" : bridge,
                     std::to_string(flow.stats.packets), std::to_string(flow.stats.bytes),
-                    used_text(flow.stats, now), "sw", format_match(flow.match), format_actions(flow.actions)});
+                    used_text(flow.stats, now), "sw", format_match(flow.match),
+                    format_actions(flow.actions)});
 
     nlohmann::json rules = nlohmann::json::array();
     if (known != info.end())

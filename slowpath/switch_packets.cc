@@ -133,7 +133,8 @@ SwitchCommandResult switch_inject(SwitchCoreState& state, const SwitchCommandArg
     for (const Packet& packet : packets) {
       Packet copy(packet.bytes());
       if (Status s = state.dpif.inject((*port)->datapath_port, std::move(copy)); !s)
-        return s.with_context("port " + (*port)->name + " (" + std::to_string(injected) + " injected before)");
+        return s.with_context("port " + (*port)->name + " (" + std::to_string(injected) +
+                              " injected before)");
       ++injected;
     }
   }

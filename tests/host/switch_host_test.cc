@@ -12,6 +12,7 @@
 //   h3 10.0.0.3: VLAN 100 over eth0 on p3 (a TAP shim: no 802.1q in this kernel)
 //   vtep: ul0 192.168.50.2 <-> ul 192.168.50.1, Linux vxlan vx0 10.0.0.4, VNI 42
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -20,12 +21,10 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "kmod/frame_builder_for_tests.h"
 #include "kmod/netns_test_support.h"
@@ -47,7 +46,8 @@ constexpr EthAddr kMac2{0x02, 0, 0, 0, 0, 0x02};
 
 std::string mac_text(const EthAddr& mac) {
   char text[18];
-  std::snprintf(text, sizeof text, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+  std::snprintf(text, sizeof text, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+                mac[5]);
   return text;
 }
 
@@ -94,7 +94,8 @@ class SwitchHostTest : public ::testing::Test {
       int status = 0;
       ::waitpid(daemon_pid_, &status, 0);
       EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-          << "flowliftd did not stop cleanly (status " << status << "):\n" << daemon_log();
+          << "flowliftd did not stop cleanly (status " << status << "):\n"
+          << daemon_log();
       EXPECT_FALSE(std::filesystem::exists(socket_path())) << "the control socket outlived the daemon";
     }
     for (pid_t pid : helper_pids_) {
@@ -129,7 +130,8 @@ class SwitchHostTest : public ::testing::Test {
   TestNetns& add_vlan_host(const std::string& port, const EthAddr& mac, const std::string& address) {
     TestNetns& host = add_host("h3", port, EthAddr{0x02, 0, 0, 0, 0, 0x33}, "");
     const std::string log = (work_ / "vlan-host.log").string();
-    pid_t pid = spawn({"ip", "netns", "exec", host.name(), FLOWLIFT_VLAN_TAP_HOST, "vlan100", "eth0", "100"}, log);
+    pid_t pid =
+        spawn({"ip", "netns", "exec", host.name(), FLOWLIFT_VLAN_TAP_HOST, "vlan100", "eth0", "100"}, log);
     helper_pids_.push_back(pid);
     for (int i = 0; i < 50 && read_file(log).find("ready") == std::string::npos; ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -153,8 +155,9 @@ class SwitchHostTest : public ::testing::Test {
     vtep->ip("link set lo up");
     vtep->ip("addr add 192.168.50.2/24 dev ul0");
     vtep->ip("link set ul0 up");
-    vtep->ip("link add vx0 address 02:00:00:00:00:04 type vxlan id 42 local 192.168.50.2 remote 192.168.50.1 "
-             "dstport 4789 dev ul0");
+    vtep->ip(
+        "link add vx0 address 02:00:00:00:00:04 type vxlan id 42 local 192.168.50.2 remote 192.168.50.1 "
+        "dstport 4789 dev ul0");
     vtep->ip("addr add 10.0.0.4/24 dev vx0");
     vtep->ip("link set vx0 up");
     hosts_.push_back(std::move(vtep));
@@ -181,7 +184,8 @@ class SwitchHostTest : public ::testing::Test {
     FAIL() << "flowliftd did not answer on " << socket_path() << ":\n" << daemon_log();
   }
 
-  static json bridge_config(const json& ports, const std::vector<std::string>& flows, const json& datapath = {}) {
+  static json bridge_config(const json& ports, const std::vector<std::string>& flows,
+                            const json& datapath = {}) {
     json config = {{"flowlift_config", 1},
                    {"bridges", json::array({{{"name", "br0"}, {"ports", ports}, {"flows", flows}}})}};
     if (!datapath.is_null()) config["datapath"] = datapath;
@@ -264,9 +268,9 @@ TEST_F(SwitchHostTest, PushesAndPopsVlanForATaggedHost) {
   add_vlan_host("p3", EthAddr{0x02, 0, 0, 0, 0, 0x03}, "10.0.0.3");
   json ports = {{{"name", "p1"}, {"type", "system"}, {"ofport", 1}},
                 {{"name", "p3"}, {"type", "system"}, {"ofport", 3}}};
-  start_switch(bridge_config(ports, {"priority=10,in_port=p3,dl_vlan=100,actions=strip_vlan,output:p1",
-                                     "priority=10,in_port=p1,actions=mod_vlan_vid:100,output:p3",
-                                     "priority=0,actions=drop"}));
+  start_switch(bridge_config(
+      ports, {"priority=10,in_port=p3,dl_vlan=100,actions=strip_vlan,output:p1",
+              "priority=10,in_port=p1,actions=mod_vlan_vid:100,output:p3", "priority=0,actions=drop"}));
   ASSERT_TRUE(ping(h1, "10.0.0.3", 3)) << daemon_log();
   bool pushes = false, pops = false;
   for (const json& flow : megaflows()) {
@@ -315,7 +319,8 @@ TEST_F(SwitchHostTest, TtlAndAddressRewritesKeepChecksumsRightForTheReceivingKer
     EXPECT_EQ(line.substr(line.rfind(' ') + 1), "0") << proto << " InCsumErrors in h2: " << line;
   }
   bool dec_ttl_seen = false;
-  for (const json& flow : megaflows()) dec_ttl_seen |= flow.value("actions", "").find("ttl=63") != std::string::npos;
+  for (const json& flow : megaflows())
+    dec_ttl_seen |= flow.value("actions", "").find("ttl=63") != std::string::npos;
   EXPECT_TRUE(dec_ttl_seen) << megaflows().dump(2);
 }
 
@@ -359,21 +364,26 @@ TEST_F(SwitchHostTest, IdleMegaflowsExpire) {
 TEST_F(SwitchHostTest, ModifiedRuleChangesTheExistingMegaflow) {
   TestNetns& h1 = add_host("h1", "p1", kMac1, "10.0.0.1");
   TestNetns& h2 = add_host("h2", "p2", kMac2, "10.0.0.2");
-  start_switch(bridge_config(kTwoPorts, {"priority=10,in_port=p1,actions=output:p2"}, {{"max_idle_ms", 60000}}));
+  start_switch(
+      bridge_config(kTwoPorts, {"priority=10,in_port=p1,actions=output:p2"}, {{"max_idle_ms", 60000}}));
   const Bytes frame = udp_frame(kMac2, kMac1, ipv4_address(10, 0, 0, 1), ipv4_address(10, 0, 0, 2), 7000);
   auto send_one = [&] {
-    return in_namespace(h1.name(), [&] {
-      NetnsPacketSocket socket("eth0");
-      return socket.ok() && socket.send(frame);
-    }).value_or(false);
+    return in_namespace(h1.name(),
+                        [&] {
+                          NetnsPacketSocket socket("eth0");
+                          return socket.ok() && socket.send(frame);
+                        })
+        .value_or(false);
   };
   auto arrives_at_h2 = [&](bool expect) {
-    return in_namespace(h2.name(), [&] {
-      NetnsPacketSocket socket("eth0");
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      EXPECT_TRUE(send_one());
-      return socket.receive(0x0800, expect ? 2000 : 700).has_value();
-    }).value_or(false);
+    return in_namespace(h2.name(),
+                        [&] {
+                          NetnsPacketSocket socket("eth0");
+                          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+                          EXPECT_TRUE(send_one());
+                          return socket.receive(0x0800, expect ? 2000 : 700).has_value();
+                        })
+        .value_or(false);
   };
   // The megaflows of packets from h1 (h2's kernel may send ARP of its own).
   auto from_h1 = [&] {
@@ -401,7 +411,8 @@ TEST_F(SwitchHostTest, MegaflowCountersEqualThePacketsSent) {
   TestNetns& h2 = add_host("h2", "p2", kMac2, "10.0.0.2");
   start_switch(bridge_config(kTwoPorts, {"udp,in_port=p1,actions=output:p2", "priority=0,actions=drop"},
                              {{"max_idle_ms", 60000}}));
-  const Bytes frame = udp_frame(kMac2, kMac1, ipv4_address(10, 0, 0, 1), ipv4_address(10, 0, 0, 2), 7001, 100);
+  const Bytes frame =
+      udp_frame(kMac2, kMac1, ipv4_address(10, 0, 0, 1), ipv4_address(10, 0, 0, 2), 7001, 100);
   constexpr int kBurst = 50;
   auto received = in_namespace(h2.name(), [&] {
     NetnsPacketSocket socket("eth0");
@@ -461,7 +472,8 @@ TEST_F(SwitchHostTest, MalformedFramesAreDroppedAndCountedWithoutHarm) {
   ASSERT_GT(sent.value_or(0), 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   json after = call("counters");
-  EXPECT_GT(after["datapath"].value("malformed", uint64_t{0}), before["datapath"].value("malformed", uint64_t{0}))
+  EXPECT_GT(after["datapath"].value("malformed", uint64_t{0}),
+            before["datapath"].value("malformed", uint64_t{0}))
       << after.dump(2);
   // Still switching.
   EXPECT_TRUE(ping(h1, "10.0.0.2", 2)) << daemon_log();
@@ -502,8 +514,8 @@ TEST_F(SwitchHostTest, TheFlowLimitHolds) {
     in_namespace(h1.name(), [&] {
       NetnsPacketSocket out("eth0");
       for (int i = 0; i < kFlows; ++i) {
-        out.send(udp_frame(kMac2, kMac1, ipv4_address(10, 0, 0, 1), ipv4_address(172, 16, 0, static_cast<uint8_t>(i)),
-                           7003));
+        out.send(udp_frame(kMac2, kMac1, ipv4_address(10, 0, 0, 1),
+                           ipv4_address(172, 16, 0, static_cast<uint8_t>(i)), 7003));
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
       }
       return 0;
