@@ -345,6 +345,29 @@ TEST_F(SwitchHostTest, VxlanBothWaysWithLinuxVxlanDeviceAsTheRemoteVtep) {
   EXPECT_TRUE(decapsulated && encapsulated) << megaflows().dump(2);
 }
 
+TEST_F(SwitchHostTest, VxlanWithKeyFlowSetsAndMatchesTheVniInTheFlowTable) {
+  TestNetns& h1 = add_host("h1", "p1", kMac1, "10.0.0.1");
+  add_vxlan_peer();
+  json ports = {{{"name", "p1"}, {"type", "system"}, {"ofport", 1}},
+                {{"name", "vx1"},
+                 {"type", "vxlan"},
+                 {"ofport", 4},
+                 {"options", {{"remote_ip", "192.168.50.2"}, {"key", "flow"}}}}};
+  // The VNI comes from the rule (set_field) and is matched on the way in; a
+  // packet of another VNI would find no rule and be dropped.
+  start_switch(bridge_config(ports, {"priority=10,in_port=p1,actions=set_field:42->tun_id,output:vx1",
+                                     "priority=10,in_port=vx1,tun_id=42,actions=output:p1",
+                                     "priority=0,actions=drop"}));
+  ASSERT_TRUE(ping(h1, "10.0.0.4", 3)) << daemon_log();
+  bool decapsulated = false, encapsulated = false;
+  for (const json& flow : megaflows()) {
+    decapsulated |= flow.value("match", "").find("tun_id=0x2a") != std::string::npos &&
+                    flow.value("actions", "") == "1";
+    encapsulated |= flow.value("actions", "").find("tun_id=0x2a") != std::string::npos;
+  }
+  EXPECT_TRUE(decapsulated && encapsulated) << megaflows().dump(2);
+}
+
 TEST_F(SwitchHostTest, IdleMegaflowsExpire) {
   TestNetns& h1 = add_host("h1", "p1", kMac1, "10.0.0.1");
   add_host("h2", "p2", kMac2, "10.0.0.2");
