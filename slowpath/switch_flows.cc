@@ -97,19 +97,30 @@ Result<size_t> switch_apply_flow_mods(OfBridge& bridge, const std::vector<OfFlow
   return applied;
 }
 
-SwitchCommandResult switch_add_flow(SwitchCoreState& state, const SwitchCommandArgs& args) {
-  Result<std::shared_ptr<OfBridge>> bridge = find_bridge(state, args);
-  if (!bridge) return bridge.status();
+namespace {
+
+// One flow-mod whose text is args["flow"] (add-flow, mod-flows): parsed with
+// the bridge's port names, as OpenFlow 1.0 (what ovs-ofctl sends by default).
+SwitchCommandResult apply_one_flow_mod(SwitchCoreState& state, const SwitchCommandArgs& args, OfBridge& bridge,
+                                       OfFlowModCommand command) {
   Result<std::string> text = args.required_string("flow");
   if (!text) return text.status();
   OfFlowModParseOptions options;
-  options.command = OfFlowModCommand::kAdd;
+  options.command = command;
   options.protocol = OfFlowModProtocol::kOpenFlow10;
-  Result<OfFlowMod> mod = parse_of_flow_mod(*text, port_names_of(**bridge), options);
+  Result<OfFlowMod> mod = parse_of_flow_mod(*text, port_names_of(bridge), options);
   if (!mod) return mod.status();
-  Result<size_t> applied = switch_apply_flow_mods(**bridge, {*mod}, false, state.rule_clock_ms());
+  Result<size_t> applied = switch_apply_flow_mods(bridge, {*mod}, false, state.rule_clock_ms());
   if (!applied) return applied.status();
   return SwitchReply{};
+}
+
+}  // namespace
+
+SwitchCommandResult switch_add_flow(SwitchCoreState& state, const SwitchCommandArgs& args) {
+  Result<std::shared_ptr<OfBridge>> bridge = find_bridge(state, args);
+  if (!bridge) return bridge.status();
+  return apply_one_flow_mod(state, args, **bridge, OfFlowModCommand::kAdd);
 }
 
 SwitchCommandResult switch_add_flows(SwitchCoreState& state, const SwitchCommandArgs& args) {
@@ -139,19 +150,10 @@ SwitchCommandResult switch_add_flows(SwitchCoreState& state, const SwitchCommand
 SwitchCommandResult switch_mod_flows(SwitchCoreState& state, const SwitchCommandArgs& args) {
   Result<std::shared_ptr<OfBridge>> bridge = find_bridge(state, args);
   if (!bridge) return bridge.status();
-  Result<std::string> text = args.required_string("flow");
-  if (!text) return text.status();
   Result<OfFlowModCommand> command =
       command_for(args, OfFlowModCommand::kModify, OfFlowModCommand::kModifyStrict);
   if (!command) return command.status();
-  OfFlowModParseOptions options;
-  options.command = *command;
-  options.protocol = OfFlowModProtocol::kOpenFlow10;
-  Result<OfFlowMod> mod = parse_of_flow_mod(*text, port_names_of(**bridge), options);
-  if (!mod) return mod.status();
-  Result<size_t> applied = switch_apply_flow_mods(**bridge, {*mod}, false, state.rule_clock_ms());
-  if (!applied) return applied.status();
-  return SwitchReply{};
+  return apply_one_flow_mod(state, args, **bridge, *command);
 }
 
 SwitchCommandResult switch_del_flows(SwitchCoreState& state, const SwitchCommandArgs& args) {
