@@ -88,6 +88,11 @@ std::string OvsSandbox::environment() const {
 }
 
 Result<std::unique_ptr<OvsSandbox>> OvsSandbox::start(const OvsSandboxOptions& options) {
+  if (options.system_ports && options.netns.empty()) {
+    return Status(EINVAL,
+                  "OvsSandbox: system ports need a network namespace of their own (outside one, "
+                  "ovs-vswitchd would delete the machine's kernel datapaths)");
+  }
   for (const char* program : {"ovsdb-tool", "ovsdb-server", "ovs-vswitchd", "ovs-vsctl", "ovs-ofctl"}) {
     if (!run_shell(std::string("command -v ") + program + " >/dev/null")) {
       return Status(

@@ -37,6 +37,10 @@ struct OvsSandboxOptions {
   bool system_ports = false;
   // Non-empty: ovs-vswitchd runs under `ip netns exec NETNS` (ovsdb-server
   // stays in the caller's namespace; the two talk over a unix socket).
+  // Required with system_ports: with the system dpif enabled, ovs-vswitchd
+  // deletes every kernel datapath its database does not name
+  // (bridge_delete_ofprotos), which outside a private namespace would be the
+  // machine's own OVS datapaths.
   std::string netns;
 };
 
