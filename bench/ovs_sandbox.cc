@@ -87,7 +87,12 @@ std::string OvsSandbox::environment() const {
          " OVS_PKGDATADIR=/usr/share/openvswitch ";
 }
 
-Result<std::unique_ptr<OvsSandbox>> OvsSandbox::start() {
+Result<std::unique_ptr<OvsSandbox>> OvsSandbox::start(const OvsSandboxOptions& options) {
+  if (options.system_ports && options.netns.empty()) {
+    return Status(EINVAL,
+                  "OvsSandbox: system ports need a network namespace of their own (outside one, "
+                  "ovs-vswitchd would delete the machine's kernel datapaths)");
+  }
   for (const char* program : {"ovsdb-tool", "ovsdb-server", "ovs-vswitchd", "ovs-vsctl", "ovs-ofctl"}) {
     if (!run_shell(std::string("command -v ") + program + " >/dev/null")) {
       return Status(
@@ -115,8 +120,10 @@ Result<std::unique_ptr<OvsSandbox>> OvsSandbox::start() {
   if (!ovsdb) return ovsdb.status();
   box->ovsdb_pid_ = *ovsdb;
   if (auto r = run_shell(env + "ovs-vsctl --no-wait --db=unix:" + d + "/db.sock init"); !r) return r.status();
-  if (auto r = run_shell(env +
-                         "ovs-vswitchd --enable-dummy --disable-system --disable-system-route --detach "
+  const std::string in_netns = options.netns.empty() ? "" : "ip netns exec " + options.netns + " ";
+  const std::string dummy_only = options.system_ports ? "" : "--enable-dummy --disable-system ";
+  if (auto r = run_shell(env + in_netns + "ovs-vswitchd " + dummy_only +
+                         "--disable-system-route --detach "
                          "--no-chdir --pidfile=" +
                          d + "/ovs-vswitchd.pid --log-file=" + d +
                          "/ovs-vswitchd.log -vconsole:off unix:" + d + "/db.sock");

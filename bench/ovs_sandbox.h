@@ -27,11 +27,28 @@ namespace flowlift::bench {
 // naming the command and its exit status.
 Result<std::string> run_shell(const std::string& command);
 
+// How ovs-vswitchd is started. The default is the dummy-only daemon the
+// flow-setup benchmarks use; system ports (netdev-linux on real devices,
+// AF_PACKET in the userspace datapath) need the flags left out and, for
+// devices inside a network namespace, the daemon started in it.
+struct OvsSandboxOptions {
+  // false: --enable-dummy --disable-system (no device of the machine can be
+  // opened). true: neither flag, so `type=system` ports work.
+  bool system_ports = false;
+  // Non-empty: ovs-vswitchd runs under `ip netns exec NETNS` (ovsdb-server
+  // stays in the caller's namespace; the two talk over a unix socket).
+  // Required with system_ports: with the system dpif enabled, ovs-vswitchd
+  // deletes every kernel datapath its database does not name
+  // (bridge_delete_ofprotos), which outside a private namespace would be the
+  // machine's own OVS datapaths.
+  std::string netns;
+};
+
 class OvsSandbox {
  public:
   // Checks the programs exist, creates the directory and database, starts
-  // ovsdb-server and ovs-vswitchd --enable-dummy --disable-system.
-  static Result<std::unique_ptr<OvsSandbox>> start();
+  // ovsdb-server and ovs-vswitchd (as `options` say).
+  static Result<std::unique_ptr<OvsSandbox>> start(const OvsSandboxOptions& options = {});
   ~OvsSandbox();  // stops the two daemons it started and removes the directory
   OvsSandbox(const OvsSandbox&) = delete;
   OvsSandbox& operator=(const OvsSandbox&) = delete;
