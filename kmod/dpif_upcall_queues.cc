@@ -1,6 +1,8 @@
 // Per-port bounded upcall queues drained round robin (see dpif_upcall_queues.h).
 #include "kmod/dpif_upcall_queues.h"
 
+#include <algorithm>
+
 namespace flowlift {
 
 namespace {
@@ -8,7 +10,7 @@ namespace {
 constexpr size_t kKeptUpcallCapacity = 128;
 }  // namespace
 
-bool DpifUpcallQueues::push(uint32_t port, DpifUpcall upcall) {
+bool DpifUpcallQueues::push(uint32_t port, DpifUpcall upcall, bool defer_wakeup) {
   bool wake_reader = false;
   {
     std::lock_guard lock(mutex_);
@@ -22,10 +24,26 @@ bool DpifUpcallQueues::push(uint32_t port, DpifUpcall upcall) {
     queue.upcalls.push_back(std::move(upcall));
     ++pushed_since_wakeup_;
     wake_reader = queued_++ == 0 || pushed_since_wakeup_ >= kUpcallBacklogPerWakeup;
+    // Deferred, a reader is still woken before half a port's queue could
+    // fill, so that a long batch loses no upcall it would not have lost.
+    if (defer_wakeup) wake_reader = pushed_since_wakeup_ >= std::max<size_t>(limit_per_port_ / 2, 1);
     if (wake_reader) pushed_since_wakeup_ = 0;
   }
   if (wake_reader) changed_.notify_one();
   return true;
+}
+
+void DpifUpcallQueues::wake_for_queued() {
+  size_t queued;
+  {
+    std::lock_guard lock(mutex_);
+    queued = queued_;
+    pushed_since_wakeup_ = 0;
+  }
+  if (queued >= kUpcallBacklogPerWakeup)
+    changed_.notify_all();
+  else if (queued > 0)
+    changed_.notify_one();
 }
 
 size_t DpifUpcallQueues::pop(size_t max, std::vector<DpifUpcall>& out) {

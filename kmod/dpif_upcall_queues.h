@@ -35,7 +35,13 @@ class DpifUpcallQueues {
 
   // Queues `upcall` behind the others of input port `port`. False (and
   // nothing queued) when that port's queue is full: the caller counts it lost.
-  bool push(uint32_t port, DpifUpcall upcall);
+  // `defer_wakeup`: wake nobody now (unless half a port's limit has been
+  // pushed since the last wakeup); the caller calls wake_for_queued() when
+  // its batch of pushes is done.
+  bool push(uint32_t port, DpifUpcall upcall, bool defer_wakeup = false);
+  // Wakes readers for what is queued: one, or all of them when a backlog of
+  // kUpcallBacklogPerWakeup or more waits; nobody when nothing is queued.
+  void wake_for_queued();
 
   // Moves up to `max` upcalls into `out`: one from each non-empty port in
   // turn, starting after the port served last. Returns how many.

@@ -114,5 +114,26 @@ TEST(DpifUpcallQueues, APushWakesAWaitingReader) {
   EXPECT_EQ(queues.size(), 1u);
 }
 
+TEST(DpifUpcallQueues, DeferredPushesAreSeenAndWokenForAtTheEndOfTheBatch) {
+  DpifUpcallQueues queues(10);
+  auto start = std::chrono::steady_clock::now();
+  std::thread reader([&] { queues.wait(std::chrono::milliseconds(60000)); });
+  for (uint32_t serial = 1; serial <= 3; ++serial)
+    ASSERT_TRUE(queues.push(1, numbered_upcall(1, serial), /*defer_wakeup=*/true));
+  queues.wake_for_queued();
+  reader.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+  // Deferring changes when readers hear of them, not what they get.
+  EXPECT_EQ(pop_all(queues, 10), (std::vector<std::pair<uint32_t, uint32_t>>{{1, 1}, {1, 2}, {1, 3}}));
+}
+
+TEST(DpifUpcallQueues, DeferredPushesStillRespectThePortLimit) {
+  DpifUpcallQueues queues(2);
+  EXPECT_TRUE(queues.push(1, numbered_upcall(1, 1), true));
+  EXPECT_TRUE(queues.push(1, numbered_upcall(1, 2), true));
+  EXPECT_FALSE(queues.push(1, numbered_upcall(1, 3), true));
+  EXPECT_EQ(queues.size(), 2u);
+}
+
 }  // namespace
 }  // namespace flowlift
