@@ -254,9 +254,22 @@ void UserspaceDpif::wait_for_upcalls(std::chrono::milliseconds timeout) { upcall
 
 void UserspaceDpif::wake_upcall_waiters() { upcalls_.wake_all(); }
 
+namespace {
+// How deep the calling thread is in begin/end_inject_batch: per thread, so
+// that a receive thread's upcalls are never held back by an injecting one.
+thread_local int inject_batch_depth = 0;
+}  // namespace
+
 void UserspaceDpif::queue_upcall(DpifUpcall upcall) {
   uint32_t port = upcall.key.in_port;
-  if (!upcalls_.push(port, std::move(upcall))) stats_.lost.fetch_add(1, std::memory_order_relaxed);
+  if (!upcalls_.push(port, std::move(upcall), inject_batch_depth > 0))
+    stats_.lost.fetch_add(1, std::memory_order_relaxed);
+}
+
+void UserspaceDpif::begin_inject_batch() { ++inject_batch_depth; }
+
+void UserspaceDpif::end_inject_batch() {
+  if (inject_batch_depth > 0 && --inject_batch_depth == 0) upcalls_.wake_for_queued();
 }
 
 DpifStats UserspaceDpif::stats() const {

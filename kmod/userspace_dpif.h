@@ -103,6 +103,8 @@ class UserspaceDpif final : public Dpif {
   Status set_tunnel_remotes(uint32_t number, std::vector<Be32> remotes) override;
 
   Status inject(uint32_t port, Packet packet) override;
+  void begin_inject_batch() override;
+  void end_inject_batch() override;
   Result<std::vector<Packet>> capture(uint32_t port, size_t max) override;
 
   // The addresses VXLAN frames must be sent to for decapsulation; replaces

@@ -31,10 +31,19 @@ TEST_F(SwitchCoreDispatch, ARequestThatIsNotAnObjectGetsAnError) {
 TEST_F(SwitchCoreDispatch, AnUnknownArgumentIsRefusedNamingTheKey) {
   EXPECT_EQ(error("add-bridge", {{"bridge", "br0"}, {"colour", "blue"}}),
             "add-bridge: unknown argument \"colour\" (takes bridge)");
-  EXPECT_EQ(error("counters", {{"verbose", true}}),
-            "counters: unknown argument \"verbose\" (takes no arguments)");
+  EXPECT_EQ(error("counters", {{"verbose", true}}), "counters: unknown argument \"verbose\" (takes text)");
   // Nothing was done.
   EXPECT_EQ(ok("show")["result"]["bridges"].size(), 0u);
+}
+
+TEST_F(SwitchCoreDispatch, CountersWithoutTextGiveTheSameResultAndNoText) {
+  nlohmann::json full = ok("counters");
+  nlohmann::json brief = ok("counters", {{"text", false}});
+  EXPECT_THAT(full["text"].get<std::string>(), HasSubstr("lookups: hit:0 missed:0 lost:0"));
+  EXPECT_EQ(brief["text"], "");
+  EXPECT_EQ(brief["result"], full["result"]);
+  EXPECT_EQ(ok("counters", {{"text", true}})["text"], full["text"]);
+  EXPECT_EQ(error("counters", {{"text", "no"}}), "counters: argument \"text\" must be true or false");
 }
 
 TEST_F(SwitchCoreDispatch, AnUnknownRequestKeyIsRefused) {

@@ -129,6 +129,15 @@ SwitchCommandResult switch_inject(SwitchCoreState& state, const SwitchCommandArg
     packets.push_back(std::move(*packet));
   }
   uint64_t injected = 0;
+  // One receive batch: handlers are woken once for its misses, as OVS's PMD
+  // handles a received batch before it looks for the next one.
+  struct InjectBatchScope {
+    Dpif& dpif;
+    explicit InjectBatchScope(Dpif& d) : dpif(d) { dpif.begin_inject_batch(); }
+    ~InjectBatchScope() { dpif.end_inject_batch(); }
+    InjectBatchScope(const InjectBatchScope&) = delete;
+    InjectBatchScope& operator=(const InjectBatchScope&) = delete;
+  } batch(state.dpif);
   for (uint64_t round = 0; round < n; ++round) {
     for (const Packet& packet : packets) {
       Packet copy(packet.bytes());

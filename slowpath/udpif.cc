@@ -250,7 +250,10 @@ struct Udpif::State {
 // ---------------------------------------------------------------- handlers
 
 size_t Udpif::State::handle_upcalls(size_t max) {
-  std::vector<DpifUpcall> batch;
+  // One batch buffer per thread, kept between calls: a fresh vector grew
+  // (and moved its upcalls) on every call, a malloc/free churn per batch.
+  thread_local std::vector<DpifUpcall> batch;
+  batch.clear();
   size_t n = dpif.recv_upcalls(max, batch);
   counters.upcalls.fetch_add(n, std::memory_order_relaxed);
   for (DpifUpcall& upcall : batch) {
@@ -259,6 +262,7 @@ size_t Udpif::State::handle_upcalls(size_t max) {
     else
       handle_action_upcall(upcall);
   }
+  batch.clear();  // the packets and actions go now, not at the next batch
   return n;
 }
 
@@ -310,12 +314,15 @@ void Udpif::State::handle_miss(DpifUpcall& upcall) {
       note_error(bridge.name() + ": translation failed: " +
                  (result.error_message.empty() ? xlate_error_text(result.error) : result.error_message));
     }
-    execute_actions = result.actions;
-
     if (n_ukeys.load(std::memory_order_relaxed) >= flow_limit.load(std::memory_order_relaxed)) {
       counters.limit_refusals.fetch_add(1, std::memory_order_relaxed);
+      execute_actions = std::move(result.actions);
       return Status::ok();
     }
+    // The installed actions are a copy (the ukey keeps them); the packet is
+    // executed with the translation's own list, moved out, not copied again.
+    ActionList put_actions = put_actions_of(result, t.ofp_in_port);
+    execute_actions = std::move(result.actions);
     Result<Match> match =
         datapath_match_from_megaflow(result.megaflow, upcall.key, datapath_port_mapping(bridge.ports()));
     if (!match) return match.status().with_context(bridge.name() + ": megaflow");
@@ -326,7 +333,7 @@ void Udpif::State::handle_miss(DpifUpcall& upcall) {
     ukey->packet_key = upcall.key;
     ukey->match = *match;
     ukey->created_ms = now_ms;
-    ukey->actions = put_actions_of(result, t.ofp_in_port);
+    ukey->actions = std::move(put_actions);
     ukey->rules = std::move(result.rules);
     ukey->version = t.version;
     ukey->change_sequence = t.change_sequence;

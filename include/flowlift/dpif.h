@@ -164,6 +164,12 @@ class Dpif {
   virtual Status inject(uint32_t /*port*/, Packet /*packet*/) {
     return Status(EOPNOTSUPP, "this datapath has no dummy ports");
   }
+  // Brackets a run of inject() calls made by one thread as one receive batch
+  // (netdev-dummy/receive with several packets): the upcalls they queue
+  // wake the handlers once, at end_inject_batch(), not one by one. Calls
+  // nest; a datapath without deferred wakeups ignores them.
+  virtual void begin_inject_batch() {}
+  virtual void end_inject_batch() {}
   // Frames dummy port `port` transmitted since the last capture (oldest
   // first, at most `max`; the port keeps the latest 1024).
   virtual Result<std::vector<Packet>> capture(uint32_t /*port*/, size_t /*max*/) {
