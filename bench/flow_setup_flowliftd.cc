@@ -18,9 +18,8 @@
 #include <thread>
 
 #include "bench/flow_setup_peer.h"
+#include "bench/flowliftd_process.h"
 #include "slowpath/control_client.h"
-
-extern char** environ;
 
 namespace flowlift::bench {
 namespace {
@@ -28,11 +27,7 @@ namespace {
 class FlowliftdSetupPeer final : public FlowSetupPeer {
  public:
   ~FlowliftdSetupPeer() override {
-    connection_.reset();
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      ::waitpid(pid_, nullptr, 0);
-    }
+    process_.reset();  // before its directory goes
     std::error_code ignored;
     if (!directory_.empty()) std::filesystem::remove_all(directory_, ignored);
   }
@@ -56,34 +51,16 @@ class FlowliftdSetupPeer final : public FlowSetupPeer {
                {"flows", rules}}})}};
     std::ofstream(config_path) << config.dump();
 
-    const std::string log_path = peer->directory_ + "/flowliftd.log";
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 2, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    std::vector<std::string> argv = {program, "--config", config_path, "--control", socket_path};
-    std::vector<char*> args;
-    for (std::string& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    int error = posix_spawn(&peer->pid_, program.c_str(), &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (error != 0) return Status(error, "cannot start " + program);
-
-    for (int i = 0; i < 300; ++i) {
-      Result<ControlConnection> connection = ControlConnection::open(socket_path);
-      if (connection) {
-        peer->connection_.emplace(std::move(*connection));
-        return std::unique_ptr<FlowSetupPeer>(std::move(peer));
-      }
-      int status = 0;
-      if (::waitpid(peer->pid_, &status, WNOHANG) == peer->pid_) {
-        peer->pid_ = 0;
-        std::ifstream log(log_path);
-        return Status(EIO,
-                      program + " exited at start: " + std::string(std::istreambuf_iterator<char>(log), {}));
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return Status(ETIMEDOUT, program + " did not answer on " + socket_path);
+    Result<std::unique_ptr<FlowliftdProcess>> process =
+        FlowliftdProcess::start(FlowliftdProcessOptions{.program = program,
+                                                        .config_path = config_path,
+                                                        .socket_path = socket_path,
+                                                        .log_path = peer->directory_ + "/flowliftd.log",
+                                                        .netns = "",
+                                                        .interrupted = nullptr});
+    if (!process) return process.status();
+    peer->process_ = std::move(*process);
+    return std::unique_ptr<FlowSetupPeer>(std::move(peer));
   }
 
   std::string name() const override { return "flowliftd (dummy)"; }
@@ -110,7 +87,7 @@ class FlowliftdSetupPeer final : public FlowSetupPeer {
            upcall.value("upcall_errors", uint64_t{0});
   }
 
-  Result<double> cpu_seconds() override { return process_cpu_seconds(pid_); }
+  Result<double> cpu_seconds() override { return process_cpu_seconds(process_->pid()); }
 
   Result<uint64_t> flows() override {
     Result<nlohmann::json> r = counters();
@@ -122,10 +99,7 @@ class FlowliftdSetupPeer final : public FlowSetupPeer {
   FlowliftdSetupPeer() = default;
 
   Result<nlohmann::json> call(const std::string& command, const nlohmann::json& args) {
-    Result<nlohmann::json> response = connection_->request({{"command", command}, {"args", args}});
-    if (!response) return response.status();
-    if (!(*response).value("ok", false)) return Status(EIO, (*response).value("error", command + " failed"));
-    return (*response).value("result", nlohmann::json::object());
+    return process_->call(command, args);
   }
 
   // Polled every 200 us: without the text, which nobody reads here, the
@@ -144,8 +118,7 @@ class FlowliftdSetupPeer final : public FlowSetupPeer {
 
   std::string directory_;
   nlohmann::json counters_args_ = {{"text", false}};
-  pid_t pid_ = 0;
-  std::optional<ControlConnection> connection_;
+  std::unique_ptr<FlowliftdProcess> process_;
 };
 
 }  // namespace

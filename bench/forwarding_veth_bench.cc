@@ -71,6 +71,7 @@
 #include <vector>
 
 #include "bench/flow_setup_peer.h"
+#include "bench/flowliftd_process.h"
 #include "bench/ovs_sandbox.h"
 #include "slowpath/control_client.h"
 
@@ -520,57 +521,27 @@ class FlowliftdForwardingPeer final : public ForwardingPeer {
              {{{"name", "br0"}, {"ports", ports}, {"flows", rule_lines(per_tuple, "p1", "p2")}}})}};
     std::ofstream(config_path) << config.dump(2);
 
-    std::vector<std::string> argv = {"ip",
-                                     "netns",
-                                     "exec",
-                                     peer->topology_.switch_ns->name(),
-                                     program,
-                                     "--config",
-                                     config_path,
-                                     "--control",
-                                     peer->socket_path_};
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    std::vector<char*> args;
-    for (std::string& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    // `ip netns exec` execs the program, so this pid is flowliftd's.
-    int error = posix_spawnp(&peer->pid_, "ip", &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (error != 0) return Status(error, "cannot start " + program + " under ip netns exec");
-    for (int i = 0; i < 100 && !interrupted; ++i) {
-      Result<ControlConnection> connection = ControlConnection::open(peer->socket_path_);
-      if (connection) {
-        peer->connection_.emplace(std::move(*connection));
-        return std::unique_ptr<ForwardingPeer>(std::move(peer));
-      }
-      int status = 0;
-      if (::waitpid(peer->pid_, &status, WNOHANG) == peer->pid_) {
-        peer->pid_ = 0;
-        std::ifstream log(log_path);
-        return Status(EIO,
-                      program + " exited at start: " + std::string(std::istreambuf_iterator<char>(log), {}));
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return Status(ETIMEDOUT, program + " did not answer on " + peer->socket_path_);
+    Result<std::unique_ptr<FlowliftdProcess>> process =
+        FlowliftdProcess::start({.program = program,
+                                 .config_path = config_path,
+                                 .socket_path = peer->socket_path_,
+                                 .log_path = log_path,
+                                 .netns = peer->topology_.switch_ns->name(),
+                                 .interrupted = &interrupted});
+    if (!process) return process.status();
+    peer->process_ = std::move(*process);
+    return std::unique_ptr<ForwardingPeer>(std::move(peer));
   }
 
   ~FlowliftdForwardingPeer() override {
-    connection_.reset();
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      ::waitpid(pid_, nullptr, 0);
-    }
+    process_.reset();  // before its directory goes
     std::error_code ignored;
     if (!directory_.empty()) std::filesystem::remove_all(directory_, ignored);
   }
 
   std::string name() const override { return "flowliftd"; }
   const VethTopology& topology() const override { return topology_; }
-  pid_t pid() const override { return pid_; }
+  pid_t pid() const override { return process_->pid(); }
 
   Result<SwitchCounters> counters() override {
     Result<nlohmann::json> show = call("show", {{"bridge", "br0"}});
@@ -593,16 +564,12 @@ class FlowliftdForwardingPeer final : public ForwardingPeer {
   FlowliftdForwardingPeer() = default;
 
   Result<nlohmann::json> call(const std::string& command, const nlohmann::json& args) {
-    Result<nlohmann::json> response = connection_->request({{"command", command}, {"args", args}});
-    if (!response) return response.status();
-    if (!response->value("ok", false)) return Status(EIO, response->value("error", command + " failed"));
-    return response->value("result", nlohmann::json::object());
+    return process_->call(command, args);
   }
 
   VethTopology topology_;
   std::string directory_, socket_path_;
-  pid_t pid_ = 0;
-  std::optional<ControlConnection> connection_;
+  std::unique_ptr<FlowliftdProcess> process_;
 };
 
 // Open vSwitch 3.1's userspace datapath (bridge datapath_type=netdev) with
