@@ -56,6 +56,13 @@ struct SwitchPortSpec {
   std::map<std::string, std::string> options;  // values as text
 };
 
+// A port's "options" object (JSON) as the text values SwitchPortSpec keeps:
+// strings as they are, integers and booleans as JSON prints them. A value
+// of any other type makes it return false, with `bad_key` naming its key, so
+// that each caller can say where it was (a JSON path, or an argument).
+bool switch_port_option_texts(const nlohmann::json& options, std::map<std::string, std::string>& texts,
+                              std::string& bad_key);
+
 // The checks that need no datapath: the type, the options (VXLAN's through
 // parse_vxlan_options), the OpenFlow number's range. Errors name the port
 // and the option.

@@ -126,15 +126,9 @@ Result<SwitchPortSpec> plan_port(const nlohmann::json& port, const std::string& 
   if (*ofport) spec.ofport = static_cast<uint32_t>(**ofport);
   if (auto options = port.find("options"); options != port.end()) {
     if (!options->is_object()) return at(path + ".options", "must be an object");
-    for (const auto& [key, value] : options->items()) {
-      if (value.is_string()) {
-        spec.options[key] = value.get<std::string>();
-      } else if (value.is_number_integer() || value.is_boolean()) {
-        spec.options[key] = value.dump();
-      } else {
-        return at(path + ".options." + key, "must be a string, an integer or a boolean");
-      }
-    }
+    std::string bad_key;
+    if (!switch_port_option_texts(*options, spec.options, bad_key))
+      return at(path + ".options." + bad_key, "must be a string, an integer or a boolean");
   }
   DpifPortType parsed_type;
   std::optional<XlateVxlanOptions> vxlan;

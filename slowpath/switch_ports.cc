@@ -102,6 +102,21 @@ std::string format_options(const std::map<std::string, std::string>& options) {
 
 }  // namespace
 
+bool switch_port_option_texts(const nlohmann::json& options, std::map<std::string, std::string>& texts,
+                              std::string& bad_key) {
+  for (const auto& [key, value] : options.items()) {
+    if (value.is_string()) {
+      texts[key] = value.get<std::string>();
+    } else if (value.is_number_integer() || value.is_boolean()) {
+      texts[key] = value.dump();
+    } else {
+      bad_key = key;
+      return false;
+    }
+  }
+  return true;
+}
+
 Status switch_check_port_spec(const SwitchPortSpec& spec, DpifPortType* type,
                               std::optional<XlateVxlanOptions>* vxlan) {
   const std::string label = "port " + spec.name;
@@ -290,15 +305,9 @@ SwitchCommandResult switch_add_port_command(SwitchCoreState& state, const Switch
   if (*ofport) spec.ofport = static_cast<uint32_t>(**ofport);
   if (const nlohmann::json* options = args.find("options")) {
     if (!options->is_object()) return invalid_argument("argument \"options\" must be an object");
-    for (const auto& [key, value] : options->items()) {
-      if (value.is_string()) {
-        spec.options[key] = value.get<std::string>();
-      } else if (value.is_number_integer() || value.is_boolean()) {
-        spec.options[key] = value.dump();
-      } else {
-        return invalid_argument("option " + key + " must be a string, an integer or a boolean");
-      }
-    }
+    std::string bad_key;
+    if (!switch_port_option_texts(*options, spec.options, bad_key))
+      return invalid_argument("option " + bad_key + " must be a string, an integer or a boolean");
   }
   Result<SwitchPortRecord> record = switch_add_port(state, spec);
   if (!record) return record.status();
