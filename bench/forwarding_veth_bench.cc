@@ -73,6 +73,7 @@
 #include "bench/flow_setup_peer.h"
 #include "bench/flowliftd_process.h"
 #include "bench/ovs_sandbox.h"
+#include "kmod/netdev_afpacket.h"
 #include "slowpath/control_client.h"
 
 extern char** environ;
@@ -277,22 +278,30 @@ bool is_benchmark_frame(const uint8_t* bytes, size_t length) {
          bytes[36] == (kDestinationPort >> 8) && bytes[37] == (kDestinationPort & 0xff);
 }
 
-// The sender: one thread in the source namespace writing the frames in
-// turn, `batch` per sendmmsg(), through an AF_PACKET socket that skips the
-// qdisc (straight to veth_xmit).
-class FrameBlaster {
+// A thread that works inside a network namespace until stop(). start()
+// returns once run() has said it is working (ready = 1) or why it cannot
+// (ready = -1, error_); derived classes call stop() in their destructors,
+// before their own members go.
+class NamespaceWorker {
  public:
-  FrameBlaster(std::string netns, std::vector<Frame> frames, size_t batch)
-      : netns_(std::move(netns)), frames_(std::move(frames)), batch_(batch) {}
-  ~FrameBlaster() { stop(); }
+  NamespaceWorker(std::string netns, std::string role) : netns_(std::move(netns)), role_(std::move(role)) {}
+  NamespaceWorker(const NamespaceWorker&) = delete;
+  NamespaceWorker& operator=(const NamespaceWorker&) = delete;
 
   Status start() {
-    std::atomic<int> ready{0};  // 1 sending, -1 failed
-    thread_ = std::thread([this, &ready] { run(ready); });
+    std::atomic<int> ready{0};
+    thread_ = std::thread([this, &ready] {
+      if (Status s = enter_netns(netns_); !s) {
+        error_ = s.message();
+        ready = -1;
+        return;
+      }
+      run(ready);
+    });
     while (ready == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     if (ready < 0) {
       thread_.join();
-      return Status(EIO, "sender: " + error_);
+      return Status(EIO, role_ + ": " + error_);
     }
     return Status::ok();
   }
@@ -300,22 +309,38 @@ class FrameBlaster {
     stopping_ = true;
     if (thread_.joinable()) thread_.join();
   }
+
+ protected:
+  ~NamespaceWorker() = default;
+  virtual void run(std::atomic<int>& ready) = 0;  // already inside the namespace
+  bool stopping() const { return stopping_.load(std::memory_order_relaxed); }
+  std::string error_;
+
+ private:
+  std::string netns_, role_;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+};
+
+// The sender: one thread in the source namespace writing the frames in
+// turn, `batch` per sendmmsg(), through an AF_PACKET socket that skips the
+// qdisc (straight to veth_xmit).
+class FrameBlaster final : public NamespaceWorker {
+ public:
+  FrameBlaster(std::string netns, std::vector<Frame> frames, size_t batch)
+      : NamespaceWorker(std::move(netns), "sender"), frames_(std::move(frames)), batch_(batch) {}
+  ~FrameBlaster() { stop(); }
   uint64_t sent() const { return sent_.load(std::memory_order_relaxed); }
   uint64_t full_queue() const { return full_queue_.load(std::memory_order_relaxed); }
 
  private:
-  void run(std::atomic<int>& ready) {
+  void run(std::atomic<int>& ready) override {
     int fd = -1;
     auto fail = [&](const std::string& what) {
       error_ = what + ": " + std::strerror(errno);
       if (fd >= 0) ::close(fd);
       ready = -1;
     };
-    if (Status s = enter_netns(netns_); !s) {
-      error_ = s.message();
-      ready = -1;
-      return;
-    }
     fd = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);  // protocol 0: receives nothing
     if (fd < 0) return fail("socket(AF_PACKET)");
     int one = 1;
@@ -338,7 +363,7 @@ class FrameBlaster {
       messages[i].msg_hdr.msg_iovlen = 1;
     }
     ready = 1;
-    while (!stopping_.load(std::memory_order_relaxed)) {
+    while (!stopping()) {
       int n = ::sendmmsg(fd, messages.data(), static_cast<unsigned>(batch_), 0);
       if (n > 0) {
         sent_.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
@@ -353,36 +378,17 @@ class FrameBlaster {
     ::close(fd);
   }
 
-  std::string netns_;
   std::vector<Frame> frames_;
   size_t batch_;
-  std::thread thread_;
-  std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> sent_{0}, full_queue_{0};
-  std::string error_;
 };
 
 // The receiver: one thread in the sink namespace counting the benchmark's
 // frames in a TPACKET_V3 ring on eth0 (whole blocks at a time, no copy).
-class FrameCounter {
+class FrameCounter final : public NamespaceWorker {
  public:
-  explicit FrameCounter(std::string netns) : netns_(std::move(netns)) {}
+  explicit FrameCounter(std::string netns) : NamespaceWorker(std::move(netns), "receiver") {}
   ~FrameCounter() { stop(); }
-
-  Status start() {
-    std::atomic<int> ready{0};
-    thread_ = std::thread([this, &ready] { run(ready); });
-    while (ready == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    if (ready < 0) {
-      thread_.join();
-      return Status(EIO, "receiver: " + error_);
-    }
-    return Status::ok();
-  }
-  void stop() {
-    stopping_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
   uint64_t counted() const { return counted_.load(std::memory_order_relaxed); }
   // Frames the kernel had no ring room for (read when the thread ends).
   uint64_t ring_drops() const { return ring_drops_; }
@@ -390,7 +396,7 @@ class FrameCounter {
  private:
   static constexpr uint32_t kBlockSize = 1u << 18, kBlockCount = 64, kFrameSize = 2048;
 
-  void run(std::atomic<int>& ready) {
+  void run(std::atomic<int>& ready) override {
     int fd = -1;
     void* ring = MAP_FAILED;
     const size_t ring_bytes = size_t{kBlockSize} * kBlockCount;
@@ -400,11 +406,6 @@ class FrameCounter {
       if (fd >= 0) ::close(fd);
       ready = -1;
     };
-    if (Status s = enter_netns(netns_); !s) {
-      error_ = s.message();
-      ready = -1;
-      return;
-    }
     fd = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
     if (fd < 0) return fail("socket(AF_PACKET)");
     int version = TPACKET_V3;
@@ -427,28 +428,18 @@ class FrameCounter {
     if (address.sll_ifindex == 0) return fail("eth0");
     if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return fail("bind eth0");
     ready = 1;
-    uint8_t* base = static_cast<uint8_t*>(ring);
-    size_t block_index = 0;
-    while (!stopping_.load(std::memory_order_relaxed)) {
-      auto* block = reinterpret_cast<tpacket_block_desc*>(base + block_index * kBlockSize);
-      if ((__atomic_load_n(&block->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) == 0) {
+    // The datapath's own ring walker: it checks every offset against its block.
+    TpacketV3RingCursor cursor(std::span<uint8_t>(static_cast<uint8_t*>(ring), ring_bytes), kBlockSize);
+    while (!stopping()) {
+      uint64_t mine = 0;
+      size_t visited = cursor.drain(SIZE_MAX, [&mine](const TpacketV3Frame& frame) {
+        if (is_benchmark_frame(frame.bytes.data(), frame.bytes.size())) ++mine;
+      });
+      counted_.fetch_add(mine, std::memory_order_relaxed);
+      if (visited == 0) {
         pollfd waiting{fd, POLLIN | POLLERR, 0};
         ::poll(&waiting, 1, 20);
-        continue;
       }
-      uint64_t mine = 0;
-      size_t offset = block->hdr.bh1.offset_to_first_pkt;
-      for (uint32_t i = 0; i < block->hdr.bh1.num_pkts && offset + sizeof(tpacket3_hdr) <= kBlockSize; ++i) {
-        auto* header = reinterpret_cast<const tpacket3_hdr*>(base + block_index * kBlockSize + offset);
-        if (offset + header->tp_mac + header->tp_snaplen <= kBlockSize &&
-            is_benchmark_frame(reinterpret_cast<const uint8_t*>(header) + header->tp_mac, header->tp_snaplen))
-          ++mine;
-        if (header->tp_next_offset == 0) break;
-        offset += header->tp_next_offset;
-      }
-      counted_.fetch_add(mine, std::memory_order_relaxed);
-      __atomic_store_n(&block->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
-      block_index = (block_index + 1) % kBlockCount;
     }
     tpacket_stats_v3 stats{};
     socklen_t length = sizeof stats;
@@ -457,12 +448,8 @@ class FrameCounter {
     ::close(fd);
   }
 
-  std::string netns_;
-  std::thread thread_;
-  std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> counted_{0};
   uint64_t ring_drops_ = 0;
-  std::string error_;
 };
 
 // What a switch says about itself at one moment (monotonic counters).
