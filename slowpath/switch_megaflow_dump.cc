@@ -15,6 +15,7 @@
 #include <array>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <vector>
 
 #include "kmod/odp_text_actions.h"
@@ -78,24 +79,31 @@ std::string megaflow_datapath_name(std::string_view dpif_type) {
   return dpif_type == "userspace" ? "userspace" : "ovs";
 }
 
-nlohmann::json used_json(const FlowStats& stats, uint64_t now_ms) {
-  if (stats.used_ms == 0) return "never";
-  uint64_t ago = now_ms > stats.used_ms ? now_ms - stats.used_ms : 0;
-  return static_cast<double>(ago) / 1000.0;
+// Milliseconds since the flow's last packet; nullopt when it never had one.
+std::optional<uint64_t> ms_since_used(const FlowStats& stats, uint64_t now_ms) {
+  if (stats.used_ms == 0) return std::nullopt;
+  return now_ms > stats.used_ms ? now_ms - stats.used_ms : 0;
 }
 
-// One row of the --table form.
-struct MegaflowTableRow {
-  std::string ufid, bridge, packets, bytes, used, where, match, actions;
-};
+nlohmann::json used_json(const FlowStats& stats, uint64_t now_ms) {
+  std::optional<uint64_t> ago = ms_since_used(stats, now_ms);
+  if (!ago) return "never";
+  return static_cast<double>(*ago) / 1000.0;
+}
 
 std::string used_text(const FlowStats& stats, uint64_t now_ms) {
-  if (stats.used_ms == 0) return "never";
-  uint64_t ago = now_ms > stats.used_ms ? now_ms - stats.used_ms : 0;
+  std::optional<uint64_t> ago = ms_since_used(stats, now_ms);
+  if (!ago) return "never";
   char text[32];
-  std::snprintf(text, sizeof text, "%.1fs", static_cast<double>(ago) / 1000.0);
+  std::snprintf(text, sizeof text, "%.1fs", static_cast<double>(*ago) / 1000.0);
   return text;
 }
+
+// One row of the --table form: its cells, and the count it is sorted by.
+struct MegaflowTableRow {
+  uint64_t packet_count = 0;
+  std::string ufid, bridge, packets, bytes, used, where, match, actions;
+};
 
 // The --table form: one aligned row per megaflow, busiest first, and a
 // legend saying what "sw" means and why no flow is anywhere else. Matches
@@ -103,9 +111,9 @@ std::string used_text(const FlowStats& stats, uint64_t now_ms) {
 // compares with other tools.
 std::string format_megaflow_table(std::vector<MegaflowTableRow> rows, const std::string& datapath) {
   std::stable_sort(rows.begin(), rows.end(), [](const MegaflowTableRow& a, const MegaflowTableRow& b) {
-    return std::stoull(a.packets) > std::stoull(b.packets);
+    return a.packet_count > b.packet_count;
   });
-  MegaflowTableRow header{"UFID", "BRIDGE", "PACKETS", "BYTES", "USED", "WHERE", "MATCH", "ACTIONS"};
+  MegaflowTableRow header{0, "UFID", "BRIDGE", "PACKETS", "BYTES", "USED", "WHERE", "MATCH", "ACTIONS"};
   std::array<size_t, 7> width{};
   auto widen = [&](const MegaflowTableRow& r) {
     const std::string* cells[] = {&r.ufid, &r.bridge, &r.packets, &r.bytes, &r.used, &r.where, &r.match};
@@ -151,6 +159,7 @@ SwitchCommandResult switch_dump_megaflows(SwitchCoreState& state, const SwitchCo
   uint64_t now = monotonic_ms();
   SwitchReply reply;
   reply.result["megaflows"] = nlohmann::json::array();
+  const bool as_table = table->value_or(false);
   std::vector<MegaflowTableRow> rows;
   for (const Megaflow& flow : state.dpif.flow_dump()) {
     // Nothing is offloaded in this build.
@@ -160,22 +169,27 @@ SwitchCommandResult switch_dump_megaflows(SwitchCoreState& state, const SwitchCo
     if (filter->bridge && bridge != *filter->bridge) continue;
     if (filter->match && !filter->match->matches(flow.match.key)) continue;
 
-    std::string line = format_dumped_flow(flow, now);
-    size_t actions_at = line.find(", actions:");
-    if (actions_at != std::string::npos) line.insert(actions_at, where_text);
-    reply.text += line + "\n";
-    rows.push_back({format_ufid(flow.ufid).substr(5, 8), bridge.empty() ? "-" : bridge,
-                    std::to_string(flow.stats.packets), std::to_string(flow.stats.bytes),
-                    used_text(flow.stats, now), "sw", format_match(flow.match),
-                    format_actions(flow.actions)});
+    std::string ufid = format_ufid(flow.ufid).substr(5);
+    std::string match = format_match(flow.match);
+    std::string actions = format_actions(flow.actions);
+    if (as_table) {
+      rows.push_back({flow.stats.packets, ufid.substr(0, 8), bridge.empty() ? "-" : bridge,
+                      std::to_string(flow.stats.packets), std::to_string(flow.stats.bytes),
+                      used_text(flow.stats, now), "sw", match, actions});
+    } else {
+      std::string line = format_dumped_flow(flow, now);
+      size_t actions_at = line.find(", actions:");
+      if (actions_at != std::string::npos) line.insert(actions_at, where_text);
+      reply.text += line + "\n";
+    }
 
     nlohmann::json rules = nlohmann::json::array();
     if (known != info.end())
       for (const std::string& rule : known->second.rules) rules.push_back(rule);
     reply.result["megaflows"].push_back(
-        {{"ufid", format_ufid(flow.ufid).substr(5)},
-         {"match", format_match(flow.match)},
-         {"actions", format_actions(flow.actions)},
+        {{"ufid", std::move(ufid)},
+         {"match", std::move(match)},
+         {"actions", std::move(actions)},
          {"packets", flow.stats.packets},
          {"bytes", flow.stats.bytes},
          {"used", used_json(flow.stats, now)},
@@ -188,7 +202,7 @@ SwitchCommandResult switch_dump_megaflows(SwitchCoreState& state, const SwitchCo
            {"tc", std::string("unavailable: ") + kSwitchTcUnavailable},
            {"rte_flow", std::string("unavailable: ") + kSwitchRteFlowUnavailable}}}});
   }
-  if (table->value_or(false)) reply.text = format_megaflow_table(std::move(rows), datapath);
+  if (as_table) reply.text = format_megaflow_table(std::move(rows), datapath);
   return reply;
 }
 
