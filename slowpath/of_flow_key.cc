@@ -58,11 +58,14 @@ uint8_t of_frag_from_datapath(uint8_t ip_frag) {
 
 std::string port_text(uint32_t port) { return std::to_string(port); }
 
+// Conntrack is FlowKey's tail (flow_key.h) and FlowKey has no padding, so
+// "no conntrack" is one compare of that tail against zeros, which every
+// upcall asks twice.
 bool conntrack_is_zero(const FlowKey& key) {
-  return key.ct_state == 0 && key.ct_zone == 0 && key.ct_orig_proto == 0 && key.ct_mark == 0 &&
-         all_bytes_zero(key.ct_labels) && key.ct_orig_ipv4_src == 0 && key.ct_orig_ipv4_dst == 0 &&
-         all_bytes_zero(key.ct_orig_ipv6_src) && all_bytes_zero(key.ct_orig_ipv6_dst) &&
-         key.ct_orig_tp_src == 0 && key.ct_orig_tp_dst == 0;
+  constexpr size_t kStart = offsetof(FlowKey, ct_state);
+  constexpr size_t kSize = sizeof(FlowKey) - kStart;
+  static constexpr std::array<uint8_t, kSize> kZeros{};
+  return std::memcmp(reinterpret_cast<const uint8_t*>(&key) + kStart, kZeros.data(), kSize) == 0;
 }
 
 }  // namespace
@@ -232,7 +235,24 @@ Result<OfFlow> packet_flow_for_megaflow(const FlowKey& packet_key, const OfMatch
   });
 }
 
+// Every bit of the units that are switch metadata only (registers,
+// metadata, conj_id), built once from the unit table.
+const OfFlow& switch_metadata_bits() {
+  static const OfFlow bits = [] {
+    OfFlow all{};
+    for (const OfFlowUnit& unit : of_flow_units())
+      if (!unit.packet_field) write_unit(all, unit, unit.matchable_bits);
+    return all;
+  }();
+  return bits;
+}
+
 Status check_no_switch_metadata(const OfMask& mask) {
+  // The common case, every setup: one pass over the words finds nothing.
+  uint64_t any = 0;
+  for (size_t i = 0; i < sizeof(OfFlow); i += 8)
+    any |= load_word(mask.bits(), i) & load_word(switch_metadata_bits(), i);
+  if (any == 0) return Status::ok();
   for (const OfFlowUnit& unit : of_flow_units()) {
     if (unit.packet_field || read_unit(mask.bits(), unit) == 0) continue;
     return invalid_argument(std::string(unit.name) +
@@ -246,11 +266,21 @@ Status check_no_switch_metadata(const OfMask& mask) {
 
 Result<Match> datapath_match_from_megaflow(const OfMatch& megaflow, const FlowKey& packet_key,
                                            const OfToDatapathPort& to_datapath_port) {
+  Result<OfFlow> packet = packet_flow_for_megaflow(packet_key, megaflow);
+  if (!packet) return packet.status().with_context("the packet's key");
+  return datapath_match_from_megaflow(megaflow, packet_key, *packet, to_datapath_port);
+}
+
+Result<Match> datapath_match_from_megaflow(const OfMatch& megaflow, const FlowKey& packet_key,
+                                           const OfFlow& packet_flow, const OfToDatapathPort& to_datapath_port) {
   const OfFlow& w = megaflow.mask.bits();
   if (Status s = check_no_switch_metadata(megaflow.mask); !s) return s;
 
-  Result<OfFlow> packet = packet_flow_for_megaflow(packet_key, megaflow);
-  if (!packet) return packet.status().with_context("the packet's key");
+  // The port the packet came in on is judged below, against the port
+  // mapping; here it is whatever the megaflow says.
+  OfFlow packet_storage = packet_flow;
+  packet_storage.in_port = megaflow.flow.in_port;
+  const OfFlow* packet = &packet_storage;
   if (const OfFlowUnit* unit = first_unit_differing_under(*packet, megaflow.flow, w)) {
     return invalid_argument(
         "the megaflow does not match the packet it was translated for: " + std::string(unit->name) + " " +

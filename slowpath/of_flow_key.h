@@ -86,6 +86,11 @@ Result<FlowKey> key_from_of_flow(const OfFlow& flow, const OfToDatapathPort& to_
 // match (given that only tunnel ports receive packets with tunnel metadata).
 Result<Match> datapath_match_from_megaflow(const OfMatch& megaflow, const FlowKey& packet_key,
                                            const OfToDatapathPort& to_datapath_port);
+// The same, for a caller that holds the packet's OfFlow already
+// (of_flow_from_key of `packet_key`, as a handler has it from translating):
+// saves converting the key a second time on every flow setup.
+Result<Match> datapath_match_from_megaflow(const OfMatch& megaflow, const FlowKey& packet_key,
+                                           const OfFlow& packet_flow, const OfToDatapathPort& to_datapath_port);
 
 // The other way, for reading datapath flows in OpenFlow terms (comparing
 // an `ovs-dpctl dump-flows` line with a megaflow): what `match` matches, as

@@ -87,31 +87,24 @@ struct UfidHash {
 
 using UdpifKeyMap = std::unordered_map<Ufid, std::shared_ptr<UdpifKey>, UfidHash>;
 
-uint64_t mix64(uint64_t x) {
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdull;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ull;
-  x ^= x >> 33;
-  return x;
-}
-
 // The UFID of a datapath match: a 128-bit hash of its masked key and mask
 // (OVS hashes the flow key the same way, odp_flow_key_hash), so that every
 // handler that translates a packet into the same megaflow names it alike.
+// Only the words inside the mask's range are read: outside it key and mask
+// are both zero (Match keeps its key masked), and the range itself is hashed
+// in, so two matches differing only in where their zeros are still differ.
+// Two lanes that mix key and mask words differently make the 128 bits.
 Ufid ufid_of_match(const Match& match) {
-  uint64_t low = 0x243f6a8885a308d3ull, high = 0x13198a2e03707344ull;
-  auto absorb = [&](const FlowKey& key) {
-    const auto* bytes = reinterpret_cast<const uint8_t*>(&key);
-    for (size_t offset = 0; offset < sizeof key; offset += 8) {
-      uint64_t word;
-      std::memcpy(&word, bytes + offset, 8);
-      low = mix64(low ^ word) + 0x9e3779b97f4a7c15ull;
-      high = mix64(high + word * 0x9e3779b97f4a7c15ull) ^ low;
-    }
-  };
-  absorb(match.key);
-  absorb(match.mask.bits());
+  const KeyRange& range = match.mask.range();
+  uint64_t low = word_hash_start(0x243f6a8885a308d3ull ^ range.start);
+  uint64_t high = word_hash_start(0x13198a2e03707344ull ^ (uint64_t{range.end} << 20));
+  for (size_t i = range.start; i < range.end; i += 8) {
+    const uint64_t key = load_word(match.key, i), mask = load_word(match.mask.bits(), i);
+    low = word_hash_add(word_hash_add(low, key), mask);
+    high = word_hash_add(high, key * 0x9e3779b97f4a7c15ull + (mask ^ (mask >> 29)));
+  }
+  low = word_hash_finish(low);
+  high = word_hash_finish(high ^ low);
   Ufid ufid;
   std::memcpy(ufid.bytes.data(), &low, 8);
   std::memcpy(ufid.bytes.data() + 8, &high, 8);
@@ -141,6 +134,7 @@ std::string port_description(const FlowKey& key) {
 struct UpcallTranslation {
   std::shared_ptr<OfBridge> bridge;
   uint32_t ofp_in_port = 0;
+  const OfFlow* packet_flow = nullptr;  // the packet's OfFlow, valid while the lock is held
   XlateResult result;
   OfVersion version = 0;
   uint64_t change_sequence = 0;
@@ -278,6 +272,7 @@ Status Udpif::State::translate_owned(const FlowKey& key, Use&& use) {
     UpcallTranslation translation;
     translation.bridge = bridge;
     translation.ofp_in_port = flow->in_port;
+    translation.packet_flow = &*flow;
     // No flow-mod can publish while the shared lock is held: this is the
     // version translate() reads too.
     translation.version = bridge->tables().current_version();
@@ -324,7 +319,7 @@ void Udpif::State::handle_miss(DpifUpcall& upcall) {
     ActionList put_actions = put_actions_of(result, t.ofp_in_port);
     execute_actions = std::move(result.actions);
     Result<Match> match =
-        datapath_match_from_megaflow(result.megaflow, upcall.key, datapath_port_mapping(bridge.ports()));
+        datapath_match_from_megaflow(result.megaflow, upcall.key, *t.packet_flow, datapath_port_mapping(bridge.ports()));
     if (!match) return match.status().with_context(bridge.name() + ": megaflow");
 
     auto ukey = std::make_shared<UdpifKey>();

@@ -226,6 +226,19 @@ bool base_has_tunnel(const OfFlow& base) {
 bool commit_attribute(ovs_key_attr attr, bool use_masked_set, std::span<const CommitField> fields,
                       const OfFlow& flow, OfFlow& base, OfFlow& wc, ActionList& actions,
                       bool keep_unchanged_ecn_out = false) {
+  // Most translations change no header: when every field's OfFlow bytes are
+  // the same in `flow` and `base`, so are their key forms (to_key() reads
+  // nothing else), and the three FlowKeys below need not be built.
+  bool any_source_differs = false;
+  for (const CommitField& f : fields) {
+    const size_t source_size = f.conversion == C::kArpOp ? 1 : f.size;
+    if (std::memcmp(bytes_of(flow) + f.flow_offset, bytes_of(base) + f.flow_offset, source_size) != 0) {
+      any_source_differs = true;
+      break;
+    }
+  }
+  if (!any_source_differs) return false;
+
   FlowKey key{}, base_key{}, mask{};
   for (const CommitField& f : fields) {
     to_key(f, flow, key, false);
