@@ -88,6 +88,9 @@ class FlowliftdSetupPeer final : public FlowSetupPeer {
   }
 
   Result<double> cpu_seconds() override { return process_cpu_seconds(process_->pid()); }
+  Result<std::map<std::string, double>> cpu_seconds_by_thread() override {
+    return process_cpu_seconds_by_thread(process_->pid());
+  }
 
   Result<uint64_t> flows() override {
     Result<nlohmann::json> r = counters();
@@ -123,21 +126,29 @@ class FlowliftdSetupPeer final : public FlowSetupPeer {
 
 }  // namespace
 
-Result<double> process_cpu_seconds(pid_t pid, const std::string& skip_prefix) {
+namespace {
+
+// One thread of a process: its name and CPU seconds so far.
+struct TaskCpu {
+  std::string comm;
+  double seconds = 0;
+};
+
+Result<std::vector<TaskCpu>> process_tasks_cpu(pid_t pid) {
   const std::filesystem::path tasks = "/proc/" + std::to_string(pid) + "/task";
   std::error_code error;
   std::filesystem::directory_iterator it(tasks, error);
   if (error) return Status(ESRCH, "cannot read " + tasks.string() + ": " + error.message());
   const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
-  double total = 0;
+  std::vector<TaskCpu> result;
   for (const auto& task : it) {
     std::ifstream stat(task.path() / "stat");
     std::string text((std::istreambuf_iterator<char>(stat)), {});
     // "tid (comm) state ..." - comm may hold spaces, so split at the last ')'.
     size_t open = text.find('('), close = text.rfind(')');
     if (open == std::string::npos || close == std::string::npos) continue;
-    std::string comm = text.substr(open + 1, close - open - 1);
-    if (!skip_prefix.empty() && comm.starts_with(skip_prefix)) continue;
+    TaskCpu entry;
+    entry.comm = text.substr(open + 1, close - open - 1);
     // schedstat's first field is the time on CPU in nanoseconds; stat's
     // utime and stime count clock ticks (10 ms), too coarse for a per-setup
     // figure of a few microseconds over 10k setups. stat is the fallback
@@ -145,20 +156,44 @@ Result<double> process_cpu_seconds(pid_t pid, const std::string& skip_prefix) {
     std::ifstream schedstat(task.path() / "schedstat");
     unsigned long long on_cpu_ns = 0;
     if (schedstat >> on_cpu_ns) {
-      total += static_cast<double>(on_cpu_ns) * 1e-9;
-      continue;
+      entry.seconds = static_cast<double>(on_cpu_ns) * 1e-9;
+    } else {
+      std::istringstream fields(text.substr(close + 2));
+      std::string field;
+      unsigned long long utime = 0, stime = 0;
+      // After comm: state(3) ... utime is field 14, stime 15 (1-based in proc(5)).
+      for (int i = 3; i <= 15 && fields >> field; ++i) {
+        if (i == 14) utime = std::stoull(field);
+        if (i == 15) stime = std::stoull(field);
+      }
+      entry.seconds = static_cast<double>(utime + stime) / ticks;
     }
-    std::istringstream fields(text.substr(close + 2));
-    std::string field;
-    unsigned long long utime = 0, stime = 0;
-    // After comm: state(3) ... utime is field 14, stime 15 (1-based in proc(5)).
-    for (int i = 3; i <= 15 && fields >> field; ++i) {
-      if (i == 14) utime = std::stoull(field);
-      if (i == 15) stime = std::stoull(field);
-    }
-    total += static_cast<double>(utime + stime) / ticks;
+    result.push_back(std::move(entry));
   }
+  return result;
+}
+
+}  // namespace
+
+Result<double> process_cpu_seconds(pid_t pid, const std::string& skip_prefix) {
+  Result<std::vector<TaskCpu>> tasks = process_tasks_cpu(pid);
+  if (!tasks) return tasks.status();
+  double total = 0;
+  for (const TaskCpu& task : *tasks)
+    if (skip_prefix.empty() || !task.comm.starts_with(skip_prefix)) total += task.seconds;
   return total;
+}
+
+Result<std::map<std::string, double>> process_cpu_seconds_by_thread(pid_t pid) {
+  Result<std::vector<TaskCpu>> tasks = process_tasks_cpu(pid);
+  if (!tasks) return tasks.status();
+  std::map<std::string, double> by_name;
+  for (const TaskCpu& task : *tasks) {
+    std::string name = task.comm;
+    while (!name.empty() && name.back() >= '0' && name.back() <= '9') name.pop_back();
+    by_name[name] += task.seconds;
+  }
+  return by_name;
 }
 
 Result<std::unique_ptr<FlowSetupPeer>> make_flowliftd_setup_peer(const std::string& program,

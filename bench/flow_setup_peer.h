@@ -3,10 +3,12 @@
 // input port, and say how many packets it has finished processing.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
-#include <sys/types.h>
 #include <vector>
 
 #include "flowlift/status.h"
@@ -27,11 +29,18 @@ class FlowSetupPeer {
   // CPU time the daemon has used so far (user + system, all its threads
   // except busy-polling ones, whose time says nothing about the work done).
   virtual Result<double> cpu_seconds() = 0;
+  // The same CPU time by thread name (trailing digits dropped, so that
+  // handler0 and handler1 add up as "handler"); empty when not known.
+  virtual Result<std::map<std::string, double>> cpu_seconds_by_thread() {
+    return std::map<std::string, double>{};
+  }
 };
 
 // CPU seconds used by process `pid`'s threads, from /proc/PID/task/*/stat,
 // leaving out threads whose name starts with `skip_prefix` (if not empty).
 Result<double> process_cpu_seconds(pid_t pid, const std::string& skip_prefix = "");
+// Per thread name, trailing digits dropped.
+Result<std::map<std::string, double>> process_cpu_seconds_by_thread(pid_t pid);
 
 // flowliftd at `program`, started with a private control socket and a bridge
 // of two dummy ports holding `rules` (port 1 input, port 2 output).

@@ -42,6 +42,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <optional>
 #include <regex>
@@ -208,6 +209,7 @@ class OvsSetupPeer final : public FlowSetupPeer {
 struct PassResult {
   double seconds = 0;
   double cpu_seconds = 0;
+  std::map<std::string, double> thread_cpu_seconds;  // by thread name, where the peer knows them
   uint64_t processed = 0;
   uint64_t flows_after = 0;
   std::optional<OvsPmdPassCycles> pmd;  // OVS's dummy-pmd peer only
@@ -223,6 +225,8 @@ Result<PassResult> run_pass(FlowSetupPeer& peer, const std::vector<std::string>&
   if (!base) return base.status();
   Result<double> cpu_before = peer.cpu_seconds();
   if (!cpu_before) return cpu_before.status();
+  Result<std::map<std::string, double>> threads_before = peer.cpu_seconds_by_thread();
+  if (!threads_before) return threads_before.status();
   auto start = std::chrono::steady_clock::now();
   uint64_t done = 0;
   for (size_t i = 0; i < packets.size(); i += batch) {
@@ -253,6 +257,12 @@ Result<PassResult> run_pass(FlowSetupPeer& peer, const std::vector<std::string>&
   Result<double> cpu_after = peer.cpu_seconds();
   if (!cpu_after) return cpu_after.status();
   result.cpu_seconds = *cpu_after - *cpu_before;
+  Result<std::map<std::string, double>> threads_after = peer.cpu_seconds_by_thread();
+  if (!threads_after) return threads_after.status();
+  for (const auto& [name, seconds] : *threads_after) {
+    auto before = threads_before->find(name);
+    result.thread_cpu_seconds[name] = seconds - (before == threads_before->end() ? 0.0 : before->second);
+  }
   if (pmd_peer) {
     Result<OvsPmdPassCycles> cycles = pmd_peer->pmd_cycles();
     if (!cycles) return cycles.status();
@@ -273,6 +283,7 @@ double median(std::vector<double> values) {
 struct PeerFigures {
   std::vector<double> pass1, pass2, cpu1, cpu2;
   std::vector<double> pmd_cycles1, pmd_cycles2;  // OVS dummy-pmd: processing cycles per packet
+  std::map<std::string, std::vector<double>> thread_cpu1, thread_cpu2;
   bool cpu_meaningful = true;
   // Per flow setup, in microseconds, over N setups.
   double wall_us(size_t n) const { return (median(pass1) - median(pass2)) / static_cast<double>(n) * 1e6; }
@@ -358,6 +369,12 @@ int main(int argc, char** argv) {
       figures[p].pass2.push_back(pass2->seconds);
       figures[p].cpu1.push_back(pass1->cpu_seconds);
       figures[p].cpu2.push_back(pass2->cpu_seconds);
+      for (const auto& [name, seconds] : pass1->thread_cpu_seconds) {
+        figures[p].thread_cpu1[name].push_back(seconds);
+        auto in_pass2 = pass2->thread_cpu_seconds.find(name);
+        figures[p].thread_cpu2[name].push_back(
+            in_pass2 == pass2->thread_cpu_seconds.end() ? 0.0 : in_pass2->second);
+      }
       if (pass1->pmd && pass2->pmd) {
         figures[p].pmd_cycles1.push_back(pass1->pmd->processing_cycles_per_packet);
         figures[p].pmd_cycles2.push_back(pass2->pmd->processing_cycles_per_packet);
@@ -388,6 +405,13 @@ int main(int argc, char** argv) {
                 median(figures[p].pass1), median(figures[p].pass2), figures[p].wall_us(n));
     if (figures[p].cpu_meaningful) std::printf("  cpu %6.2f us", figures[p].cpu_us(n));
     std::printf("\n");
+    // Where the daemon's time went, thread by thread (pass 1 - pass 2, per setup).
+    for (const auto& [name, cpu1] : figures[p].thread_cpu1) {
+      const double per_setup =
+          (median(cpu1) - median(figures[p].thread_cpu2[name])) / static_cast<double>(n) * 1e6;
+      std::printf("    %-22s cpu %6.2f us  (pass1 %.3f s, pass2 %.3f s)\n", name.c_str(), per_setup,
+                  median(cpu1), median(figures[p].thread_cpu2[name]));
+    }
   }
   if (peers.size() == 3) {
     const double tsc_per_us = tsc_ticks_per_microsecond();

@@ -54,7 +54,8 @@ class FlowMaskEntry final : public Retirable {
   // equal masks still digest alike): the full key costs a flow setup ~40 words.
   static uint64_t digest(const FlowMask& mask) {
     uint64_t h = word_hash_start(0);
-    for (size_t i = mask.range().start; i < mask.range().end; i += 8) h = word_hash_add(h, load_word(mask.bits(), i));
+    for (size_t i = mask.range().start; i < mask.range().end; i += 8)
+      h = word_hash_add(h, load_word(mask.bits(), i));
     return word_hash_finish(h);
   }
   bool has_mask(const FlowMask& mask, uint64_t mask_digest) const {

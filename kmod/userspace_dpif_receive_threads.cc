@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "flowlift/thread_name.h"
 #include "kmod/userspace_dpif.h"
 
 namespace flowlift {
@@ -30,7 +31,11 @@ void UserspaceDpif::start_receive_threads() {
   receive_threads_.resize(count);
   for (ReceiveThread& thread : receive_threads_) thread.wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   next_retry_ = std::chrono::steady_clock::now() + options_.remote_retry_interval;
-  for (size_t i = 0; i < count; ++i) receive_threads_[i].thread = std::thread([this, i] { receive_loop(i); });
+  for (size_t i = 0; i < count; ++i)
+    receive_threads_[i].thread = std::thread([this, i] {
+      set_thread_name("receive" + std::to_string(i));
+      receive_loop(i);
+    });
 }
 
 void UserspaceDpif::stop_receive_threads() {

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "flowlift/thread_name.h"
 #include "slowpath/control_client.h"
 #include "slowpath/json_text.h"
 #include "slowpath/scoped_descriptor.h"
@@ -163,6 +164,7 @@ void ControlServer::State::accept_loop() {
     slot->socket = std::move(client);
     ControlConnectionSlot& slot_ref = *slot;
     slot->thread = std::thread([this, &slot_ref] {
+      set_thread_name("control");
       serve_connection(slot_ref);
       slot_ref.socket.reset();
       slot_ref.finished.store(true, std::memory_order_release);
@@ -310,7 +312,10 @@ Result<std::unique_ptr<ControlServer>> ControlServer::start(ControlServerOptions
   state->options = std::move(options);
   state->handler = std::move(handler);
   State* raw = state.get();
-  state->acceptor = std::thread([raw] { raw->accept_loop(); });
+  state->acceptor = std::thread([raw] {
+    set_thread_name("control-accept");
+    raw->accept_loop();
+  });
   return std::make_unique<ControlServer>(std::move(state));
 }
 

@@ -65,6 +65,7 @@ class OfBridgeSet {
     const std::string& name = bridge->name();
     if (bridges_.count(name)) return Status(EEXIST, "bridge " + name + " already exists");
     bridges_.emplace(name, std::move(bridge));
+    republish();
     return Status::ok();
   }
   // ENOENT when there is none. The bridge lives on while someone holds it.
@@ -73,6 +74,7 @@ class OfBridgeSet {
     auto it = bridges_.find(std::string(name));
     if (it == bridges_.end()) return Status(ENOENT, "no bridge named " + std::string(name));
     bridges_.erase(it);
+    republish();
     return Status::ok();
   }
   std::shared_ptr<OfBridge> find(std::string_view name) const {
@@ -81,17 +83,27 @@ class OfBridgeSet {
     return it == bridges_.end() ? nullptr : it->second;
   }
   // In name order.
-  std::vector<std::shared_ptr<OfBridge>> all() const {
+  std::vector<std::shared_ptr<OfBridge>> all() const { return *snapshot(); }
+  // The same list, shared: every upcall walks it, and a copy of the vector
+  // (an allocation and a reference count per bridge) cost each one more
+  // than finding its bridge. The list is rebuilt on add and remove only.
+  using Snapshot = std::shared_ptr<const std::vector<std::shared_ptr<OfBridge>>>;
+  Snapshot snapshot() const {
     std::lock_guard lock(mutex_);
-    std::vector<std::shared_ptr<OfBridge>> out;
-    out.reserve(bridges_.size());
-    for (const auto& [name, bridge] : bridges_) out.push_back(bridge);
-    return out;
+    return snapshot_;
   }
 
  private:
+  void republish() {
+    auto list = std::make_shared<std::vector<std::shared_ptr<OfBridge>>>();
+    list->reserve(bridges_.size());
+    for (const auto& [name, bridge] : bridges_) list->push_back(bridge);
+    snapshot_ = std::move(list);
+  }
+
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<OfBridge>> bridges_;
+  Snapshot snapshot_ = std::make_shared<const std::vector<std::shared_ptr<OfBridge>>>();
 };
 
 }  // namespace flowlift

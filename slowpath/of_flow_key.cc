@@ -272,7 +272,8 @@ Result<Match> datapath_match_from_megaflow(const OfMatch& megaflow, const FlowKe
 }
 
 Result<Match> datapath_match_from_megaflow(const OfMatch& megaflow, const FlowKey& packet_key,
-                                           const OfFlow& packet_flow, const OfToDatapathPort& to_datapath_port) {
+                                           const OfFlow& packet_flow,
+                                           const OfToDatapathPort& to_datapath_port) {
   const OfFlow& w = megaflow.mask.bits();
   if (Status s = check_no_switch_metadata(megaflow.mask); !s) return s;
 

@@ -90,7 +90,8 @@ Result<Match> datapath_match_from_megaflow(const OfMatch& megaflow, const FlowKe
 // (of_flow_from_key of `packet_key`, as a handler has it from translating):
 // saves converting the key a second time on every flow setup.
 Result<Match> datapath_match_from_megaflow(const OfMatch& megaflow, const FlowKey& packet_key,
-                                           const OfFlow& packet_flow, const OfToDatapathPort& to_datapath_port);
+                                           const OfFlow& packet_flow,
+                                           const OfToDatapathPort& to_datapath_port);
 
 // The other way, for reading datapath flows in OpenFlow terms (comparing
 // an `ovs-dpctl dump-flows` line with a megaflow): what `match` matches, as

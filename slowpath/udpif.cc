@@ -41,6 +41,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "flowlift/thread_name.h"
 #include "slowpath/of_flow_key.h"
 #include "slowpath/of_flow_syntax.h"
 #include "slowpath/oracle_trace_replay.h"
@@ -65,7 +66,10 @@ struct UdpifKey {
   Ufid ufid;
   std::shared_ptr<OfBridge> bridge;
   FlowKey packet_key{};  // the key of the packet it was first translated for
-  Match match;           // as installed
+  FlowMask mask;         // as installed; the match is packet_key under it
+  // Not stored: a second masked FlowKey made the ukey too big for the
+  // allocator's per-thread cache, and every setup paid for it.
+  Match match() const { return Match(packet_key, mask); }
   uint64_t created_ms = 0;
   // False until the flow_put succeeded. operational_dump_sequence is the
   // round sequence read after it did: a round whose dump began before that
@@ -262,7 +266,8 @@ size_t Udpif::State::handle_upcalls(size_t max) {
 
 template <typename Use>
 Status Udpif::State::translate_owned(const FlowKey& key, Use&& use) {
-  for (const std::shared_ptr<OfBridge>& bridge : bridges.all()) {
+  const OfBridgeSet::Snapshot all_bridges = bridges.snapshot();
+  for (const std::shared_ptr<OfBridge>& bridge : *all_bridges) {
     std::shared_lock lock(bridge->mutex());
     Result<OfFlow> flow = of_flow_from_key(key, receive_port_mapping(bridge->ports()));
     if (!flow) {
@@ -296,6 +301,7 @@ void Udpif::State::handle_miss(DpifUpcall& upcall) {
   const uint64_t now_ms = now();
   ActionList execute_actions;
   std::shared_ptr<UdpifKey> pending;  // published, to be put
+  DpifFlowPut put;                    // its put, made while translating
   Status translated = translate_owned(upcall.key, [&](UpcallTranslation& t) -> Status {
     OfBridge& bridge = *t.bridge;
     XlateResult& result = t.result;
@@ -318,28 +324,33 @@ void Udpif::State::handle_miss(DpifUpcall& upcall) {
     // executed with the translation's own list, moved out, not copied again.
     ActionList put_actions = put_actions_of(result, t.ofp_in_port);
     execute_actions = std::move(result.actions);
-    Result<Match> match =
-        datapath_match_from_megaflow(result.megaflow, upcall.key, *t.packet_flow, datapath_port_mapping(bridge.ports()));
+    Result<Match> match = datapath_match_from_megaflow(result.megaflow, upcall.key, *t.packet_flow,
+                                                       datapath_port_mapping(bridge.ports()));
     if (!match) return match.status().with_context(bridge.name() + ": megaflow");
 
     auto ukey = std::make_shared<UdpifKey>();
     ukey->ufid = ufid_of_match(*match);
     ukey->bridge = t.bridge;
     ukey->packet_key = upcall.key;
-    ukey->match = *match;
+    ukey->mask = match->mask;
     ukey->created_ms = now_ms;
     ukey->actions = std::move(put_actions);
     ukey->rules = std::move(result.rules);
     ukey->version = t.version;
     ukey->change_sequence = t.change_sequence;
-    std::lock_guard lock(ukeys_mutex);
-    if (ukeys.count(ukey->ufid)) {
-      // Another handler set this megaflow up (or is doing so) already.
-      counters.flows_already_present.fetch_add(1, std::memory_order_relaxed);
-      return Status::ok();
+    {
+      std::lock_guard lock(ukeys_mutex);
+      if (!ukeys.try_emplace(ukey->ufid, ukey).second) {
+        // Another handler set this megaflow up (or is doing so) already.
+        counters.flows_already_present.fetch_add(1, std::memory_order_relaxed);
+        return Status::ok();
+      }
+      n_ukeys.fetch_add(1, std::memory_order_relaxed);
     }
-    ukeys.emplace(ukey->ufid, ukey);
-    n_ukeys.fetch_add(1, std::memory_order_relaxed);
+    put.flow.ufid = ukey->ufid;
+    put.flow.match = std::move(*match);
+    put.flow.actions = ukey->actions;
+    put.create = true;
     pending = std::move(ukey);
     return Status::ok();
   });
@@ -353,11 +364,6 @@ void Udpif::State::handle_miss(DpifUpcall& upcall) {
   }
 
   if (pending) {
-    DpifFlowPut put;
-    put.flow.ufid = pending->ufid;
-    put.flow.match = pending->match;
-    put.flow.actions = pending->actions;
-    put.create = true;
     Result<DpifPutOutcome> outcome = dpif.flow_put(put);
     if (outcome) {
       pending->operational_dump_sequence.store(dump_sequence.load(std::memory_order_acquire),
@@ -562,7 +568,7 @@ void Udpif::State::run_round() {
       // A translation that needs bits the installed mask lacks: the flow
       // now covers packets the new rules treat differently. A narrower new
       // mask is fine (OVS keeps such flows): the installed flow is inside it.
-      if (!match || mask_needs_more_bits(ukey.match.mask, match->mask)) {
+      if (!match || mask_needs_more_bits(ukey.mask, match->mask)) {
         delete_revalidated.push_back(flow.ukey);
         continue;
       }
@@ -577,7 +583,7 @@ void Udpif::State::run_round() {
   for (Modification& modification : modifications) {
     DpifFlowPut put;
     put.flow.ufid = modification.ukey->ufid;
-    put.flow.match = modification.ukey->match;
+    put.flow.match = modification.ukey->match();
     put.flow.actions = modification.actions;
     put.create = false;
     put.modify = true;
@@ -734,9 +740,16 @@ void Udpif::start() {
     std::lock_guard config_lock(state_->config_mutex);
     n_handlers = state_->config.n_handlers;
   }
-  for (size_t i = 0; i < n_handlers; ++i)
-    state_->handler_threads.emplace_back([this] { state_->handler_main(); });
-  state_->revalidator_thread = std::thread([this] { state_->revalidator_main(); });
+  for (size_t i = 0; i < n_handlers; ++i) {
+    state_->handler_threads.emplace_back([this, i] {
+      set_thread_name("handler" + std::to_string(i));
+      state_->handler_main();
+    });
+  }
+  state_->revalidator_thread = std::thread([this] {
+    set_thread_name("revalidator");
+    state_->revalidator_main();
+  });
 }
 
 void Udpif::stop() {
