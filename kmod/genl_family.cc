@@ -37,6 +37,14 @@ Result<uint32_t> read_u32(const Attribute& attribute, std::string_view family_na
   return attribute.as<uint32_t>();
 }
 
+Status read_u32_into(const Attribute& attribute, std::string_view family_name,
+                     const std::string& attribute_name, uint32_t& field) {
+  Result<uint32_t> value = read_u32(attribute, family_name, attribute_name);
+  if (!value) return value.status();
+  field = *value;
+  return Status::ok();
+}
+
 // CTRL_ATTR_MCAST_GROUPS: nests numbered 1, 2, ..., each holding
 // CTRL_ATTR_MCAST_GRP_NAME and CTRL_ATTR_MCAST_GRP_ID.
 Status read_multicast_groups(const Attribute& groups, std::string_view family_name,
@@ -172,18 +180,11 @@ Result<GenlFamily> parse_genl_family_reply(std::span<const uint8_t> reply, std::
             return Status::ok();
           }
           case CTRL_ATTR_VERSION:
+            return read_u32_into(attribute, family_name, "CTRL_ATTR_VERSION", family.version);
           case CTRL_ATTR_HDRSIZE:
-          case CTRL_ATTR_MAXATTR: {
-            const char* attribute_name = attribute.type == CTRL_ATTR_VERSION   ? "CTRL_ATTR_VERSION"
-                                         : attribute.type == CTRL_ATTR_HDRSIZE ? "CTRL_ATTR_HDRSIZE"
-                                                                               : "CTRL_ATTR_MAXATTR";
-            Result<uint32_t> value = read_u32(attribute, family_name, attribute_name);
-            if (!value) return value.status();
-            (attribute.type == CTRL_ATTR_VERSION   ? family.version
-             : attribute.type == CTRL_ATTR_HDRSIZE ? family.header_size
-                                                   : family.max_attribute) = *value;
-            return Status::ok();
-          }
+            return read_u32_into(attribute, family_name, "CTRL_ATTR_HDRSIZE", family.header_size);
+          case CTRL_ATTR_MAXATTR:
+            return read_u32_into(attribute, family_name, "CTRL_ATTR_MAXATTR", family.max_attribute);
           case CTRL_ATTR_MCAST_GROUPS:
             return read_multicast_groups(attribute, family_name, family.multicast_groups);
           default:  // CTRL_ATTR_OPS, CTRL_ATTR_POLICY, ...: not needed to address the family
