@@ -286,7 +286,8 @@ Status KernelDpif::port_del(uint32_t number) {
     bool no_such_port = reply.status().code() == ENODEV || reply.status().code() == ENOENT;
     if (no_such_port && known) return Status::ok();
     if (no_such_port) {
-      return Status(ENOENT, "no port number " + std::to_string(number) + " (" + reply.status().message() + ")");
+      return Status(ENOENT,
+                    "no port number " + std::to_string(number) + " (" + reply.status().message() + ")");
     }
     return reply.status().with_context("port " + std::to_string(number));
   }

@@ -50,6 +50,15 @@ Status family_lookup_error(std::string_view family, const Status& controller_err
   return controller_error.with_context("generic netlink family " + std::string(family));
 }
 
+Result<uint16_t> resolve_genl_family(GenlSocket& socket, std::string_view family) {
+  auto request = build_family_request(family);
+  auto replies = socket.transact(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 1, 0, request);
+  if (!replies) return replies.status();
+  if (replies->empty())
+    return Status(EPROTO, "no reply naming generic netlink family " + std::string(family));
+  return parse_family_reply(family, replies->front().payload);
+}
+
 Result<OvsGenlFamilies> resolve_ovs_genl_families(GenlSocket& socket) {
   OvsGenlFamilies families;
   struct Wanted {
@@ -61,13 +70,8 @@ Result<OvsGenlFamilies> resolve_ovs_genl_families(GenlSocket& socket) {
                            {OVS_FLOW_FAMILY, &families.flow},
                            {OVS_PACKET_FAMILY, &families.packet}};
   for (const Wanted& one : wanted) {
-    auto request = build_family_request(one.name);
-    auto replies = socket.transact(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 1, 0, request);
-    if (!replies) return family_lookup_error(one.name, replies.status());
-    if (replies->empty())
-      return Status(EPROTO, std::string("no reply naming generic netlink family ") + one.name);
-    auto id = parse_family_reply(one.name, replies->front().payload);
-    if (!id) return id.status();
+    auto id = resolve_genl_family(socket, one.name);
+    if (!id) return family_lookup_error(one.name, id.status());
     *one.id = *id;
   }
   return families;

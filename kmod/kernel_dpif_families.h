@@ -42,6 +42,8 @@ Result<uint16_t> parse_family_reply(std::string_view family, std::span<const uin
 // kept, with the family named.
 Status family_lookup_error(std::string_view family, const Status& controller_error);
 
+// One family's id by name (the raw controller error on failure).
+Result<uint16_t> resolve_genl_family(GenlSocket& socket, std::string_view family);
 Result<OvsGenlFamilies> resolve_ovs_genl_families(GenlSocket& socket);
 
 }  // namespace flowlift

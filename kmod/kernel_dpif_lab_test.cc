@@ -22,8 +22,8 @@ namespace flowlift {
 namespace {
 
 using testing::FrameBuilder;
-using testing::Ipv4Fields;
 using testing::ipv4_address;
+using testing::Ipv4Fields;
 
 constexpr EthAddr kPeerMac = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
 constexpr EthAddr kOtherMac = {0x02, 0x00, 0x00, 0x00, 0x00, 0x02};
@@ -35,7 +35,10 @@ std::vector<uint8_t> udp_frame(uint16_t destination_port) {
   ip.src = ipv4_address(10, 0, 0, 1);
   ip.dst = ipv4_address(10, 0, 0, 2);
   FrameBuilder frame;
-  frame.ethernet(kOtherMac, kPeerMac, 0x0800).ipv4(ip).udp(1234, destination_port, 12).bytes({'f', 'l', 'o', 'w'});
+  frame.ethernet(kOtherMac, kPeerMac, 0x0800)
+      .ipv4(ip)
+      .udp(1234, destination_port, 12)
+      .bytes({'f', 'l', 'o', 'w'});
   return frame.frame();
 }
 
@@ -164,7 +167,8 @@ TEST_F(KernelDpifLab, NetdevInternalAndVxlanPortsAreListedByOvsDpctl) {
 
   NetnsCommandOutput shown = dpctl("show " + datapath_name_);
   ASSERT_EQ(shown.exit_code, 0) << shown.output;
-  EXPECT_NE(shown.output.find("port " + std::to_string(netdev) + ": flva"), std::string::npos) << shown.output;
+  EXPECT_NE(shown.output.find("port " + std::to_string(netdev) + ": flva"), std::string::npos)
+      << shown.output;
   EXPECT_NE(shown.output.find("port " + std::to_string(*internal) + ": flint0 (internal)"), std::string::npos)
       << shown.output;
   EXPECT_NE(shown.output.find("flvx4790 (vxlan"), std::string::npos) << shown.output;
@@ -252,11 +256,12 @@ TEST_F(KernelDpifLab, OvsDpctlDumpFlowsPrintsOurMegaflowsAsWeFormatThem) {
   uint32_t in = add_system_port("flve");
   uint32_t out = add_system_port("flvf");
   std::vector<std::string> matches = {
-      "in_port(" + std::to_string(in) + "),eth(),eth_type(0x0800),ipv4(dst=10.0.0.2,proto=17,frag=no),udp(dst=53)",
+      "in_port(" + std::to_string(in) +
+          "),eth(),eth_type(0x0800),ipv4(dst=10.0.0.2,proto=17,frag=no),udp(dst=53)",
       "in_port(" + std::to_string(in) + "),eth(src=02:00:00:00:00:01,dst=02:00:00:00:00:02),eth_type(0x0806)",
   };
-  std::vector<std::string> actions = {"set(ipv4(ttl=9))," + std::to_string(out), "push_vlan(vid=10,pcp=0)," +
-                                                                                   std::to_string(out)};
+  std::vector<std::string> actions = {"set(ipv4(ttl=9))," + std::to_string(out),
+                                      "push_vlan(vid=10,pcp=0)," + std::to_string(out)};
   for (size_t i = 0; i < matches.size(); ++i) {
     auto put = dpif_->flow_put(flow_put(static_cast<uint8_t>(i + 1), matches[i], actions[i]));
     ASSERT_TRUE(put) << matches[i] << ": " << put.status().message();
@@ -326,8 +331,8 @@ TEST_F(KernelDpifLab, AnExecutedPacketLeavesThroughItsOutputPort) {
   FlowKey key = flow_key_extract(packet);
   key.in_port = in;
   ASSERT_TRUE(dpif_->execute(Packet(frame), key, {OutputAction{out}}));
-  auto arrived = receiver.receive_matching(
-      [&](const std::vector<uint8_t>& got) { return got == frame; }, 3000);
+  auto arrived =
+      receiver.receive_matching([&](const std::vector<uint8_t>& got) { return got == frame; }, 3000);
   EXPECT_TRUE(arrived) << "the executed frame never reached flvip";
 }
 
