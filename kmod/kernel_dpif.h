@@ -107,14 +107,19 @@ class KernelDpif final : public Dpif {
   Result<uint32_t> internal_port_add(const std::string& name, uint32_t number = 0);
   // Every vport, the local port included, as the kernel reports it.
   Result<std::vector<KernelVportInfo>> vport_dump() const;
-  // Errors of flow_dump() are reported here (flow_dump() itself cannot).
+  // flow_dump() with its errors: a failed dump, or the first flow that
+  // cannot be read (flow_dump() skips those and counts them).
   Result<std::vector<Megaflow>> flow_dump_checked() const;
+  uint64_t flow_parse_errors() const { return flow_parse_errors_.load(); }
   // A dump without keys, masks and actions (OVS_UFID_F_OMIT_*): UFIDs and
   // statistics only, what a revalidator needs to find idle flows cheaply.
   Result<std::vector<KernelFlowIdentity>> flow_dump_ufids() const;
   Result<KernelDatapathInfo> datapath_info() const;
-  // Upcall messages that could not be parsed, and the last reason.
+  // Upcall messages that could not be parsed; receive errors on the upcall
+  // sockets (ENOBUFS: the kernel found a socket's buffer full and dropped
+  // upcalls, which it counts in DpifStats::lost).
   uint64_t upcall_parse_errors() const { return upcall_parse_errors_.load(); }
+  uint64_t upcall_socket_overruns() const { return socket_overruns_.load(); }
 
  private:
   struct KnownPort {
@@ -156,6 +161,7 @@ class KernelDpif final : public Dpif {
   std::atomic<uint64_t> queue_lost_{0};
   std::atomic<uint64_t> socket_overruns_{0};
   std::atomic<uint64_t> upcall_parse_errors_{0};
+  mutable std::atomic<uint64_t> flow_parse_errors_{0};
 };
 
 }  // namespace flowlift
