@@ -538,5 +538,39 @@ TEST_F(KernelDpifLab, VxlanPacketsArriveWithTheirTunnelKeyAndExecutedOnesAreEnca
                        << run_netns_command("ovs-dpctl show -s " + datapath_name_).output;
 }
 
+TEST_F(KernelDpifLab, KernelRefusalsCarryTheKernelsExtendedAckText) {
+  auto socket = GenlSocket::open();
+  ASSERT_TRUE(socket) << socket.status().message();
+  auto families = resolve_ovs_genl_families(**socket);
+  ASSERT_TRUE(families) << families.status().message();
+  // OVS_DP_ATTR_NAME is NLA_NUL_STRING of at most IFNAMSIZ - 1 bytes: the
+  // genetlink policy refuses a longer one and says so in the extended ack.
+  auto reply = (*socket)->transact(families->datapath, OVS_DP_CMD_GET, OVS_DATAPATH_VERSION, 0,
+                                   build_datapath_by_name("a-name-longer-than-ifnamsiz"));
+  ASSERT_FALSE(reply);
+  EXPECT_EQ(reply.status().code(), EINVAL);
+  EXPECT_NE(reply.status().message().find("kernel: "), std::string::npos) << reply.status().message();
+}
+
+// Runs last among the tests here that need the module: it unloads it.
+TEST_F(KernelDpifLab, TheModuleMissingIsNamedInTheError) {
+  if (run_netns_command("modprobe -r vport_vxlan openvswitch").exit_code != 0) {
+    GTEST_SKIP() << "the openvswitch module is in use and cannot be unloaded";
+  }
+  // Stop the kernel from loading it again on our family lookup.
+  std::string saved = run_netns_command("cat /proc/sys/kernel/modprobe").output;
+  while (!saved.empty() && saved.back() == '\n') saved.pop_back();
+  ASSERT_EQ(run_netns_command("echo /bin/false > /proc/sys/kernel/modprobe").exit_code, 0);
+  auto opened = KernelDpif::open(datapath_name_);
+  (void)run_netns_command("echo " + saved + " > /proc/sys/kernel/modprobe");
+  ASSERT_FALSE(opened);
+  EXPECT_EQ(opened.status().code(), ENOENT);
+  EXPECT_EQ(opened.status().message().rfind(
+                "the openvswitch kernel module is not loaded (modprobe openvswitch)", 0),
+            0u)
+      << opened.status().message();
+  EXPECT_EQ(run_netns_command("modprobe openvswitch").exit_code, 0);
+}
+
 }  // namespace
 }  // namespace flowlift
