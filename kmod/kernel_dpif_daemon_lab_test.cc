@@ -154,6 +154,17 @@ TEST_F(FlowliftdKernelLab, PingsCrossTheKernelDatapathAndOvsDpctlSeesOurPortsAnd
   EXPECT_FALSE(our_flows.empty()) << ours.output;
   EXPECT_EQ(our_flows, their_flows) << "ovs-dpctl:\n" << theirs.output << "flowlift:\n" << ours.output;
 
+  // The datapath's counters, as flowlift reports them and as ovs-dpctl reads them.
+  auto lookups_line = [](const std::string& text) {
+    size_t at = text.find("lookups: ");
+    return at == std::string::npos ? std::string() : text.substr(at, text.find('\n', at) - at);
+  };
+  NetnsCommandOutput counters = cli("counters");
+  NetnsCommandOutput shown_again = run_netns_command("ovs-dpctl show fldaemon");
+  EXPECT_FALSE(lookups_line(counters.output).empty()) << counters.output;
+  EXPECT_EQ(lookups_line(counters.output), lookups_line(shown_again.output)) << counters.output << "\n"
+                                                                             << shown_again.output;
+
   stop_daemon();
   EXPECT_NE(run_netns_command("ovs-dpctl show fldaemon").exit_code, 0) << "the datapath outlived flowliftd";
 }
