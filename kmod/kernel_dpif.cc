@@ -36,17 +36,18 @@ Status port_add_error(const std::string& name, const Status& error) {
   }
 }
 
-void give_pid_to_userspace_actions(ActionList& actions, uint32_t pid) {
+// Userspace actions whose pid is `from` get `to`, nested lists included.
+void replace_userspace_pid(ActionList& actions, uint32_t from, uint32_t to) {
   for (Action& action : actions) {
     if (action.is<UserspaceAction>()) {
-      if (action.as<UserspaceAction>().pid == 0) action.as<UserspaceAction>().pid = pid;
+      if (action.as<UserspaceAction>().pid == from) action.as<UserspaceAction>().pid = to;
     } else if (action.is<SampleAction>()) {
-      give_pid_to_userspace_actions(action.as<SampleAction>().actions, pid);
+      replace_userspace_pid(action.as<SampleAction>().actions, from, to);
     } else if (action.is<CloneAction>()) {
-      give_pid_to_userspace_actions(action.as<CloneAction>().actions, pid);
+      replace_userspace_pid(action.as<CloneAction>().actions, from, to);
     } else if (action.is<CheckPktLenAction>()) {
-      give_pid_to_userspace_actions(action.as<CheckPktLenAction>().if_greater, pid);
-      give_pid_to_userspace_actions(action.as<CheckPktLenAction>().if_less_equal, pid);
+      replace_userspace_pid(action.as<CheckPktLenAction>().if_greater, from, to);
+      replace_userspace_pid(action.as<CheckPktLenAction>().if_less_equal, from, to);
     }
   }
 }
@@ -353,9 +354,19 @@ std::vector<DpifPort> KernelDpif::port_dump() const {
 ActionList KernelDpif::with_upcall_pids(const ActionList& actions) const {
   ActionList copy = actions;
   if (!per_cpu_dispatch() && !upcall_sockets_.empty()) {
-    give_pid_to_userspace_actions(copy, upcall_sockets_.front()->port_id());
+    replace_userspace_pid(copy, 0, upcall_sockets_.front()->port_id());
   }
   return copy;
+}
+
+Result<Megaflow> KernelDpif::read_flow(std::span<const uint8_t> payload) const {
+  Result<Megaflow> flow = parse_flow_reply(payload);
+  // The pid put in by with_upcall_pids() goes back to 0, so that the
+  // revalidator finds the actions it translated, not ones that differ.
+  if (flow && !per_cpu_dispatch() && !upcall_sockets_.empty()) {
+    replace_userspace_pid(flow->actions, upcall_sockets_.front()->port_id(), 0);
+  }
+  return flow;
 }
 
 Result<DpifPutOutcome> KernelDpif::put_new(const Megaflow& flow) {
@@ -407,7 +418,7 @@ Result<Megaflow> KernelDpif::flow_get(const Ufid& ufid) const {
                        build_flow_by_ufid(dp_ifindex_, ufid, 0));
   if (!reply) return reply.status();
   if (reply->empty()) return Status(EPROTO, "OVS_FLOW_CMD_GET was answered with no flow");
-  return parse_flow_reply(reply->front().payload);
+  return read_flow(reply->front().payload);
 }
 
 Result<Megaflow> KernelDpif::flow_del(const Ufid& ufid) {
@@ -420,7 +431,7 @@ Result<Megaflow> KernelDpif::flow_del(const Ufid& ufid) {
     gone.ufid = ufid;
     return gone;
   }
-  return parse_flow_reply(reply->front().payload);
+  return read_flow(reply->front().payload);
 }
 
 Status KernelDpif::flow_flush() {
@@ -435,7 +446,7 @@ Result<std::vector<Megaflow>> KernelDpif::flow_dump_checked() const {
   std::vector<Megaflow> flows;
   flows.reserve(replies->size());
   for (const GenlMessage& message : *replies) {
-    auto flow = parse_flow_reply(message.payload);
+    auto flow = read_flow(message.payload);
     if (!flow) return flow.status();
     flows.push_back(std::move(*flow));
   }
@@ -452,7 +463,7 @@ std::vector<Megaflow> KernelDpif::flow_dump() const {
   std::vector<Megaflow> flows;
   flows.reserve(replies->size());
   for (const GenlMessage& message : *replies) {
-    auto flow = parse_flow_reply(message.payload);
+    auto flow = read_flow(message.payload);
     if (!flow) {
       flow_parse_errors_.fetch_add(1);
       continue;

@@ -13,7 +13,11 @@
 // (OVS_DP_ATTR_PER_CPU_PIDS, the sockets spread over the CPUs); otherwise
 // each vport lists every upcall socket (OVS_VPORT_ATTR_UPCALL_PID) and the
 // kernel picks one by the packet's hash, and userspace actions whose pid is
-// 0 are given the first upcall socket's. The one receive thread then
+// 0 are given the first upcall socket's (and read back as 0). Beware: any
+// Open vSwitch tool that opens the datapath (ovs-dpctl 3.1 included) sets
+// its own user features, per-CPU dispatch included (seen in the lab), which
+// silences a per-vport KernelDpif; per-CPU mode keeps working, as the
+// kernel keeps our per-CPU PIDs. The one receive thread then
 // merges them into the per-port queues, so fairness across ports is the
 // queues' round robin whatever the kernel's spread.
 //
@@ -136,8 +140,10 @@ class KernelDpif final : public Dpif {
   Result<std::vector<GenlMessage>> dump_request(uint16_t family, uint8_t command, uint8_t version,
                                                 std::span<const uint8_t> payload) const;
   Result<uint32_t> add_vport(const KernelVportCreate& create, DpifPortType type);
-  // Userspace actions with pid 0 get our first upcall socket (per-vport dispatch only).
+  // Userspace actions with pid 0 get our first upcall socket (per-vport
+  // dispatch only); read_flow() turns them back.
   ActionList with_upcall_pids(const ActionList& actions) const;
+  Result<Megaflow> read_flow(std::span<const uint8_t> payload) const;
   Result<DpifPutOutcome> put_new(const Megaflow& flow);
   Result<DpifPutOutcome> put_set(const Megaflow& flow, bool clear_stats);
   void receive_loop();

@@ -409,7 +409,12 @@ TEST_F(KernelDpifLab, PerVportDispatchDeliversMissesAndUserspaceActionUpcalls) {
   // UDP port 5000 goes to userspace through an action whose pid we leave 0.
   std::string match = "in_port(" + std::to_string(port) +
                       "),eth(),eth_type(0x0800),ipv4(dst=10.0.0.2,proto=17,frag=no),udp(dst=5000)";
-  ASSERT_TRUE(dpif_->flow_put(flow_put(9, match, "userspace(pid=0,userdata(0a0b0c0d))")));
+  DpifFlowPut to_userspace = flow_put(9, match, "userspace(pid=0,userdata(0a0b0c0d))");
+  ASSERT_TRUE(dpif_->flow_put(to_userspace));
+  // We read back the pid 0 we put (the kernel holds our socket's, see below).
+  auto read_back = dpif_->flow_get(ufid_of(9));
+  ASSERT_TRUE(read_back) << read_back.status().message();
+  EXPECT_EQ(read_back->actions, to_userspace.flow.actions);
   NetnsPacketSocket sender = peer_socket("flvmp");
   ASSERT_TRUE(sender.send(udp_frame(5000)));
   ASSERT_TRUE(sender.send(udp_frame(5001)));
@@ -432,6 +437,17 @@ TEST_F(KernelDpifLab, PerVportDispatchDeliversMissesAndUserspaceActionUpcalls) {
   ASSERT_TRUE(action->action);
   EXPECT_EQ(action->action->userdata, (std::vector<uint8_t>{0x0a, 0x0b, 0x0c, 0x0d}));
   EXPECT_EQ(action->key.in_port, port);
+
+  // Last, because opening the datapath makes ovs-dpctl (OVS 3.1) set its own
+  // user features, per-CPU dispatch included, which silences per-vport upcalls.
+  NetnsCommandOutput dumped = dpctl("dump-flows " + datapath_name_);
+  EXPECT_NE(dumped.output.find("userspace(pid=" + std::to_string(dpif_->upcall_socket_pids().front())),
+            std::string::npos)
+      << dumped.output;
+  auto after = dpif_->datapath_info();
+  ASSERT_TRUE(after);
+  // Seen with Debian's OVS 3.1: 0x9 (OVS_DP_F_UNALIGNED | OVS_DP_F_DISPATCH_UPCALL_PER_CPU).
+  RecordProperty("user_features_after_ovs_dpctl", static_cast<int>(after->user_features));
 }
 
 TEST_F(KernelDpifLab, AnUpcallFloodIsBoundedAndAQuietPortIsStillHeard) {
