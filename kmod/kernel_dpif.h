@@ -19,7 +19,10 @@
 // silences a per-vport KernelDpif; per-CPU mode keeps working, as the
 // kernel keeps our per-CPU PIDs. The one receive thread then
 // merges them into the per-port queues, so fairness across ports is the
-// queues' round robin whatever the kernel's spread.
+// queues' round robin whatever the kernel's spread. That fairness starts
+// at our sockets: ports share them, so a flood faster than the receive
+// thread fills a socket's buffer and the kernel drops (and counts in
+// DpifStats::lost) the upcalls of every port on it alike.
 //
 // Ports: system ports are OVS_VPORT_TYPE_NETDEV, VXLAN ports
 // OVS_VPORT_TYPE_VXLAN (the kernel creates the flow-based vxlan device named
