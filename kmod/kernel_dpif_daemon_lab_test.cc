@@ -130,7 +130,8 @@ TEST_F(FlowliftdKernelLab, PingsCrossTheKernelDatapathAndOvsDpctlSeesOurPortsAnd
   left_->ip("link set eth0 up");
   right_->ip("link set eth0 up");
   start_daemon(R"({"flowlift_config": 1, "bridges": [{"name": "br0", "ports": [
-      {"name": "fldk1", "type": "system", "ofport": 1}, {"name": "fldk2", "type": "system", "ofport": 2}],
+      {"name": "fldk1", "type": "system", "ofport": 1}, {"name": "fldk2", "type": "system", "ofport": 2},
+      {"name": "vx1", "type": "vxlan", "ofport": 3, "options": {"remote_ip": "192.168.50.2", "key": "42"}}],
       "flows": ["priority=10,in_port=1,actions=output:2", "priority=10,in_port=2,actions=output:1",
                 "priority=0,actions=drop"]}]})");
   if (HasFatalFailure()) return;
@@ -142,6 +143,8 @@ TEST_F(FlowliftdKernelLab, PingsCrossTheKernelDatapathAndOvsDpctlSeesOurPortsAnd
   ASSERT_EQ(shown.exit_code, 0) << shown.output;
   EXPECT_NE(shown.output.find(": fldk1"), std::string::npos) << shown.output;
   EXPECT_NE(shown.output.find(": fldk2"), std::string::npos) << shown.output;
+  // The bridge's VXLAN port is the kernel's flow-based vxlan vport on UDP 4789.
+  EXPECT_NE(shown.output.find(": vxlan_sys_4789 (vxlan"), std::string::npos) << shown.output;
 
   NetnsCommandOutput theirs = run_netns_command("ovs-dpctl dump-flows fldaemon");
   NetnsCommandOutput ours = cli("dump-megaflows");
