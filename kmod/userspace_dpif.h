@@ -142,7 +142,8 @@ class UserspaceDpif final : public Dpif {
   bool receive_vxlan(LookupContext& context, UserspaceDpifPort& underlay, Packet& packet,
                      const FlowKey& outer);
   void process(LookupContext& context, Packet packet, const FlowKey& key, int recirculation_depth);
-  void transmit(uint32_t port, Packet packet);
+  // `port` is find_port() of the output's number, or null when there is no such port.
+  void transmit(const PortPtr& port, Packet packet);
   void queue_upcall(DpifUpcall upcall);
 
   // ---- receive threads (userspace_dpif_receive_threads.cc) ----

@@ -70,7 +70,7 @@ class UserspaceDpif::Executor final : public ActionContext {
       UserspaceDpifPortCounters::bump(pending_tunnel_->port->counters.tx_bytes, packet.size());
       pending_tunnel_.reset();
     }
-    dpif_.transmit(port, std::move(packet));
+    dpif_.transmit(port_of(port), std::move(packet));
   }
 
   void upcall(const Upcall& upcall) override {
@@ -94,9 +94,9 @@ class UserspaceDpif::Executor final : public ActionContext {
 
   bool is_vxlan_port(uint32_t number) override {
     pending_tunnel_.reset();  // asked before every output: an older resolve is stale
-    PortPtr port = dpif_.find_port(number);
+    const PortPtr& port = port_of(number);
     if (!port || port->type != DpifPortType::kVxlan) return false;
-    last_vxlan_port_ = std::move(port);  // the executor outputs to it next
+    last_vxlan_port_ = port;  // the executor outputs to it next
     return true;
   }
 
@@ -123,6 +123,19 @@ class UserspaceDpif::Executor final : public ActionContext {
   }
 
  private:
+  // The port an output names, looked up once per executed action list: the
+  // executor asks for it before every output (is_vxlan_port) and again to
+  // transmit, and each lookup took the port table's lock and a reference.
+  const PortPtr& port_of(uint32_t number) {
+    if (number != cached_port_number_) {
+      cached_port_ = dpif_.find_port(number);
+      cached_port_number_ = number;
+    }
+    return cached_port_;
+  }
+  uint32_t cached_port_number_ = UINT32_MAX;
+  PortPtr cached_port_;
+
   struct PendingTunnelOutput {
     PortPtr port;
     uint32_t underlay_port;
@@ -242,8 +255,8 @@ void UserspaceDpif::process(LookupContext& context, Packet packet, const FlowKey
 Status UserspaceDpif::execute(Packet packet, const FlowKey& key, const ActionList& actions) {
   // OVS_PACKET_CMD_EXECUTE: the key supplies the metadata, the headers are
   // parsed from the packet, and the actions are validated against that key.
-  if (Status s = validate_actions(actions, Match(key, FlowMask::exact())); !s)
-    return s.with_context("execute");
+  static const FlowMask kExact = FlowMask::exact();  // built once: it is ~300 bytes set and scanned
+  if (Status s = validate_actions(actions, Match(key, kExact)); !s) return s.with_context("execute");
   packet.md = PacketMetadata{};
   packet.md.in_port = key.in_port;
   packet.md.recirc_id = key.recirc_id;
@@ -265,8 +278,7 @@ Status UserspaceDpif::execute(Packet packet, const FlowKey& key, const ActionLis
   return Status::ok();
 }
 
-void UserspaceDpif::transmit(uint32_t number, Packet packet) {
-  PortPtr port = find_port(number);
+void UserspaceDpif::transmit(const PortPtr& port, Packet packet) {
   if (!port) {  // output to a port that went away: the kernel drops it silently; we count it
     stats_.action_errors.fetch_add(1, std::memory_order_relaxed);
     return;

@@ -11,6 +11,7 @@ packages=(
   libmnl-dev                        # netlink attribute encoding/decoding
   nlohmann-json3-dev                # JSON: oracle data in tests, later the control socket
   libnl-3-dev libnl-route-3-dev     # routes and neighbours from the kernel (VXLAN underlay)
+  libjemalloc-dev                   # flowliftd's allocator
   iproute2 iputils-ping             # network namespaces for the demo and host tests
   netcat-openbsd                    # the demo's TCP and UDP traffic
 )

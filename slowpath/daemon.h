@@ -115,6 +115,11 @@ Result<int> serve_control_until_stop_signal(const std::string& control_path, Con
 // document's datapath.n_handlers (the command line wins).
 Result<std::optional<nlohmann::json>> load_daemon_config(const DaemonOptions& options);
 
+// Handler threads when neither --handlers nor datapath.n_handlers says:
+// Open vSwitch's default, the online cores minus the one revalidator
+// thread, and at least one.
+size_t default_handler_threads();
+
 // The whole daemon over `dpif`: returns the process's exit status (0 after a
 // stop signal, or a valid configuration under check_config; 1 on errors,
 // logged). `dpif` must outlive the call.

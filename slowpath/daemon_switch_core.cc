@@ -1,6 +1,8 @@
 // run_daemon(): the lifecycle of daemon.h around a SwitchCore. Kept apart
 // from daemon.cc so that tests of the lifecycle's pieces link without the
 // control plane.
+#include <unistd.h>
+
 #include <optional>
 #include <utility>
 
@@ -32,6 +34,16 @@ Result<std::optional<nlohmann::json>> load_daemon_config(const DaemonOptions& op
   return std::optional<nlohmann::json>(std::move(*config));
 }
 
+size_t default_handler_threads() {
+  // Open vSwitch's default (n-handler-threads): the online cores minus the
+  // revalidator threads; flowliftd runs one revalidator. On two cores that
+  // is one handler, which keeps a core for whoever receives the packets
+  // (the control thread for dummy ports, a receive thread otherwise)
+  // instead of three threads contending for two cores.
+  const long online = sysconf(_SC_NPROCESSORS_ONLN);
+  return online > 2 ? static_cast<size_t>(online - 1) : 1;
+}
+
 int run_daemon(const DaemonOptions& options, Dpif& dpif, DaemonLog& log) {
   block_daemon_stop_signals();
   auto config = load_daemon_config(options);
@@ -42,6 +54,7 @@ int run_daemon(const DaemonOptions& options, Dpif& dpif, DaemonLog& log) {
   const std::string config_name = options.config_path;
 
   SwitchCoreOptions core_options;
+  core_options.udpif.n_handlers = default_handler_threads();
   if (options.handlers) core_options.udpif.n_handlers = *options.handlers;
   if (*config) {
     auto settings = switch_config_udpif_settings(**config, core_options.udpif);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <sstream>
@@ -97,6 +98,10 @@ TEST_F(DaemonRunTest, ServesTheConfiguredSwitchUntilSigtermThenCleansUp) {
   EXPECT_NE(log.find("|debug|control: "), std::string::npos) << log;
   EXPECT_NE(log.find("|info|received SIGTERM"), std::string::npos) << log;
   EXPECT_NE(log.find("|info|stopped"), std::string::npos) << log;
+  // Neither the file nor the command line names a handler count.
+  EXPECT_NE(log.find(", " + std::to_string(default_handler_threads()) + " upcall handler threads"),
+            std::string::npos)
+      << log;
 }
 
 TEST_F(DaemonRunTest, ConfigurationThatDoesNotParseStopsTheStartWithFileAndLine) {
@@ -167,6 +172,13 @@ TEST_F(DaemonRunTest, HandlersOnTheCommandLineOverrideTheFile) {
   options.check_config = true;
   options.handlers = 1;
   EXPECT_EQ(run_daemon(options, dpif_, log_), 0) << log_text_.str();
+}
+
+TEST(DaemonDefaults, HandlerThreadsAreTheOnlineCoresLessTheRevalidator) {
+  const long online = sysconf(_SC_NPROCESSORS_ONLN);
+  const size_t expected = online > 2 ? static_cast<size_t>(online - 1) : 1;
+  EXPECT_EQ(default_handler_threads(), expected);
+  EXPECT_GE(default_handler_threads(), 1u);
 }
 
 TEST_F(DaemonRunTest, FlowsFileIsResolvedAgainstTheConfigurationsDirectory) {

@@ -21,6 +21,7 @@
 #include "flowlift/dpif.h"
 #include "kmod/actions_execute.h"
 #include "kmod/flow_extract.h"
+#include "slowpath/test_upcall_fifo.h"
 
 namespace flowlift {
 
@@ -119,26 +120,9 @@ class SwitchCoreTestDpif final : public Dpif {
     return run_actions(std::move(packet), key, actions);
   }
 
-  size_t recv_upcalls(size_t max, std::vector<DpifUpcall>& out) override {
-    std::lock_guard lock(mutex_);
-    size_t moved = 0;
-    while (moved < max && !upcalls_.empty()) {
-      out.push_back(std::move(upcalls_.front()));
-      upcalls_.pop_front();
-      ++moved;
-    }
-    return moved;
-  }
-  void wait_for_upcalls(std::chrono::milliseconds timeout) override {
-    std::unique_lock lock(mutex_);
-    upcall_ready_.wait_for(lock, timeout, [&] { return !upcalls_.empty() || woken_; });
-    woken_ = false;
-  }
-  void wake_upcall_waiters() override {
-    std::lock_guard lock(mutex_);
-    woken_ = true;
-    upcall_ready_.notify_all();
-  }
+  size_t recv_upcalls(size_t max, std::vector<DpifUpcall>& out) override { return upcalls_.take(max, out); }
+  void wait_for_upcalls(std::chrono::milliseconds timeout) override { upcalls_.wait(timeout); }
+  void wake_upcall_waiters() override { upcalls_.wake(); }
 
   DpifStats stats() const override {
     std::lock_guard lock(mutex_);
@@ -182,8 +166,7 @@ class SwitchCoreTestDpif final : public Dpif {
     DpifUpcall upcall;
     upcall.packet = std::move(packet);
     upcall.key = key;
-    upcalls_.push_back(std::move(upcall));
-    upcall_ready_.notify_all();
+    upcalls_.push(std::move(upcall));
     return Status::ok();
   }
   Result<std::vector<Packet>> capture(uint32_t number, size_t max) override {
@@ -235,12 +218,10 @@ class SwitchCoreTestDpif final : public Dpif {
   }
 
   mutable std::mutex mutex_;
-  std::condition_variable upcall_ready_;
-  bool woken_ = false;
   uint32_t next_number_ = 1;
   std::map<uint32_t, DpifPort> ports_;
   std::map<std::array<uint8_t, 16>, Megaflow> flows_;
-  std::deque<DpifUpcall> upcalls_;
+  TestUpcallFifo upcalls_;
   std::map<uint32_t, std::deque<Packet>> captured_;
   DpifStats stats_;
 };

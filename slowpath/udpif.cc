@@ -136,7 +136,9 @@ std::string port_description(const FlowKey& key) {
 // What a handler learns from translating one packet, taken while the owning
 // bridge's shared lock is held.
 struct UpcallTranslation {
-  std::shared_ptr<OfBridge> bridge;
+  // The set's own pointer, not a copy: a copy per upcall was two atomic
+  // reference-count updates on a line every other thread touches too.
+  const std::shared_ptr<OfBridge>* bridge = nullptr;
   uint32_t ofp_in_port = 0;
   const OfFlow* packet_flow = nullptr;  // the packet's OfFlow, valid while the lock is held
   XlateResult result;
@@ -275,7 +277,7 @@ Status Udpif::State::translate_owned(const FlowKey& key, Use&& use) {
       return flow.status().with_context(bridge->name() + ": " + port_description(key));
     }
     UpcallTranslation translation;
-    translation.bridge = bridge;
+    translation.bridge = &bridge;
     translation.ofp_in_port = flow->in_port;
     translation.packet_flow = &*flow;
     // No flow-mod can publish while the shared lock is held: this is the
@@ -303,7 +305,7 @@ void Udpif::State::handle_miss(DpifUpcall& upcall) {
   std::shared_ptr<UdpifKey> pending;  // published, to be put
   DpifFlowPut put;                    // its put, made while translating
   Status translated = translate_owned(upcall.key, [&](UpcallTranslation& t) -> Status {
-    OfBridge& bridge = *t.bridge;
+    OfBridge& bridge = **t.bridge;
     XlateResult& result = t.result;
     // The upcalled packet itself counts for the rules (OVS's resubmit_stats):
     // executing it does not touch any datapath flow's counters.
@@ -330,7 +332,7 @@ void Udpif::State::handle_miss(DpifUpcall& upcall) {
 
     auto ukey = std::make_shared<UdpifKey>();
     ukey->ufid = ufid_of_match(*match);
-    ukey->bridge = t.bridge;
+    ukey->bridge = *t.bridge;
     ukey->packet_key = upcall.key;
     ukey->mask = match->mask;
     ukey->created_ms = now_ms;

@@ -25,6 +25,7 @@
 #include "flowlift/dpif.h"
 #include "kmod/flow_extract.h"
 #include "kmod/flow_table.h"
+#include "slowpath/test_upcall_fifo.h"
 
 namespace flowlift::udpif_testing {
 
@@ -106,28 +107,9 @@ class UdpifTestDpif final : public Dpif {
     return Status::ok();
   }
 
-  size_t recv_upcalls(size_t max, std::vector<DpifUpcall>& out) override {
-    std::lock_guard lock(mutex_);
-    size_t n = 0;
-    while (n < max && !upcalls_.empty()) {
-      out.push_back(std::move(upcalls_.front()));
-      upcalls_.pop_front();
-      ++n;
-    }
-    return n;
-  }
-  void wait_for_upcalls(std::chrono::milliseconds timeout) override {
-    std::unique_lock lock(mutex_);
-    upcall_ready_.wait_for(lock, timeout, [&] { return !upcalls_.empty() || woken_; });
-    woken_ = false;
-  }
-  void wake_upcall_waiters() override {
-    {
-      std::lock_guard lock(mutex_);
-      woken_ = true;
-    }
-    upcall_ready_.notify_all();
-  }
+  size_t recv_upcalls(size_t max, std::vector<DpifUpcall>& out) override { return upcalls_.take(max, out); }
+  void wait_for_upcalls(std::chrono::milliseconds timeout) override { upcalls_.wait(timeout); }
+  void wake_upcall_waiters() override { upcalls_.wake(); }
 
   DpifStats stats() const override {
     std::lock_guard lock(mutex_);
@@ -157,8 +139,7 @@ class UdpifTestDpif final : public Dpif {
     upcall.kind = DpifUpcall::Kind::kMiss;
     upcall.key = key;
     upcall.packet = std::move(packet);
-    upcalls_.push_back(std::move(upcall));
-    upcall_ready_.notify_one();
+    upcalls_.push(std::move(upcall));
     return Status::ok();
   }
 
@@ -184,10 +165,7 @@ class UdpifTestDpif final : public Dpif {
     std::lock_guard lock(mutex_);
     return deletes_;
   }
-  size_t queued_upcalls() const {
-    std::lock_guard lock(mutex_);
-    return upcalls_.size();
-  }
+  size_t queued_upcalls() const { return upcalls_.size(); }
 
  private:
   void queue_action_upcalls(const Packet& packet, const FlowKey& key, const ActionList& actions) {
@@ -198,18 +176,15 @@ class UdpifTestDpif final : public Dpif {
       upcall.key = key;
       upcall.packet = packet;
       upcall.action = action.as<UserspaceAction>();
-      upcalls_.push_back(std::move(upcall));
-      upcall_ready_.notify_one();
+      upcalls_.push(std::move(upcall));
     }
   }
 
   std::function<uint64_t()> now_ms_;
   mutable std::mutex mutex_;
-  std::condition_variable upcall_ready_;
-  bool woken_ = false;
   MaskedFlowTable table_;
   LookupContext context_;  // used under mutex_ only
-  std::deque<DpifUpcall> upcalls_;
+  TestUpcallFifo upcalls_;
   std::map<uint32_t, DpifPort> ports_;
   uint32_t next_port_ = 1;
   DpifStats stats_;
