@@ -94,7 +94,7 @@ Status KernelDpif::connect(bool* created) {
   auto socket = GenlSocket::open();
   if (!socket) return socket.status();
   request_socket_ = std::move(*socket);
-  auto families = resolve_ovs_genl_families(*request_socket_);
+  auto families = resolve_ovs_genl_families();
   if (!families) return families.status();
   families_ = *families;
   if (Status s = start_upcall_sockets(); !s) return s;

@@ -1,4 +1,4 @@
-// kernel_dpif_families: CTRL_CMD_GETFAMILY for the four ovs_* families.
+// kernel_dpif_families: the four ovs_* family ids and the ovs_header framing.
 #include "kmod/kernel_dpif_families.h"
 
 #include <linux/genetlink.h>
@@ -7,38 +7,10 @@
 #include <cstring>
 #include <optional>
 
+#include "kmod/genl_family.h"
 #include "kmod/netlink_attr.h"
 
 namespace flowlift {
-
-std::vector<uint8_t> build_family_request(std::string_view family) {
-  AttributeWriter writer;
-  std::string name(family);
-  writer.put(CTRL_ATTR_FAMILY_NAME, name.c_str(),
-             name.size() + 1);  // NUL-terminated, as NLA_NUL_STRING wants
-  return writer.to_vector();
-}
-
-Result<uint16_t> parse_family_reply(std::string_view family, std::span<const uint8_t> payload) {
-  AlignedBytes bytes(payload);
-  std::optional<uint16_t> id;
-  std::string where = "CTRL_CMD_GETFAMILY reply for " + std::string(family);
-  Status status = for_each_attribute(bytes.span(), where, [&](const Attribute& attribute) -> Status {
-    if (attribute.type == CTRL_ATTR_FAMILY_ID) {
-      if (attribute.length() != 2) {
-        return Status(EPROTO, where + ": CTRL_ATTR_FAMILY_ID has length " +
-                                  std::to_string(attribute.length()) + ", expected 2");
-      }
-      id = attribute.as<uint16_t>();
-    }
-    return Status::ok();  // names, versions, ops, groups: not needed
-  });
-  if (!status) return Status(EPROTO, status.message());
-  if (!id) return Status(EPROTO, where + ": no CTRL_ATTR_FAMILY_ID");
-  if (*id < NLMSG_MIN_TYPE)
-    return Status(EPROTO, where + ": family id " + std::to_string(*id) + " is reserved");
-  return *id;
-}
 
 Status family_lookup_error(std::string_view family, const Status& controller_error) {
   if (controller_error.code() == ENOENT) {
@@ -50,16 +22,7 @@ Status family_lookup_error(std::string_view family, const Status& controller_err
   return controller_error.with_context("generic netlink family " + std::string(family));
 }
 
-Result<uint16_t> resolve_genl_family(GenlSocket& socket, std::string_view family) {
-  auto request = build_family_request(family);
-  auto replies = socket.transact(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 1, 0, request);
-  if (!replies) return replies.status();
-  if (replies->empty())
-    return Status(EPROTO, "no reply naming generic netlink family " + std::string(family));
-  return parse_family_reply(family, replies->front().payload);
-}
-
-Result<OvsGenlFamilies> resolve_ovs_genl_families(GenlSocket& socket) {
+Result<OvsGenlFamilies> resolve_ovs_genl_families() {
   OvsGenlFamilies families;
   struct Wanted {
     const char* name;
@@ -70,9 +33,9 @@ Result<OvsGenlFamilies> resolve_ovs_genl_families(GenlSocket& socket) {
                            {OVS_FLOW_FAMILY, &families.flow},
                            {OVS_PACKET_FAMILY, &families.packet}};
   for (const Wanted& one : wanted) {
-    auto id = resolve_genl_family(socket, one.name);
-    if (!id) return family_lookup_error(one.name, id.status());
-    *one.id = *id;
+    auto family = resolve_genl_family(one.name);
+    if (!family) return family_lookup_error(one.name, family.status());
+    *one.id = family->id;
   }
   return families;
 }

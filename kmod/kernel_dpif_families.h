@@ -1,15 +1,12 @@
 // kernel_dpif_families: the generic netlink family ids of Linux's
 // openvswitch module (ovs_datapath, ovs_vport, ovs_flow, ovs_packet), looked
-// up by name with CTRL_CMD_GETFAMILY. The ids are assigned when the module
-// registers, so every process resolves them once per socket's life.
-//
-// This is the smallest resolver the kernel datapath needs: another branch
-// (lab) is writing a general kmod/genl_family.{h,cc}; this file stays
-// private to the kernel Dpif until that lands and then can give way to it.
+// up with kmod/genl_family (CTRL_CMD_GETFAMILY), and the struct ovs_header
+// every message of those families starts with. The ids are assigned when
+// the module registers, so they are resolved once per KernelDpif.
 //
 // Asking the controller for "ovs_datapath" also makes the kernel try to load
-// the module (it carries MODULE_ALIAS_GENL_FAMILY); when the family is still
-// unknown the module is missing or cannot load, and the error says so.
+// the module (MODULE_ALIAS_GENL_FAMILY); when the family is still unknown
+// the module is missing or cannot load, and the error says so first.
 #pragma once
 
 #include <cstdint>
@@ -20,7 +17,6 @@
 #include <vector>
 
 #include "flowlift/status.h"
-#include "kmod/genl_socket.h"
 
 namespace flowlift {
 
@@ -31,20 +27,12 @@ struct OvsGenlFamilies {
   uint16_t packet = 0;
 };
 
-// The CTRL_CMD_GETFAMILY request payload naming `family` (CTRL_ATTR_FAMILY_NAME).
-std::vector<uint8_t> build_family_request(std::string_view family);
-// CTRL_ATTR_FAMILY_ID from a CTRL_CMD_NEWFAMILY reply's payload; errors name
-// `family` and what was missing or malformed.
-Result<uint16_t> parse_family_reply(std::string_view family, std::span<const uint8_t> payload);
-
 // "the openvswitch kernel module is not loaded (modprobe openvswitch): ..."
 // when the controller answers ENOENT for an ovs_* family; other errors are
 // kept, with the family named.
 Status family_lookup_error(std::string_view family, const Status& controller_error);
 
-// One family's id by name (the raw controller error on failure).
-Result<uint16_t> resolve_genl_family(GenlSocket& socket, std::string_view family);
-Result<OvsGenlFamilies> resolve_ovs_genl_families(GenlSocket& socket);
+Result<OvsGenlFamilies> resolve_ovs_genl_families();
 
 }  // namespace flowlift
 

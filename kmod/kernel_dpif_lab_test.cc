@@ -563,7 +563,7 @@ TEST_F(KernelDpifLab, VxlanPacketsArriveWithTheirTunnelKeyAndExecutedOnesAreEnca
 TEST_F(KernelDpifLab, KernelRefusalsCarryTheKernelsExtendedAckText) {
   auto socket = GenlSocket::open();
   ASSERT_TRUE(socket) << socket.status().message();
-  auto families = resolve_ovs_genl_families(**socket);
+  auto families = resolve_ovs_genl_families();
   ASSERT_TRUE(families) << families.status().message();
   // OVS_DP_ATTR_NAME is NLA_NUL_STRING of at most IFNAMSIZ - 1 bytes: the
   // genetlink policy refuses a longer one and says so in the extended ack.

@@ -34,7 +34,6 @@ void parse_payload(std::span<const uint8_t> payload, uint8_t command) {
   }
   (void)parse_flow_reply(payload);
   (void)parse_flow_identity_reply(payload);
-  (void)parse_family_reply("ovs_flow", payload);
   GenlMessage message;
   message.command = command;
   message.payload.assign(payload.begin(), payload.end());
