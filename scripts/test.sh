@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, then
-#   1. the g++ build (RelWithDebInfo): unit tests, benchmarks compiled;
-#   2. the clang ASan+UBSan build: the same unit tests under sanitizers, and
+#   1. the g++ build (RelWithDebInfo): unit, host and demo tests, benchmarks
+#      compiled;
+#   2. the lab: Debian's kernel prepared under build/lab (tests/lab/setup.sh),
+#      then the lab suites (ctest label "lab"), one VM boot per suite. Where
+#      the lab cannot be set up the suites report SKIP with the reason; in CI
+#      (CI=true) that is a failure;
+#   3. the clang ASan+UBSan build: the same unit tests under sanitizers, and
 #      every libFuzzer target run for a bounded time (ctest label "fuzz").
 # Builds are cached in build/ and build-asan/ beside the sources.
 # Ends with ctest's summary line of the last suite; exits non-zero on any failure.
@@ -18,8 +23,15 @@ step "g++ build"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 ninja -C build -j"$jobs"
 
-step "unit and demo tests (g++)"
-(cd build && ctest -j"$jobs" --output-on-failure)
+step "unit, host and demo tests (g++)"
+(cd build && ctest -j"$jobs" --output-on-failure -LE lab)
+
+step "lab: Debian's kernel under qemu/TCG, one boot per suite"
+if ! bash tests/lab/setup.sh build/lab; then
+  [ "${CI:-}" = true ] && { echo "lab setup failed, and CI needs the lab" >&2; exit 1; }
+  echo "lab setup failed: the lab suites will be skipped, saying why" >&2
+fi
+(cd build && ctest --output-on-failure -L lab)
 
 step "clang ASan+UBSan build with libFuzzer targets"
 CC=clang-14 CXX=clang++-14 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
