@@ -96,6 +96,18 @@ Result<DaemonOptions> parse_daemon_options(std::span<const std::string> argument
         return invalid_argument("--handlers=" + value + ": expected a number of threads from 1 to 64");
       }
       options.handlers = handlers;
+    } else if (name == "--datapath") {
+      if (Status ok = take_value(); !ok) return ok;
+      if (value != "userspace" && value != "kernel") {
+        return invalid_argument("--datapath=" + value + ": expected userspace or kernel");
+      }
+      options.datapath = value;
+    } else if (name == "--datapath-name") {
+      if (Status ok = take_value(); !ok) return ok;
+      if (value.empty() || value.size() > 15) {
+        return invalid_argument("--datapath-name=" + value + ": expected a name of 1 to 15 characters");
+      }
+      options.kernel_datapath_name = value;
     } else if (name == "--log-level") {
       if (Status ok = take_value(); !ok) return ok;
       if (value == "error") {
@@ -123,6 +135,7 @@ Result<DaemonOptions> parse_daemon_options(std::span<const std::string> argument
 
 std::string daemon_usage_text() {
   return "usage: flowliftd [--config FILE] [--control PATH] [--pidfile FILE] [--handlers N]\n"
+         "                 [--datapath userspace|kernel] [--datapath-name NAME]\n"
          "                 [--log-level error|warning|info|debug] [--check-config]\n"
          "  --config FILE    bridges, ports and flows to set up at start (JSON)\n"
          "  --control PATH   the control socket (default " +
@@ -130,6 +143,9 @@ std::string daemon_usage_text() {
          ")\n"
          "  --pidfile FILE   write the daemon's pid there, locked while it runs\n"
          "  --handlers N     upcall handler threads (overrides the configuration's datapath.n_handlers)\n"
+         "  --datapath D     userspace (default): the in-process datapath; kernel: Linux's openvswitch\n"
+         "                   module (created at start, deleted at stop)\n"
+         "  --datapath-name NAME  the kernel datapath's name (default flowlift)\n"
          "  --log-level L    least severe level logged on stderr (default info)\n"
          "  --check-config   validate the configuration, print why it is wrong, exit 0 or 1\n"
          "SIGTERM, SIGINT or SIGHUP stop the daemon cleanly.\n";

@@ -45,6 +45,10 @@ struct DaemonOptions {
   // when given; neither given: UdpifConfig's default.
   std::optional<size_t> handlers;
   DaemonLogLevel log_level = DaemonLogLevel::kInfo;
+  // --datapath: "userspace" (the in-process datapath) or "kernel" (Linux's
+  // openvswitch module, datapath `kernel_datapath_name`).
+  std::string datapath = "userspace";
+  std::string kernel_datapath_name = "flowlift";
   bool check_config = false;  // validate the configuration and exit 0/1
   bool help = false;
 };

@@ -27,6 +27,19 @@ TEST(DaemonOptions, DefaultsAreOvsLike) {
   EXPECT_FALSE(options->handlers.has_value());
   EXPECT_EQ(options->log_level, DaemonLogLevel::kInfo);
   EXPECT_FALSE(options->check_config);
+  EXPECT_EQ(options->datapath, "userspace");
+  EXPECT_EQ(options->kernel_datapath_name, "flowlift");
+}
+
+TEST(DaemonOptions, TheKernelDatapathIsChosenByNameAndBadChoicesAreNamed) {
+  auto options = parse_daemon_options(Words{"--datapath", "kernel", "--datapath-name=br-int"});
+  ASSERT_TRUE(options.is_ok()) << options.status().message();
+  EXPECT_EQ(options->datapath, "kernel");
+  EXPECT_EQ(options->kernel_datapath_name, "br-int");
+  EXPECT_EQ(parse_daemon_options(Words{"--datapath=netdev"}).status().message(),
+            "--datapath=netdev: expected userspace or kernel");
+  EXPECT_EQ(parse_daemon_options(Words{"--datapath-name=a-name-far-too-long"}).status().message(),
+            "--datapath-name=a-name-far-too-long: expected a name of 1 to 15 characters");
 }
 
 TEST(DaemonOptions, EveryOptionInBothSpellings) {
