@@ -140,6 +140,12 @@ Result<GenlFamily> parse_genl_family_reply(std::span<const uint8_t> reply, std::
     int32_t error;
     std::memcpy(&error, payload.data(), sizeof error);
     if (error == 0) return malformed(family_name, "an acknowledgement instead of the family");
+    // The kernel sends -errno, -4095 (MAX_ERRNO) to -1; anything else is not
+    // an error code, and negating INT32_MIN would overflow.
+    constexpr int32_t kMaxErrno = 4095;
+    if (error > 0 || error < -kMaxErrno) {
+      return malformed(family_name, "NLMSG_ERROR with " + std::to_string(error) + ", not a negative errno");
+    }
     if (error == -ENOENT) return no_such_family(family_name);
     return Status(-error, "CTRL_CMD_GETFAMILY " + std::string(family_name) + ": " + std::strerror(-error));
   }

@@ -13,6 +13,7 @@
 #include <linux/openvswitch.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstdint>
 #include <cstring>
 #include <set>
@@ -101,10 +102,43 @@ TEST(GenlFamilyRequest, IsTheGetFamilyRequestTheKernelEchoedBack) {
 TEST(GenlFamilyRequest, PadsTheFamilyNameToFourBytes) {
   // "ovs_flow" + NUL is 9 bytes, padded to 12: 16 + 4 + 4 + 12 = 36.
   const Bytes expected = {
-      0x24, 0x00, 0x00, 0x00, 0x10, 0x00, 0x01, 0x00, 0x07, 0x00, 0x00, 0x00,  // len, GENL_ID_CTRL, REQUEST,
-                                                                               // seq
-      0x00, 0x00, 0x00, 0x00, 0x03, 0x01, 0x00, 0x00,                          // pid 0, GETFAMILY v1
-      0x0d, 0x00, 0x02, 0x00, 'o',  'v',  's',  '_',  'f',  'l',  'o',  'w',  0x00, 0x00, 0x00, 0x00,
+      0x24,
+      0x00,
+      0x00,
+      0x00,
+      0x10,
+      0x00,
+      0x01,
+      0x00,
+      0x07,
+      0x00,
+      0x00,
+      0x00,  // len, GENL_ID_CTRL, REQUEST,
+             // seq
+      0x00,
+      0x00,
+      0x00,
+      0x00,
+      0x03,
+      0x01,
+      0x00,
+      0x00,  // pid 0, GETFAMILY v1
+      0x0d,
+      0x00,
+      0x02,
+      0x00,
+      'o',
+      'v',
+      's',
+      '_',
+      'f',
+      'l',
+      'o',
+      'w',
+      0x00,
+      0x00,
+      0x00,
+      0x00,
   };
   EXPECT_EQ(genl_family_request("ovs_flow", 7), expected);
 }
@@ -178,6 +212,18 @@ TEST(GenlFamilyReply, AnotherErrnoIsPassedOn) {
   Result<GenlFamily> family = parse_genl_family_reply(reply, "no_such_family", kNoSuchFamilySequence);
   ASSERT_FALSE(family);
   EXPECT_EQ(family.status().code(), EPERM);
+}
+
+TEST(GenlFamilyReply, AnErrorCodeThatIsNoNegativeErrnoIsRejected) {
+  // INT32_MIN (found by genl_family_fuzz: negating it overflowed) and a positive value.
+  for (int32_t error : {INT32_MIN, -4096, 5}) {
+    Bytes reply = kRecordedNoSuchFamilyReply;
+    std::memcpy(reply.data() + sizeof(nlmsghdr), &error, sizeof error);
+    Result<GenlFamily> family = parse_genl_family_reply(reply, "no_such_family", kNoSuchFamilySequence);
+    ASSERT_FALSE(family) << error;
+    EXPECT_EQ(family.status().code(), EPROTO) << error;
+    EXPECT_THAT(family.status().message(), HasSubstr("not a negative errno")) << error;
+  }
 }
 
 TEST(GenlFamilyReply, AReplyToAnotherRequestIsRejected) {

@@ -160,7 +160,8 @@ TEST_F(LabKernel, OvsDpctlDrivesTheKernelDatapath) {
     EXPECT_EQ(result.exit_code, 0) << "ovs-dpctl " << arguments << ": " << result.output;
     return result.output;
   };
-  dpctl("add-dp " + datapath);
+  NetnsCommandOutput created = ns.exec("ovs-dpctl add-dp " + datapath);
+  ASSERT_EQ(created.exit_code, 0) << "ovs-dpctl add-dp " << datapath << ": " << created.output;
   dpctl("add-if " + datapath + " fldp1");
   dpctl("add-if " + datapath + " fldp2");
   std::string shown = dpctl("show " + datapath);

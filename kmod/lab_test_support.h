@@ -33,7 +33,7 @@ inline std::string lab_kernel_release() {
 inline std::string lab_unavailable_reason() {
   if (lab_kernel_release().empty()) {
     return std::string("not inside the lab VM (no ") + kLabMarkerPath +
-           "): run it through `ctest -L lab` or `tests/lab/lab-run " + "<this binary>`";
+           "): run it through `ctest -L lab` or `tests/lab/lab-run <this binary>`";
   }
   return netns_unusable_reason();
 }
