@@ -23,6 +23,14 @@ fail() { printf 'demo: %s\n' "$*" >&2; exit 1; }
 # FLOWLIFT_DEMO_BUILD=DIR: use the programs already built in DIR and skip
 # setup and build (how the test suite runs this demo, in both of its builds).
 prebuilt=${FLOWLIFT_DEMO_BUILD:-}
+# FLOWLIFT_DEMO_DATAPATH=kernel: the same topology and flow table over Linux's
+# openvswitch module (flowliftd --datapath kernel), where the kernel has it
+# (the lab: tests/lab). The default is flowlift's userspace datapath.
+datapath=${FLOWLIFT_DEMO_DATAPATH:-userspace}
+case $datapath in
+  userspace | kernel) ;;
+  *) printf 'demo: FLOWLIFT_DEMO_DATAPATH=%s: expected userspace or kernel\n' "$datapath" >&2; exit 2 ;;
+esac
 
 if [ "$(id -u)" -ne 0 ]; then
   printf 'demo: needs root (it creates network namespaces and veth pairs)\n' >&2
@@ -94,14 +102,19 @@ in_ns fl-h1 ip addr add 10.0.0.1/24 dev eth0
 in_ns fl-h1 ip neigh add 10.0.0.100 lladdr 02:00:00:00:00:64 dev eth0
 add_host fl-h2 02:00:00:00:00:02
 in_ns fl-h2 ip addr add 10.0.0.2/24 dev eth0
-# h3 sends and receives VLAN 100 tagged frames. This kernel has no 802.1q
-# devices, so its VLAN interface is a TAP whose frames a small shim tags and
-# untags (tests/tools/vlan_tap_host.cc); the host is still the kernel's stack.
+# h3 sends and receives VLAN 100 tagged frames: through an 802.1q device
+# where the kernel has the module; otherwise (the development machines'
+# kernel has none) its VLAN interface is a TAP whose frames a small shim tags
+# and untags (tests/tools/vlan_tap_host.cc). Either way h3 is the kernel's stack.
 add_host fl-h3 02:00:00:00:00:33
-in_ns fl-h3 "$vlan_tap_host" vlan100 eth0 100 >"$work/vlan-host.log" 2>&1 &
-helper_pids+=($!)
-for _ in $(seq 50); do grep -q ready "$work/vlan-host.log" && break; sleep 0.1; done
-grep -q ready "$work/vlan-host.log" || fail "VLAN host shim did not start: $(cat "$work/vlan-host.log")"
+if modprobe 8021q 2>/dev/null; then
+  in_ns fl-h3 ip link add link eth0 name vlan100 type vlan id 100
+else
+  in_ns fl-h3 "$vlan_tap_host" vlan100 eth0 100 >"$work/vlan-host.log" 2>&1 &
+  helper_pids+=($!)
+  for _ in $(seq 50); do grep -q ready "$work/vlan-host.log" && break; sleep 0.1; done
+  grep -q ready "$work/vlan-host.log" || fail "VLAN host shim did not start: $(cat "$work/vlan-host.log")"
+fi
 in_ns fl-h3 ip link set vlan100 address 02:00:00:00:00:03
 in_ns fl-h3 ip addr add 10.0.0.3/24 dev vlan100
 in_ns fl-h3 ip link set vlan100 up
@@ -122,10 +135,14 @@ in_ns fl-vtep ip link add vx0 address 02:00:00:00:00:04 type vxlan id 42 \
 in_ns fl-vtep ip addr add 10.0.0.4/24 dev vx0
 in_ns fl-vtep ip link set vx0 up
 
-step 4 "starting flowliftd (userspace datapath, AF_PACKET ports)"
+if [ "$datapath" = kernel ]; then
+  step 4 "starting flowliftd (kernel datapath: Linux's openvswitch module)"
+else
+  step 4 "starting flowliftd (userspace datapath, AF_PACKET ports)"
+fi
 cp examples/demo-switch.json examples/demo-flows.txt "$work/"
 "$flowliftd" --config "$work/demo-switch.json" --control "$control" --pidfile "$work/flowliftd.pid" \
-  2>"$work/flowliftd.log" &
+  --datapath "$datapath" 2>"$work/flowliftd.log" &
 daemon_pid=$!
 for _ in $(seq 100); do
   [ -S "$control" ] && flowlift show >/dev/null 2>&1 && break
