@@ -106,6 +106,23 @@ Result<Megaflow> decode_flow(std::span<const uint8_t> attributes) {
   Result<Match> match = decode_match(found[OVS_FLOW_ATTR_KEY]->payload, mask);
   if (!match) return match.status();
   flow.match = *match;
+  // decode_match accepts OVS_KEY_ATTR_IPV6_EXTHDRS only wildcarded and
+  // FlowKey has no room for it; the flow keeps the attribute for its dump.
+  std::optional<UnheldKeyAttribute> exthdrs;
+  auto find_exthdrs = [&](std::span<const uint8_t> payload, bool in_mask) {
+    AlignedBytes nested(payload);
+    return for_each_attribute(nested.span(), "flow key", [&](const Attribute& attribute) -> Status {
+      if (attribute.type != OVS_KEY_ATTR_IPV6_EXTHDRS) return Status::ok();
+      if (!exthdrs) exthdrs = UnheldKeyAttribute{OVS_KEY_ATTR_IPV6_EXTHDRS, {}, {}};
+      (in_mask ? exthdrs->mask : exthdrs->key).assign(attribute.payload.begin(), attribute.payload.end());
+      return Status::ok();
+    });
+  };
+  if (Status s = find_exthdrs(found[OVS_FLOW_ATTR_KEY]->payload, false); !s) return s;
+  if (exthdrs && mask) {
+    if (Status s = find_exthdrs(*mask, true); !s) return s;
+  }
+  if (exthdrs && !exthdrs->key.empty()) flow.unheld_key_attributes.push_back(std::move(*exthdrs));
 
   if (found[OVS_FLOW_ATTR_ACTIONS]) {
     Result<ActionList> actions = decode_actions(found[OVS_FLOW_ATTR_ACTIONS]->payload);

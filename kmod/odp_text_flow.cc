@@ -136,10 +136,49 @@ Result<Ufid> parse_ufid(std::string_view text) {
   return ufid;
 }
 
+namespace {
+
+// Bytes as odp-util's format_generic_odp_key prints them: "00 ff 12".
+std::string spaced_hex(const std::vector<uint8_t>& bytes) {
+  std::string text;
+  char byte[4];
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    std::snprintf(byte, sizeof byte, i ? " %02x" : "%02x", bytes[i]);
+    text += byte;
+  }
+  return text;
+}
+
+// odp-util's format_unknown_key: the mask only when there is one and it is not exact.
+std::string format_unheld_attribute(const UnheldKeyAttribute& attribute) {
+  std::string text = "key" + std::to_string(attribute.type) + "(" + spaced_hex(attribute.key);
+  bool exact = true;
+  for (uint8_t byte : attribute.mask) exact = exact && byte == 0xff;
+  if (!attribute.mask.empty() && !exact) text += "/" + spaced_hex(attribute.mask);
+  return text + ")";
+}
+
+}  // namespace
+
+std::string format_megaflow_match(const Megaflow& flow, OdpTextStyle style) {
+  std::string text = format_match(flow.match, style);
+  for (const UnheldKeyAttribute& attribute : flow.unheld_key_attributes) {
+    const std::string item = format_unheld_attribute(attribute);
+    size_t ipv6 = text.rfind(",ipv6(");
+    size_t close = ipv6 == std::string::npos ? std::string::npos : text.find(')', ipv6);
+    if (attribute.type == OVS_KEY_ATTR_IPV6_EXTHDRS && close != std::string::npos) {
+      text.insert(close + 1, "," + item);
+    } else {
+      text += (text.empty() ? "" : ",") + item;
+    }
+  }
+  return text;
+}
+
 std::string format_dumped_flow(const Megaflow& flow, uint64_t now_ms, OdpTextStyle style) {
   std::string out;
   if (!flow.ufid.is_zero()) out += format_ufid(flow.ufid) + ", ";
-  out += format_match(flow.match, style);
+  out += format_megaflow_match(flow, style);
   out += ", packets:" + odp_text::decimal(flow.stats.packets) +
          ", bytes:" + odp_text::decimal(flow.stats.bytes) + ", used:" + format_used(flow.stats, now_ms);
   if (flow.stats.tcp_flags) out += ", flags:" + format_tcp_letters(flow.stats.tcp_flags);

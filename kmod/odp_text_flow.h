@@ -28,6 +28,13 @@ std::string format_ufid(const Ufid& ufid);
 // Accepts "ufid:xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" or the bare UUID.
 Result<Ufid> parse_ufid(std::string_view text);
 
+// The flow's match as ovs-dpctl prints it: format_match(), plus the key
+// attributes the datapath reported that FlowKey does not hold, in Open
+// vSwitch 3.1's form for an attribute it does not know ("key32(00 00/00 00)"),
+// where the kernel's message has them (IPV6_EXTHDRS: right after ipv6(...)).
+// parse_dumped_flow does not read that form back.
+std::string format_megaflow_match(const Megaflow& flow, OdpTextStyle style = OdpTextStyle::kKernel);
+
 // `now_ms` is the monotonic clock FlowStats::used_ms counts in.
 std::string format_dumped_flow(const Megaflow& flow, uint64_t now_ms,
                                OdpTextStyle style = OdpTextStyle::kKernel);

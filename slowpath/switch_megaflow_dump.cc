@@ -170,7 +170,7 @@ SwitchCommandResult switch_dump_megaflows(SwitchCoreState& state, const SwitchCo
     if (filter->match && !filter->match->matches(flow.match.key)) continue;
 
     std::string ufid = format_ufid(flow.ufid).substr(5);
-    std::string match = format_match(flow.match);
+    std::string match = format_megaflow_match(flow);
     std::string actions = format_actions(flow.actions);
     if (as_table) {
       rows.push_back({flow.stats.packets, ufid.substr(0, 8), bridge.empty() ? "-" : bridge,

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "flowlift/actions.h"
 #include "flowlift/flow_key.h"
@@ -34,9 +35,21 @@ struct Ufid {
 struct FlowStats {
   uint64_t packets = 0;
   uint64_t bytes = 0;
-  uint64_t used_ms = 0;  // monotonic milliseconds of the last hit; 0 = never
+  uint64_t used_ms = 0;    // monotonic milliseconds of the last hit; 0 = never
   uint16_t tcp_flags = 0;  // OR of the TCP flags seen (host order)
   bool operator==(const FlowStats&) const = default;
+};
+
+// A key attribute a datapath reported with a flow that FlowKey does not hold,
+// as its key and mask payloads. Linux (5.18 and later) echoes
+// OVS_KEY_ATTR_IPV6_EXTHDRS with every IPv6 flow, wildcarded unless a flow
+// matched it; flowlift never matches it, but ovs-dpctl prints it, so dumps
+// keep it to print it the same way.
+struct UnheldKeyAttribute {
+  uint16_t type = 0;
+  std::vector<uint8_t> key;
+  std::vector<uint8_t> mask;
+  bool operator==(const UnheldKeyAttribute&) const = default;
 };
 
 struct Megaflow {
@@ -44,6 +57,8 @@ struct Megaflow {
   Match match;
   ActionList actions;
   FlowStats stats;
+  // Only from a datapath's dump or get (never installed): see UnheldKeyAttribute.
+  std::vector<UnheldKeyAttribute> unheld_key_attributes;
 };
 
 }  // namespace flowlift
