@@ -296,6 +296,16 @@ class SwitchScenarioTest : public ::testing::TestWithParam<std::string> {
 const json kTwoPorts = json::array({{{"name", "p1"}, {"type", "system"}, {"ofport", 1}},
                                     {{"name", "p2"}, {"type", "system"}, {"ofport", 2}}});
 
+// Port p1 (ofport 1) and the VXLAN port vx1 (ofport 4) towards add_vxlan_peer()'s
+// VTEP, with `key` as its key option (a VNI, or "flow").
+json host_and_vxlan_ports(const std::string& key) {
+  return {{{"name", "p1"}, {"type", "system"}, {"ofport", 1}},
+          {{"name", "vx1"},
+           {"type", "vxlan"},
+           {"ofport", 4},
+           {"options", {{"remote_ip", "192.168.50.2"}, {"key", key}}}}};
+}
+
 TEST_P(SwitchScenarioTest, ForwardsPingBetweenHostsAndInstallsMegaflows) {
   TestNetns& h1 = add_host("h1", "p1", kMac1, "10.0.0.1");
   add_host("h2", "p2", kMac2, "10.0.0.2");
@@ -375,11 +385,7 @@ TEST_P(SwitchScenarioTest, TtlAndAddressRewritesKeepChecksumsRightForTheReceivin
 TEST_P(SwitchScenarioTest, VxlanBothWaysWithLinuxVxlanDeviceAsTheRemoteVtep) {
   TestNetns& h1 = add_host("h1", "p1", kMac1, "10.0.0.1");
   add_vxlan_peer();
-  json ports = {{{"name", "p1"}, {"type", "system"}, {"ofport", 1}},
-                {{"name", "vx1"},
-                 {"type", "vxlan"},
-                 {"ofport", 4},
-                 {"options", {{"remote_ip", "192.168.50.2"}, {"key", "42"}}}}};
+  json ports = host_and_vxlan_ports("42");
   start_switch(bridge_config(ports, {"in_port=p1,actions=output:vx1", "in_port=vx1,actions=output:p1"}));
   // A reply proves both ways: Linux decapsulated what flowlift encapsulated
   // (the request, and the ARP before it), and flowlift decapsulated what
@@ -396,11 +402,7 @@ TEST_P(SwitchScenarioTest, VxlanBothWaysWithLinuxVxlanDeviceAsTheRemoteVtep) {
 TEST_P(SwitchScenarioTest, VxlanWithKeyFlowSetsAndMatchesTheVniInTheFlowTable) {
   TestNetns& h1 = add_host("h1", "p1", kMac1, "10.0.0.1");
   add_vxlan_peer();
-  json ports = {{{"name", "p1"}, {"type", "system"}, {"ofport", 1}},
-                {{"name", "vx1"},
-                 {"type", "vxlan"},
-                 {"ofport", 4},
-                 {"options", {{"remote_ip", "192.168.50.2"}, {"key", "flow"}}}}};
+  json ports = host_and_vxlan_ports("flow");
   // The VNI comes from the rule (set_field) and is matched on the way in; a
   // packet of another VNI would find no rule and be dropped.
   start_switch(bridge_config(
