@@ -52,11 +52,46 @@ struct UnheldKeyAttribute {
   bool operator==(const UnheldKeyAttribute&) const = default;
 };
 
+// Where a megaflow lives (the truth rules of the offload layer: never
+// "offloaded" without the kernel's or the PMD's own word for it).
+enum class MegaflowPlacement : uint8_t {
+  kDatapath,    // the datapath's software masked table (openvswitch module or userspace)
+  kInHardware,  // TC said TCA_CLS_FLAGS_IN_HW with in_hw_count >= 1
+  kTcSoftware,  // in TC, not in hardware: TCA_CLS_FLAGS_NOT_IN_HW, or skip_hw
+  kUnknown,     // in TC, but the kernel gave no flags: never shown as offloaded
+};
+
+// "datapath", "in_hw", "tc_sw", "unknown": the dump's column.
+inline const char* megaflow_placement_name(MegaflowPlacement placement) {
+  switch (placement) {
+    case MegaflowPlacement::kDatapath: return "datapath";
+    case MegaflowPlacement::kInHardware: return "in_hw";
+    case MegaflowPlacement::kTcSoftware: return "tc_sw";
+    case MegaflowPlacement::kUnknown: return "unknown";
+  }
+  return "unknown";
+}
+
+// A megaflow's placement, why, and its counters split by where they were
+// counted. Megaflow::stats is always the total.
+struct MegaflowLocation {
+  MegaflowPlacement placement = MegaflowPlacement::kDatapath;
+  // kDatapath: why the offload provider refused it ("ice-e810 profile: one
+  // action per rule, flow has 3", or the kernel's extack text); empty when
+  // no provider was asked. kTcSoftware: why it is not in hardware.
+  std::string reason;
+  std::string provider;  // "tc" when a provider holds the flow; empty otherwise
+  FlowStats hardware;     // TCA_STATS_BASIC_HW
+  FlowStats tc_software;  // TCA_STATS_BASIC - TCA_STATS_BASIC_HW
+  bool operator==(const MegaflowLocation&) const = default;
+};
+
 struct Megaflow {
   Ufid ufid;
   Match match;
   ActionList actions;
   FlowStats stats;
+  MegaflowLocation location;
   // Only from a datapath's dump or get (never installed): see UnheldKeyAttribute.
   std::vector<UnheldKeyAttribute> unheld_key_attributes;
 };
