@@ -58,6 +58,15 @@ namespace {
 // change sequences between rounds.
 constexpr std::chrono::milliseconds kHandlerWaitTimeout{100};
 constexpr std::chrono::milliseconds kRevalidatorTick{20};
+// How much longer than max_idle a flow in hardware may look idle before it
+// is deleted: a NIC's counters reach TC in periodic batches (mlx5 polls its
+// flow counters about once a second), so a busy offloaded flow can show an
+// old `used` for a while. Open vSwitch allows 2 s for the same reason. Flows
+// in TC's software path or the datapath are counted as packets pass.
+uint64_t stats_lag_ms(MegaflowPlacement placement) {
+  return placement == MegaflowPlacement::kInHardware || placement == MegaflowPlacement::kUnknown ? 2000 : 0;
+}
+
 // OVS's max_idle while the datapath holds more flows than the limit.
 constexpr uint64_t kOverLimitMaxIdleMs = 100;
 
@@ -464,6 +473,7 @@ void Udpif::State::run_round() {
     std::lock_guard lock(control_mutex);
     ++rounds_begun;
   }
+  for (const std::string& problem : dpif.maintain()) note_error("revalidator: " + problem);
   const uint64_t sequence = dump_sequence.fetch_add(1, std::memory_order_acq_rel) + 1;
   std::vector<Megaflow> dumped = dpif.flow_dump();
   UdpifKeyMap snapshot;
@@ -488,6 +498,7 @@ void Udpif::State::run_round() {
   struct DumpedFlow {
     std::shared_ptr<UdpifKey> ukey;
     FlowStats stats;
+    MegaflowPlacement placement = MegaflowPlacement::kDatapath;
     uint64_t new_packets = 0;
     uint64_t previous_used_ms = 0;
   };
@@ -502,7 +513,7 @@ void Udpif::State::run_round() {
       continue;
     }
     seen.insert(it->second.get());
-    by_bridge[it->second->bridge.get()].push_back(DumpedFlow{it->second, flow.stats});
+    by_bridge[it->second->bridge.get()].push_back(DumpedFlow{it->second, flow.stats, flow.location.placement});
   }
 
   std::vector<std::shared_ptr<UdpifKey>> delete_idle, delete_revalidated;
@@ -520,7 +531,8 @@ void Udpif::State::run_round() {
              flow.stats.used_ms);
       ukey.credited = flow.stats;
       const uint64_t used = flow.stats.used_ms ? flow.stats.used_ms : ukey.created_ms;
-      if (delete_all || (start_ms > max_idle && used < start_ms - max_idle)) {
+      const uint64_t idle_limit = max_idle + stats_lag_ms(flow.placement);
+      if (delete_all || (start_ms > idle_limit && used < start_ms - idle_limit)) {
         delete_idle.push_back(flow.ukey);
         flow.ukey = nullptr;
       } else if (bridge_gone) {

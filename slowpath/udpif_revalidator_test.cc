@@ -71,6 +71,40 @@ TEST_F(UdpifRevalidator, IdleFlowIsDeletedAfterMaxIdle) {
   EXPECT_EQ(rule(10)->packets(), 2u);  // the miss and the hit
 }
 
+TEST_F(UdpifRevalidator, AFlowInHardwareGetsTwoSecondsMoreBecauseItsCountersLag) {
+  apply("priority=10,ip,nw_dst=10.0.0.2,actions=output:p2");
+  UdpifConfig udpif_config = config();
+  udpif_config.max_idle_ms = 10000;
+  Udpif udpif(dpif_, bridges_, udpif_config);
+  inject(1, "10.0.0.2");
+  udpif.handle_upcalls(64);
+  dpif_.set_dump_placement(MegaflowPlacement::kInHardware);
+
+  advance_ms(11900);  // idle past max_idle, but hardware counters may trail by 2 s
+  udpif.revalidate();
+  EXPECT_EQ(dpif_.flow_dump().size(), 1u);
+  EXPECT_EQ(udpif.stats().flows_deleted_idle, 0u);
+
+  advance_ms(200);  // 12.1 s
+  udpif.revalidate();
+  EXPECT_TRUE(dpif_.flow_dump().empty());
+  EXPECT_EQ(udpif.stats().flows_deleted_idle, 1u);
+}
+
+TEST_F(UdpifRevalidator, AFlowInTcSoftwareExpiresAtMaxIdleAsADatapathFlowDoes) {
+  apply("priority=10,ip,nw_dst=10.0.0.2,actions=output:p2");
+  UdpifConfig udpif_config = config();
+  udpif_config.max_idle_ms = 10000;
+  Udpif udpif(dpif_, bridges_, udpif_config);
+  inject(1, "10.0.0.2");
+  udpif.handle_upcalls(64);
+  dpif_.set_dump_placement(MegaflowPlacement::kTcSoftware);
+
+  advance_ms(10100);
+  udpif.revalidate();
+  EXPECT_TRUE(dpif_.flow_dump().empty());
+}
+
 TEST_F(UdpifRevalidator, SetMaxIdleTakesEffectInTheNextRound) {
   apply("priority=10,ip,nw_dst=10.0.0.2,actions=output:p2");
   Udpif udpif(dpif_, bridges_, config());

@@ -96,7 +96,14 @@ class UdpifTestDpif final : public Dpif {
   }
   std::vector<Megaflow> flow_dump() const override {
     std::lock_guard lock(mutex_);
-    return table_.dump();
+    std::vector<Megaflow> flows = table_.dump();
+    for (Megaflow& flow : flows) flow.location.placement = dump_placement_;
+    return flows;
+  }
+  // Every dumped flow says it lives there (as an offloading Dpif's dump would).
+  void set_dump_placement(MegaflowPlacement placement) {
+    std::lock_guard lock(mutex_);
+    dump_placement_ = placement;
   }
 
   Status execute(Packet packet, const FlowKey& key, const ActionList& actions) override {
@@ -188,6 +195,7 @@ class UdpifTestDpif final : public Dpif {
   std::map<uint32_t, DpifPort> ports_;
   uint32_t next_port_ = 1;
   DpifStats stats_;
+  MegaflowPlacement dump_placement_ = MegaflowPlacement::kDatapath;
   std::vector<UdpifTestExecution> executions_;
   std::vector<DpifFlowPut> puts_;
   size_t deletes_ = 0;

@@ -150,6 +150,12 @@ class Dpif {
 
   virtual DpifStats stats() const = 0;
 
+  // Upkeep the revalidator runs once per round: a datapath that offloads
+  // re-creates what someone else removed behind its back (a deleted clsact
+  // qdisc and its filters). Returns what it found and could not mend, for
+  // the log; empty when all is well.
+  virtual std::vector<std::string> maintain() { return {}; }
+
   // ---- Tunnels ----
   // The remote VTEPs the configuration names for tunnel port `number` (the
   // remote_ip of every VXLAN port sharing it). The userspace datapath

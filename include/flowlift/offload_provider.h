@@ -63,6 +63,8 @@ class OffloadProvider {
   virtual Result<Megaflow> get(const Ufid& ufid) const = 0;
   // Removes the flow and returns it with its final statistics; ENOENT when not held.
   virtual Result<Megaflow> del(const Ufid& ufid) = 0;
+  // How many flows the provider holds (cheap: no dump).
+  virtual size_t flow_count() const = 0;
   // Every held flow, with statistics and location.
   virtual std::vector<Megaflow> dump() const = 0;
   // Removes every flow the provider holds (and any it finds carrying its cookies).
