@@ -82,8 +82,7 @@ Status switch_del_port(SwitchCoreState& state, const std::string& name);
 Result<size_t> switch_apply_flow_mods(OfBridge& bridge, const std::vector<OfFlowMod>& mods, bool bundle,
                                       uint64_t now_ms);
 
-// The megaflows' offload status, true for this build.
-inline constexpr const char* kSwitchTcUnavailable = "no TC offload provider in this build (planned)";
-inline constexpr const char* kSwitchRteFlowUnavailable = "no DPDK rte_flow provider in this build";
+// The rte_flow status of this build.
+inline constexpr const char* kSwitchRteFlowUnavailable = "no DPDK rte_flow provider in this build (planned)";
 
 }  // namespace flowlift

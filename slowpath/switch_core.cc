@@ -60,6 +60,7 @@ nlohmann::json error_response(const nlohmann::json& request, const std::string& 
 
 SwitchCore::SwitchCore(Dpif& dpif, SwitchCoreOptions options)
     : state_(std::make_unique<State>(dpif, options.udpif)) {
+  state_->tc_unavailable = options.tc_unavailable;
   if (options.start_threads) {
     state_->udpif.start();
     state_->threads_started = true;

@@ -17,10 +17,17 @@
 
 namespace flowlift {
 
+// Why no flow is offloaded through TC when no TC provider runs: the default
+// of SwitchCoreOptions::tc_unavailable.
+inline constexpr const char* kSwitchTcOff = "TC offload is off (flowliftd --datapath kernel --offload tc)";
+
 struct SwitchCoreOptions {
   UdpifConfig udpif;
   // Start the handler and revalidator threads (tests may drive Udpif by hand).
   bool start_threads = true;
+  // Why flows are not offloaded through TC (dump-megaflows says it for each
+  // datapath flow); empty when the Dpif offloads through TC.
+  std::string tc_unavailable = kSwitchTcOff;
 };
 
 class SwitchCore {

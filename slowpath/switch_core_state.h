@@ -69,6 +69,10 @@ struct SwitchCoreState {
     return config.now_ms ? config.now_ms() : monotonic_ms();
   }
 
+  // Why flows are not offloaded through TC, when no TC provider runs; empty
+  // when one does (then each flow's location says where it is and why).
+  std::string tc_unavailable;
+
   std::mutex control_mutex;
   std::map<std::string, SwitchPortRecord> ports;   // by port name, across bridges
   std::map<uint16_t, SwitchTunnelRecord> tunnels;  // by VXLAN UDP port

@@ -66,7 +66,7 @@ TEST_F(SwitchCoreScenario, MissesAreInstalledHitsAreCountedAndCreditedToTheRule)
   EXPECT_THAT(megaflow["match"].get<std::string>(), HasSubstr("dst=10.0.0.1"));
   EXPECT_THAT(megaflows["text"].get<std::string>(), HasSubstr(", packets:2, bytes:120, used:"));
   EXPECT_THAT(megaflows["text"].get<std::string>(),
-              HasSubstr("s, dp:userspace, offloaded:no (tc: unavailable: "));
+              HasSubstr("s, dp:userspace, offloaded:no, placement:datapath (tc: unavailable: "));
 
   nlohmann::json counters = ok("counters");
   EXPECT_EQ(counters["result"]["datapath"]["hit"], 2);

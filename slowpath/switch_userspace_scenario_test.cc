@@ -88,7 +88,7 @@ TEST_F(SwitchCoreUserspace, AVlanIsPushedOneWayAndPoppedTheOtherThroughInstalled
   EXPECT_EQ(megaflows["result"]["megaflows"][0]["actions"], "push_vlan(vid=10,pcp=0),2");
   EXPECT_EQ(megaflows["result"]["megaflows"][0]["packets"], 1);
   EXPECT_THAT(megaflows["text"].get<std::string>(),
-              HasSubstr(", dp:userspace, offloaded:no (tc: unavailable: "));
+              HasSubstr(", dp:userspace, offloaded:no, placement:datapath (tc: unavailable: "));
   EXPECT_EQ(ok("dump-megaflows")["result"]["megaflows"].size(), 2u);
 
   nlohmann::json counters = ok("counters");

@@ -513,7 +513,8 @@ void Udpif::State::run_round() {
       continue;
     }
     seen.insert(it->second.get());
-    by_bridge[it->second->bridge.get()].push_back(DumpedFlow{it->second, flow.stats, flow.location.placement});
+    by_bridge[it->second->bridge.get()].push_back(
+        DumpedFlow{it->second, flow.stats, flow.location.placement});
   }
 
   std::vector<std::shared_ptr<UdpifKey>> delete_idle, delete_revalidated;

@@ -315,7 +315,7 @@ TEST_P(SwitchScenarioTest, ForwardsPingBetweenHostsAndInstallsMegaflows) {
   json flows = megaflows();
   ASSERT_GE(flows.size(), 2u) << flows.dump(2);
   for (const json& flow : flows) {
-    EXPECT_EQ(flow["where"].value("location", ""), "sw") << flow.dump();
+    EXPECT_EQ(flow["where"].value("placement", ""), "datapath") << flow.dump();
     EXPECT_EQ(flow["where"].value("offloaded", true), false) << flow.dump();
   }
   EXPECT_GT(megaflow_counts("in_port(1)").first + megaflow_counts("in_port(2)").first, 0u);
