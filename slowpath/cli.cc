@@ -97,10 +97,6 @@ Result<nlohmann::json> build_optional_bridge(const CliCommandWords& words, const
   return args;
 }
 
-Result<nlohmann::json> build_no_args(const CliCommandWords&, const CliFileReader&) {
-  return nlohmann::json::object();
-}
-
 Result<nlohmann::json> build_add_port(const CliCommandWords& words, const CliFileReader&) {
   if (Status ok = require_nonempty(words, words.positional[0], "BRIDGE"); !ok) return ok;
   if (Status ok = require_nonempty(words, words.positional[1], "PORT"); !ok) return ok;
@@ -260,6 +256,12 @@ Result<nlohmann::json> build_capture(const CliCommandWords& words, const CliFile
   return build_port_and_count(words, 1, "max");
 }
 
+Result<nlohmann::json> build_counters(const CliCommandWords& words, const CliFileReader&) {
+  nlohmann::json args = nlohmann::json::object();
+  if (words.has_flag("--compare")) args["compare"] = true;
+  return args;
+}
+
 Result<nlohmann::json> build_revalidate(const CliCommandWords& words, const CliFileReader&) {
   nlohmann::json args = nlohmann::json::object();
   if (words.has_flag("--purge")) args["purge"] = true;
@@ -325,7 +327,14 @@ const std::vector<CliCommandSpec>& cli_commands() {
        3,
        build_inject},
       {"capture", "PORT [max=N]", "frames a dummy port sent since the last capture", {}, 1, 2, build_capture},
-      {"counters", "", "datapath, upcall and revalidator counters", {}, 0, 0, build_no_args},
+      {"counters",
+       "[--compare]",
+       "datapath, upcall and revalidator counters; --compare: hardware, TC software and datapath "
+       "counters per megaflow and per rule",
+       {"--compare"},
+       0,
+       0,
+       build_counters},
       {"revalidate",
        "[--purge]",
        "wait for a revalidation round, or delete every megaflow",

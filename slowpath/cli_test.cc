@@ -189,9 +189,11 @@ TEST(CliRequest, InjectAndCapture) {
 
 TEST(CliRequest, CountersAndRevalidate) {
   EXPECT_EQ(request_for({"counters"}), expected("counters", nlohmann::json::object()));
+  EXPECT_EQ(request_for({"counters", "--compare"}), expected("counters", {{"compare", true}}));
   EXPECT_EQ(request_for({"revalidate"}), expected("revalidate", nlohmann::json::object()));
   EXPECT_EQ(request_for({"revalidate", "--purge"}), expected("revalidate", {{"purge", true}}));
-  EXPECT_EQ(usage_error_for({"counters", "now"}), "counters: unexpected argument 'now' (usage: counters)");
+  EXPECT_EQ(usage_error_for({"counters", "now"}),
+            "counters: unexpected argument 'now' (usage: counters [--compare])");
 }
 
 TEST(CliRequest, UnknownAndMissingCommands) {

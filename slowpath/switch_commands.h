@@ -42,6 +42,13 @@ SwitchCommandResult switch_inject(SwitchCoreState& state, const SwitchCommandArg
 SwitchCommandResult switch_capture(SwitchCoreState& state, const SwitchCommandArgs& args);
 
 SwitchCommandResult switch_counters(SwitchCoreState& state, const SwitchCommandArgs& args);
+// counters --compare: per megaflow and per OpenFlow rule, what the hardware,
+// TC's software path and the datapath counted, with totals and the ports'.
+SwitchCommandResult switch_counters_compare(SwitchCoreState& state);
+
+// What the datapath itself counted of a megaflow: its total less what TC
+// (hardware and software) counted.
+FlowStats megaflow_datapath_share(const Megaflow& flow);
 SwitchCommandResult switch_set(SwitchCoreState& state, const SwitchCommandArgs& args);
 SwitchCommandResult switch_revalidate(SwitchCoreState& state, const SwitchCommandArgs& args);
 

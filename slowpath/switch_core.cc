@@ -42,7 +42,7 @@ const std::array<SwitchCommandEntry, 17>& switch_command_table() {
       {"trace", {"bridge", "flow"}, switch_trace},
       {"inject", {"port", "packet", "count"}, switch_inject},
       {"capture", {"port", "max"}, switch_capture},
-      {"counters", {"text"}, switch_counters},
+      {"counters", {"text", "compare"}, switch_counters},
       {"revalidate", {"purge"}, switch_revalidate},
   }};
   return kCommands;

@@ -31,7 +31,8 @@ TEST_F(SwitchCoreDispatch, ARequestThatIsNotAnObjectGetsAnError) {
 TEST_F(SwitchCoreDispatch, AnUnknownArgumentIsRefusedNamingTheKey) {
   EXPECT_EQ(error("add-bridge", {{"bridge", "br0"}, {"colour", "blue"}}),
             "add-bridge: unknown argument \"colour\" (takes bridge)");
-  EXPECT_EQ(error("counters", {{"verbose", true}}), "counters: unknown argument \"verbose\" (takes text)");
+  EXPECT_EQ(error("counters", {{"verbose", true}}),
+            "counters: unknown argument \"verbose\" (takes text, compare)");
   // Nothing was done.
   EXPECT_EQ(ok("show")["result"]["bridges"].size(), 0u);
 }

@@ -24,6 +24,9 @@ SwitchCommandResult switch_counters(SwitchCoreState& state, const SwitchCommandA
   // formatting would be work the daemon does per poll for nobody.
   Result<std::optional<bool>> with_text = args.optional_bool("text");
   if (!with_text) return with_text.status();
+  Result<std::optional<bool>> compare = args.optional_bool("compare");
+  if (!compare) return compare.status();
+  if (compare->value_or(false)) return switch_counters_compare(state);
   DpifStats datapath = state.dpif.stats();
   UdpifStats upcall = state.udpif.stats();
   UdpifConfig config = state.udpif.config();

@@ -101,19 +101,6 @@ bool filter_selects(MegaflowTypeFilter type, const MegaflowLocation& location) {
   return true;
 }
 
-uint64_t counter_share(uint64_t total, uint64_t part) { return total > part ? total - part : 0; }
-
-// The counters the datapath itself counted: the total less what TC counted.
-FlowStats datapath_share(const Megaflow& flow) {
-  if (flow.location.placement == MegaflowPlacement::kDatapath) return flow.stats;
-  FlowStats share;
-  share.packets =
-      counter_share(flow.stats.packets, flow.location.hardware.packets + flow.location.tc_software.packets);
-  share.bytes =
-      counter_share(flow.stats.bytes, flow.location.hardware.bytes + flow.location.tc_software.bytes);
-  return share;
-}
-
 std::string megaflow_datapath_name(std::string_view dpif_type) {
   // OVS calls its kernel datapath's flows "ovs"; the userspace one keeps its name.
   return dpif_type == "userspace" ? "userspace" : "ovs";
@@ -205,6 +192,16 @@ std::string format_megaflow_table(std::vector<MegaflowTableRow> rows, const std:
 
 }  // namespace
 
+FlowStats megaflow_datapath_share(const Megaflow& flow) {
+  if (flow.location.placement == MegaflowPlacement::kDatapath) return flow.stats;
+  auto share = [](uint64_t total, uint64_t part) { return total > part ? total - part : 0; };
+  FlowStats datapath;
+  datapath.packets =
+      share(flow.stats.packets, flow.location.hardware.packets + flow.location.tc_software.packets);
+  datapath.bytes = share(flow.stats.bytes, flow.location.hardware.bytes + flow.location.tc_software.bytes);
+  return datapath;
+}
+
 SwitchCommandResult switch_dump_megaflows(SwitchCoreState& state, const SwitchCommandArgs& args) {
   Result<std::optional<std::string>> filter_text = args.optional_string("filter");
   if (!filter_text) return filter_text.status();
@@ -274,7 +271,7 @@ SwitchCommandResult switch_dump_megaflows(SwitchCoreState& state, const SwitchCo
                                          {"counters",
                                           {{"hardware", stats_json(flow.location.hardware)},
                                            {"tc_software", stats_json(flow.location.tc_software)},
-                                           {"datapath", stats_json(datapath_share(flow))}}}});
+                                           {"datapath", stats_json(megaflow_datapath_share(flow))}}}});
   }
   if (as_table) reply.text = format_megaflow_table(std::move(rows), datapath, tc_unavailable);
   return reply;

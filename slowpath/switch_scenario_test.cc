@@ -31,6 +31,31 @@ class SwitchCoreScenario : public SwitchCoreFixture {
   }
 };
 
+TEST_F(SwitchCoreScenario, CountersCompareSplitsMegaflowsAndRulesByPlaceAndAddsUpToTheTotals) {
+  ok("inject", {{"port", "p1"}, {"packet", kUdpPacket}, {"count", 1}});
+  EXPECT_EQ(core_.udpif().handle_upcalls(64), 1u);
+  ok("inject", {{"port", "p1"}, {"packet", kUdpPacket}, {"count", 4}});  // hits
+
+  nlohmann::json compare = ok("counters", {{"compare", true}});
+  const nlohmann::json& result = compare["result"];
+  ASSERT_EQ(result["megaflows"].size(), 1u);
+  EXPECT_EQ(result["megaflows"][0]["placement"], "datapath");
+  EXPECT_EQ(result["megaflows"][0]["datapath"]["packets"], 4);
+  EXPECT_EQ(result["megaflows"][0]["hardware"]["packets"], 0);
+  EXPECT_EQ(result["megaflows"][0]["bridge"], "br0");
+  ASSERT_EQ(result["rules"].size(), 1u);
+  EXPECT_EQ(result["rules"][0]["rule"], "table=0,priority=10,ip,in_port=p1,nw_dst=10.0.0.1");
+  EXPECT_EQ(result["rules"][0]["datapath"]["packets"], 4);
+  EXPECT_EQ(result["rules"][0]["megaflows"], 1);
+  EXPECT_EQ(result["totals"]["total"]["packets"], 4);
+  // Every packet entered through a datapath port: 1 miss, 4 hits.
+  EXPECT_EQ(result["ports"]["rx_packets"], 5);
+  EXPECT_EQ(result["datapath_lookups"], (nlohmann::json{{"hit", 4}, {"missed", 1}}));
+  EXPECT_THAT(compare["text"].get<std::string>(), HasSubstr("rules (packets, over their live megaflows):"));
+  EXPECT_THAT(compare["text"].get<std::string>(),
+              HasSubstr("           0            0            4            4  br0 table=0,priority=10,"));
+}
+
 TEST_F(SwitchCoreScenario, MissesAreInstalledHitsAreCountedAndCreditedToTheRule) {
   EXPECT_EQ(ok("inject", {{"port", "p1"}, {"packet", kUdpPacket}, {"count", 3}})["result"],
             (nlohmann::json{{"injected", 3}}));
@@ -144,10 +169,16 @@ TEST_F(SwitchCorePackets, InjectAndCaptureRefuseWhatTheyCannotDo) {
 }
 
 TEST_F(SwitchCorePackets, AListOfPacketsIsInjectedInOrderCountTimes) {
-  std::string arp = "ffffffffffff000000000001" "0806" + std::string(56, '0');
-  EXPECT_EQ(ok("inject", {{"port", "p1"}, {"packet", {arp, "eth(src=00:00:00:00:00:02,dst=ff:ff:ff:ff:ff:ff),"
-                                                           "eth_type(0x0800),ipv4(src=10.0.0.1,dst=10.0.0.2,"
-                                                           "proto=17,ttl=64,frag=no),udp(src=1,dst=2)"}},
+  std::string arp =
+      "ffffffffffff000000000001"
+      "0806" +
+      std::string(56, '0');
+  EXPECT_EQ(ok("inject", {{"port", "p1"},
+                          {"packet",
+                           {arp,
+                            "eth(src=00:00:00:00:00:02,dst=ff:ff:ff:ff:ff:ff),"
+                            "eth_type(0x0800),ipv4(src=10.0.0.1,dst=10.0.0.2,"
+                            "proto=17,ttl=64,frag=no),udp(src=1,dst=2)"}},
                           {"count", 2}})["result"],
             (nlohmann::json{{"injected", 4}}));
   std::vector<DpifUpcall> upcalls;
