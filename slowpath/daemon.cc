@@ -51,6 +51,9 @@ sigset_t daemon_stop_signal_set() {
   return signals;
 }
 
+bool is_tc_policy(const std::string& value) {
+  return value == "none" || value == "skip_sw" || value == "skip_hw";
+}
 }  // namespace
 
 Result<DaemonOptions> parse_daemon_options(std::span<const std::string> arguments) {
@@ -108,6 +111,26 @@ Result<DaemonOptions> parse_daemon_options(std::span<const std::string> argument
         return invalid_argument("--datapath-name=" + value + ": expected a name of 1 to 15 characters");
       }
       options.kernel_datapath_name = value;
+    } else if (name == "--offload") {
+      if (Status ok = take_value(); !ok) return ok;
+      if (value != "none" && value != "tc")
+        return invalid_argument("--offload=" + value + ": expected none or tc");
+      options.offload = value;
+    } else if (name == "--tc-policy") {
+      if (Status ok = take_value(); !ok) return ok;
+      if (!is_tc_policy(value))
+        return invalid_argument("--tc-policy=" + value + ": expected none, skip_sw or skip_hw");
+      options.tc_policy = value;
+    } else if (name == "--tc-port-policy") {
+      if (Status ok = take_value(); !ok) return ok;
+      const size_t equals = value.find('=');
+      if (equals == std::string::npos || equals == 0 || !is_tc_policy(value.substr(equals + 1)))
+        return invalid_argument("--tc-port-policy=" + value + ": expected DEVICE=none|skip_sw|skip_hw");
+      options.tc_port_policies[value.substr(0, equals)] = value.substr(equals + 1);
+    } else if (name == "--offload-profile") {
+      if (Status ok = take_value(); !ok) return ok;
+      if (value.empty()) return invalid_argument("--offload-profile needs a profile name or file");
+      options.offload_profile = value;
     } else if (name == "--log-level") {
       if (Status ok = take_value(); !ok) return ok;
       if (value == "error") {
@@ -127,6 +150,12 @@ Result<DaemonOptions> parse_daemon_options(std::span<const std::string> argument
       return invalid_argument("unexpected argument '" + word + "' (see flowliftd --help)");
     }
   }
+  if (options.offload == "tc" && options.datapath != "kernel") {
+    return invalid_argument(
+        "--offload tc needs --datapath kernel: TC flower filters sit on the Linux devices that are the "
+        "kernel "
+        "datapath's ports");
+  }
   if (options.check_config && options.config_path.empty()) {
     return invalid_argument("--check-config needs --config FILE");
   }
@@ -136,6 +165,8 @@ Result<DaemonOptions> parse_daemon_options(std::span<const std::string> argument
 std::string daemon_usage_text() {
   return "usage: flowliftd [--config FILE] [--control PATH] [--pidfile FILE] [--handlers N]\n"
          "                 [--datapath userspace|kernel] [--datapath-name NAME]\n"
+         "                 [--offload none|tc] [--tc-policy P] [--tc-port-policy DEV=P]...\n"
+         "                 [--offload-profile NAME|FILE]\n"
          "                 [--log-level error|warning|info|debug] [--check-config]\n"
          "  --config FILE    bridges, ports and flows to set up at start (JSON)\n"
          "  --control PATH   the control socket (default " +
@@ -146,6 +177,12 @@ std::string daemon_usage_text() {
          "  --datapath D     userspace (default): the in-process datapath; kernel: Linux's openvswitch\n"
          "                   module (created at start, deleted at stop)\n"
          "  --datapath-name NAME  the kernel datapath's name (default flowlift)\n"
+         "  --offload tc     offer every megaflow to its ingress device through TC flower first; what TC\n"
+         "                   or the profile refuses stays in the kernel datapath, with the reason\n"
+         "  --tc-policy P    none (default: hardware if it can, else TC software), skip_sw (hardware\n"
+         "                   only) or skip_hw (TC software only); --tc-port-policy DEV=P per device\n"
+         "  --offload-profile NAME|FILE  the NIC's capability profile: tc-software (default),\n"
+         "                   mlx5-connectx6dx, ice-e810, or a profile file\n"
          "  --log-level L    least severe level logged on stderr (default info)\n"
          "  --check-config   validate the configuration, print why it is wrong, exit 0 or 1\n"
          "SIGTERM, SIGINT or SIGHUP stop the daemon cleanly.\n";

@@ -21,6 +21,7 @@
 
 #include <cstddef>
 #include <iosfwd>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -49,6 +50,15 @@ struct DaemonOptions {
   // openvswitch module, datapath `kernel_datapath_name`).
   std::string datapath = "userspace";
   std::string kernel_datapath_name = "flowlift";
+  // --offload: "none", or "tc" (kernel datapath only): every megaflow is
+  // offered to its ingress port's device through TC flower first.
+  std::string offload = "none";
+  // --tc-policy: the default TC flag of the filters ("none", "skip_sw",
+  // "skip_hw"); --tc-port-policy DEV=POLICY overrides it per device.
+  std::string tc_policy = "none";
+  std::map<std::string, std::string> tc_port_policies;
+  // --offload-profile: a built-in capability profile or a profile file.
+  std::string offload_profile = "tc-software";
   bool check_config = false;  // validate the configuration and exit 0/1
   bool help = false;
 };

@@ -54,6 +54,12 @@ int run_daemon(const DaemonOptions& options, Dpif& dpif, DaemonLog& log) {
   const std::string config_name = options.config_path;
 
   SwitchCoreOptions core_options;
+  if (options.offload == "tc") {
+    core_options.tc_unavailable.clear();  // the Dpif offloads: each flow says where it is
+  } else if (options.datapath != "kernel") {
+    core_options.tc_unavailable =
+        "TC offload needs the kernel datapath (flowliftd --datapath kernel --offload tc)";
+  }
   core_options.udpif.n_handlers = default_handler_threads();
   if (options.handlers) core_options.udpif.n_handlers = *options.handlers;
   if (*config) {

@@ -42,6 +42,30 @@ TEST(DaemonOptions, TheKernelDatapathIsChosenByNameAndBadChoicesAreNamed) {
             "--datapath-name=a-name-far-too-long: expected a name of 1 to 15 characters");
 }
 
+TEST(DaemonOptions, TcOffloadNeedsTheKernelDatapathAndTakesPoliciesPerDevice) {
+  auto options =
+      parse_daemon_options(Words{"--datapath=kernel", "--offload", "tc", "--tc-policy=skip_hw",
+                                 "--tc-port-policy", "eth1=skip_sw", "--offload-profile=ice-e810"});
+  ASSERT_TRUE(options.is_ok()) << options.status().message();
+  EXPECT_EQ(options->offload, "tc");
+  EXPECT_EQ(options->tc_policy, "skip_hw");
+  EXPECT_EQ(options->tc_port_policies, (std::map<std::string, std::string>{{"eth1", "skip_sw"}}));
+  EXPECT_EQ(options->offload_profile, "ice-e810");
+  EXPECT_EQ(parse_daemon_options(Words{}).value().offload, "none");
+  EXPECT_EQ(
+      parse_daemon_options(Words{"--offload=tc"}).status().message(),
+      "--offload tc needs --datapath kernel: TC flower filters sit on the Linux devices that are the kernel "
+      "datapath's ports");
+  EXPECT_EQ(parse_daemon_options(Words{"--offload=dpdk"}).status().message(),
+            "--offload=dpdk: expected none or tc");
+  EXPECT_EQ(parse_daemon_options(Words{"--tc-policy=hw"}).status().message(),
+            "--tc-policy=hw: expected none, skip_sw or skip_hw");
+  EXPECT_EQ(parse_daemon_options(Words{"--tc-port-policy=eth1"}).status().message(),
+            "--tc-port-policy=eth1: expected DEVICE=none|skip_sw|skip_hw");
+  EXPECT_EQ(parse_daemon_options(Words{"--tc-port-policy==skip_hw"}).status().message(),
+            "--tc-port-policy==skip_hw: expected DEVICE=none|skip_sw|skip_hw");
+}
+
 TEST(DaemonOptions, EveryOptionInBothSpellings) {
   auto options =
       parse_daemon_options(Words{"--config", "/etc/f.json", "--control=/tmp/c.sock", "--pidfile", "/tmp/p",
