@@ -166,8 +166,12 @@ class MegaflowActionsTranslator {
   }
 
   Status run() {
+    // Decapsulation first, as OVS does, except before a recirculation: the
+    // filters of the next chain match the tunnel metadata too (the datapath
+    // keeps it across recirc) and decapsulate themselves.
     const TcPortInfo* in_port = ports_.find(match_.key.in_port);
-    if (in_port && in_port->vxlan) out_.push_back(TcTunnelKeyUnsetAction{});  // decap first, as OVS does
+    const bool ends_in_recirc = !actions_.empty() && actions_.back().is<RecircAction>();
+    if (in_port && in_port->vxlan && !ends_in_recirc) out_.push_back(TcTunnelKeyUnsetAction{});
 
     for (size_t i = 0; i < actions_.size(); ++i) {
       const Action& action = actions_[i];

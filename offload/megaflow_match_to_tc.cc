@@ -273,6 +273,10 @@ class MegaflowMatchTranslator {
       return Status::ok();
     }
 
+    if (port_->vxlan_udp_port == 0) {
+      return refuse("VXLAN port " + port_->device + " has no UDP port: tc flower needs enc_dst_port exact");
+    }
+
     // tun_id: VXLAN's VNI is 24 bits, carried in the low 32 bits of the
     // be64 (key32_to_tunnel_id); the high 32 are zero in every packet.
     uint8_t id[8], id_mask[8];

@@ -159,6 +159,12 @@ void expect_refused(std::string_view text, std::string_view reason) {
   EXPECT_EQ(rule.status().message(), reason) << text;
 }
 
+std::vector<TcAction> actions_of(std::string_view text) {
+  Result<TcFlowerRule> rule = translate(text);
+  EXPECT_TRUE(rule.is_ok()) << text << ": " << rule.status().message();
+  return rule.is_ok() ? rule->actions : std::vector<TcAction>{};
+}
+
 constexpr const char* kIpv4Prefix = "recirc_id(0),in_port(1),eth(),eth_type(0x0800),";
 
 // =====================================================================
@@ -567,6 +573,17 @@ TEST(MegaflowToTc, TunnelMatchOnANonVxlanPortIsRefused) {
       "match");
 }
 
+TEST(MegaflowToTc, VxlanIngressFlowEndingInRecircKeepsTheTunnelForTheNextChain) {
+  // The datapath keeps the tunnel metadata across recirculation and the
+  // next chain's flows match it; they decapsulate themselves.
+  EXPECT_EQ(actions_of("tunnel(tun_id=0x65,dst=192.0.2.1,flags(+key)),recirc_id(0),in_port(3),eth(),"
+                       "eth_type(0x0800),ipv4(frag=no) actions:recirc(0x7)"),
+            std::vector<TcAction>{TcGotoChainAction{7}});
+  EXPECT_EQ(actions_of("tunnel(tun_id=0x65,dst=192.0.2.1,flags(+key)),recirc_id(0),in_port(3),eth(),"
+                       "eth_type(0x0800),ipv4(frag=no) actions:drop"),
+            (std::vector<TcAction>{TcTunnelKeyUnsetAction{}, TcDropAction{}}));
+}
+
 TEST(MegaflowToTc, VxlanGbpIsRefused) {
   expect_refused(
       "tunnel(tun_id=0x65,dst=192.0.2.1,vxlan(gbp(id=5,flags=0x1)),flags(+key)),recirc_id(0),in_port(3),eth()"
@@ -578,12 +595,6 @@ TEST(MegaflowToTc, VxlanGbpIsRefused) {
 // =====================================================================
 // Actions
 // =====================================================================
-
-std::vector<TcAction> actions_of(std::string_view text) {
-  Result<TcFlowerRule> rule = translate(text);
-  EXPECT_TRUE(rule.is_ok()) << text << ": " << rule.status().message();
-  return rule.is_ok() ? rule->actions : std::vector<TcAction>{};
-}
 
 const std::string kTcpFlow = std::string(kIpv4Prefix) + "ipv4(proto=6,frag=no),tcp(dst=80)";
 
