@@ -319,6 +319,20 @@ class MegaflowMatchTranslator {
         consume(m.ipv4_dst);
       }
     }
+    // Addresses of one family matched as zero also admit every tunnel of
+    // the other family (whose fields of this family are zero), which an
+    // enc key of this family would not.
+    if (ipv4_keys && !ipv6_keys && ipv4_zero) {
+      return refuse(
+          "tunnel src/dst are matched as zero, which IPv6 tunnels also satisfy: tc flower's "
+          "enc_src_ip/enc_dst_ip "
+          "keys admit IPv4 tunnels only");
+    }
+    if (ipv6_keys && !ipv4_keys && ipv6_zero) {
+      return refuse(
+          "tunnel ipv6_src/ipv6_dst are matched as zero, which IPv4 tunnels also satisfy: tc flower's "
+          "enc_src_ip/enc_dst_ip keys admit IPv6 tunnels only");
+    }
     if (!bytes_zero(&remaining_.tunnel.ipv4_src, 4) || !bytes_zero(&remaining_.tunnel.ipv4_dst, 4)) {
       add_field(TcFlowerField::kEncIpv4Src, k.ipv4_src, m.ipv4_src);
       add_field(TcFlowerField::kEncIpv4Dst, k.ipv4_dst, m.ipv4_dst);

@@ -584,6 +584,32 @@ TEST(MegaflowToTc, VxlanIngressFlowEndingInRecircKeepsTheTunnelForTheNextChain) 
             (std::vector<TcAction>{TcTunnelKeyUnsetAction{}, TcDropAction{}}));
 }
 
+TEST(MegaflowToTc, Ipv6TunnelAddressesAreEncIpv6Keys) {
+  Result<TcFlowerRule> rule = translate(
+      "tunnel(tun_id=0x65,ipv6_src=2001:db8::2,ipv6_dst=2001:db8::1,flags(+key)),recirc_id(0),in_port(3),eth("
+      "),"
+      "eth_type(0x0800),ipv4(frag=no) actions:2");
+  ASSERT_TRUE(rule.is_ok()) << rule.status().message();
+  EXPECT_EQ(*rule->match.find(F::kEncIpv6Src), ipv6(F::kEncIpv6Src, "2001:db8::2"));
+  EXPECT_EQ(*rule->match.find(F::kEncIpv6Dst), ipv6(F::kEncIpv6Dst, "2001:db8::1"));
+  EXPECT_EQ(rule->match.find(F::kEncIpv4Dst), nullptr);
+}
+
+TEST(MegaflowToTc, TunnelAddressesMatchedAsZeroAreRefused) {
+  // tunnel src 0.0.0.0/8 holds for every IPv6 tunnel too; enc_src_ip
+  // 0.0.0.0/8 would admit IPv4 tunnels only.
+  Megaflow flow = megaflow(
+      "tunnel(tun_id=0x65,flags(+key)),recirc_id(0),in_port(3),eth(),eth_type(0x0800),ipv4(frag=no) "
+      "actions:2");
+  flow.match.mask.mutable_bits().tunnel.ipv4_src = htonl(0xff000000);
+  flow.match.mask.recompute_range();
+  Result<TcFlowerRule> rule = megaflow_to_tc(flow, test_ports());
+  ASSERT_FALSE(rule.is_ok());
+  EXPECT_EQ(rule.status().message(),
+            "tunnel src/dst are matched as zero, which IPv6 tunnels also satisfy: tc flower's "
+            "enc_src_ip/enc_dst_ip keys admit IPv4 tunnels only");
+}
+
 TEST(MegaflowToTc, VxlanGbpIsRefused) {
   expect_refused(
       "tunnel(tun_id=0x65,dst=192.0.2.1,vxlan(gbp(id=5,flags=0x1)),flags(+key)),recirc_id(0),in_port(3),eth()"
