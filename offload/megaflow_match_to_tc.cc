@@ -15,6 +15,7 @@
 // zero-valued mask on an absent layer therefore holds for every packet and
 // is accounted for; a non-zero value can never match, and is refused.
 #include <arpa/inet.h>
+#include <endian.h>
 #include <linux/if_ether.h>
 #include <netinet/in.h>
 
@@ -50,17 +51,16 @@ std::string hex(uint32_t value, int digits) {
   return text;
 }
 
+std::string hex64(uint64_t value) {
+  char text[24];
+  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
+  return text;
+}
+
 bool bytes_zero(const void* bytes, size_t size) {
   const auto* p = static_cast<const uint8_t*>(bytes);
   for (size_t i = 0; i < size; ++i)
     if (p[i]) return false;
-  return true;
-}
-
-bool bytes_ones(const void* bytes, size_t size) {
-  const auto* p = static_cast<const uint8_t*>(bytes);
-  for (size_t i = 0; i < size; ++i)
-    if (p[i] != 0xff) return false;
   return true;
 }
 
@@ -277,22 +277,20 @@ class MegaflowMatchTranslator {
       return refuse("VXLAN port " + port_->device + " has no UDP port: tc flower needs enc_dst_port exact");
     }
 
-    // tun_id: VXLAN's VNI is 24 bits, carried in the low 32 bits of the
-    // be64 (key32_to_tunnel_id); the high 32 are zero in every packet.
-    uint8_t id[8], id_mask[8];
-    std::memcpy(id, &k.tun_id, 8);
-    std::memcpy(id_mask, &m.tun_id, 8);
-    if (!bytes_zero(id, 4)) {
-      return refuse("tun_id " + hex(ntohl(load32(id)), 8) + hex(ntohl(load32(id + 4)), 8).substr(2) +
-                    " is wider than a VXLAN VNI: the megaflow can never match");
+    // tun_id: VXLAN's VNI is 24 bits (vxlan_vni_to_tun_id), so the bits
+    // above it are zero in every packet; flower's enc_key_id is exact only.
+    const uint64_t tun_id = be64toh(k.tun_id);
+    const uint64_t tun_id_mask = be64toh(m.tun_id);
+    if (tun_id >> 24) {
+      return refuse("tun_id " + hex64(tun_id) +
+                    " is wider than a 24-bit VXLAN VNI: the megaflow can never match");
     }
-    if (!bytes_zero(id_mask + 4, 4)) {
-      if (!bytes_ones(id_mask + 4, 4)) {
-        return refuse("tun_id mask " + hex(ntohl(load32(id_mask + 4)), 8) +
-                      " is partial: tc flower matches enc_key_id exactly only");
-      }
-      add_key(TcFlowerField::kEncKeyId, id + 4, id_mask + 4, 4);
+    const uint64_t vni_mask = tun_id_mask & 0xffffff;
+    if (vni_mask != 0 && vni_mask != 0xffffff) {
+      return refuse("tun_id mask " + hex64(tun_id_mask) +
+                    " is partial: tc flower matches enc_key_id exactly only");
     }
+    if (vni_mask) add_exact_be32(TcFlowerField::kEncKeyId, static_cast<uint32_t>(tun_id));
     consume(m.tun_id);
 
     // Addresses: an enc_ipv4 key makes flower match IPv4 outer headers only
@@ -373,12 +371,6 @@ class MegaflowMatchTranslator {
           std::string(m.flags & kTunnelCsum ? (k.flags & kTunnelCsum ? "+csum" : "-csum") : "") + ")");
     }
     return Status::ok();
-  }
-
-  static uint32_t load32(const uint8_t* bytes) {
-    uint32_t v;
-    std::memcpy(&v, bytes, 4);
-    return v;
   }
 
   // ---- Ethernet ----

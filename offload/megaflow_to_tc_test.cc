@@ -5,6 +5,7 @@
 #include "offload/megaflow_to_tc.h"
 
 #include <arpa/inet.h>
+#include <endian.h>
 #include <gtest/gtest.h>
 #include <linux/if_ether.h>
 #include <linux/tc_act/tc_csum.h>
@@ -608,6 +609,23 @@ TEST(MegaflowToTc, TunnelAddressesMatchedAsZeroAreRefused) {
   EXPECT_EQ(rule.status().message(),
             "tunnel src/dst are matched as zero, which IPv6 tunnels also satisfy: tc flower's "
             "enc_src_ip/enc_dst_ip keys admit IPv4 tunnels only");
+}
+
+TEST(MegaflowToTc, TunIdMaskCoveringTheVniIsExactPartialVniMaskIsRefused) {
+  // The bits above the 24-bit VNI are zero in every VXLAN packet.
+  Megaflow flow = megaflow(
+      "tunnel(tun_id=0x65,dst=192.0.2.1,flags(+key)),recirc_id(0),in_port(3),eth(),eth_type(0x0800),"
+      "ipv4(frag=no) actions:2");
+  flow.match.mask.mutable_bits().tunnel.tun_id = htobe64(0xffffff);
+  Result<TcFlowerRule> rule = megaflow_to_tc(flow, test_ports());
+  ASSERT_TRUE(rule.is_ok()) << rule.status().message();
+  EXPECT_EQ(*rule->match.find(F::kEncKeyId), exact32(F::kEncKeyId, 0x65));
+
+  flow.match.mask.mutable_bits().tunnel.tun_id = htobe64(0xff);
+  Result<TcFlowerRule> partial = megaflow_to_tc(flow, test_ports());
+  ASSERT_FALSE(partial.is_ok());
+  EXPECT_EQ(partial.status().message(),
+            "tun_id mask 0xff is partial: tc flower matches enc_key_id exactly only");
 }
 
 TEST(MegaflowToTc, VxlanGbpIsRefused) {
