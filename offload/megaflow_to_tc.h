@@ -22,6 +22,21 @@
 // For a VLAN filter, kEthType is the outer TPID (as iproute2 and OVS send
 // TCA_FLOWER_KEY_ETH_TYPE: cls_flower reads the VLAN keys only when it is a
 // VLAN type) and the innermost ethertype is kVlanEthType or kCvlanEthType.
+//
+// Where this is stricter than OVS 3.1, because OVS would install a filter
+// that admits packets the megaflow does not:
+// - a megaflow of untagged frames with eth_type wildcarded (tci exactly 0) is
+//   refused: protocol all also matches tagged frames;
+// - tunnel flags df/csum matched are refused (no enc_flags key before Linux
+//   6.10); OVS drops the tunnel flags mask;
+// - a single tag whose inner ethertype is wildcarded is refused (vlan_ethtype
+//   is what tells it from QinQ).
+// Where it deviates from a literal reading of the datapath actions:
+// - pop_vlan,push_vlan becomes vlan modify only when the match says the
+//   frame carries a tag (act_vlan modify leaves an untagged frame alone);
+// - a VXLAN ingress flow that ends in recirc does not start with tunnel_key
+//   unset: the datapath keeps the tunnel metadata across recirculation and
+//   the next chain's filters match it (and decapsulate themselves).
 #pragma once
 
 #include "flowlift/megaflow.h"

@@ -824,6 +824,40 @@ TEST(MegaflowToTc, TunnelSetFollowedByANonVxlanOutputIsRefused) {
                  "set(tunnel(...)) is followed by output to port 1 (eth0), which is not a VXLAN port");
 }
 
+TEST(MegaflowToTc, OneTunnelSetOutputToTwoVxlanPortsKeepsOneTunnelKeySet) {
+  // The tunnel metadata stays on the packet for every later output, in the
+  // datapath and after act_tunnel_key alike.
+  std::vector<TcAction> actions =
+      actions_of(kTcpFlow + " actions:set(tunnel(tun_id=0x2a,dst=192.168.77.2,tp_dst=4789,flags(key))),3,4");
+  ASSERT_EQ(actions.size(), 3u);
+  EXPECT_TRUE(std::holds_alternative<TcTunnelKeySetAction>(actions[0]));
+  EXPECT_EQ(actions[1], TcAction{mirror(13, "vxlan_sys_4789")});
+  EXPECT_EQ(actions[2], TcAction{redirect(14, "vxlan_sys_8472")});
+  // Without tp_dst each VXLAN port would use its own UDP port; one
+  // tunnel_key set cannot.
+  expect_refused(
+      kTcpFlow + " actions:set(tunnel(tun_id=0x2a,dst=192.168.77.2,flags(key))),3,4",
+      "set(tunnel(...)) without tp_dst is output to VXLAN ports with different UDP ports (4789 and "
+      "8472): one tunnel_key set cannot carry both");
+}
+
+TEST(MegaflowToTc, Ieee8022FramesWithoutEthertypeAreRefused) {
+  Megaflow flow = megaflow(std::string(kIpv4Prefix) + "ipv4(frag=no) actions:2");
+  flow.match.key = FlowKey{};
+  flow.match.key.in_port = 1;
+  flow.match.key.eth_type = htons(0x05ff);
+  FlowKey mask{};
+  mask.in_port = mask.recirc_id = 0xffffffff;
+  mask.mac_proto = 0xff;
+  mask.eth_type = 0xffff;
+  mask.vlan.tci = mask.cvlan.tci = 0xffff;
+  flow.match.mask = FlowMask(mask);
+  Result<TcFlowerRule> rule = megaflow_to_tc(flow, test_ports());
+  ASSERT_FALSE(rule.is_ok());
+  EXPECT_EQ(rule.status().message(),
+            "the flow matches 802.2 frames without an EtherType: tc flower has no protocol for them");
+}
+
 TEST(MegaflowToTc, RecircIsGotoChainAndMustBeLast) {
   EXPECT_EQ(actions_of(kTcpFlow + " actions:recirc(0x5)"), std::vector<TcAction>{TcGotoChainAction{5}});
   expect_refused(kTcpFlow + " actions:recirc(0x5),2",
