@@ -210,6 +210,7 @@ Status parse_field(const Json& value, const std::string& path, TcFlowerField fie
   out->source = std::move(*source);
   auto assumption = optional_string(value, path, "assumption");
   if (!assumption) return assumption.status();
+  out->assumption = std::move(*assumption);
   return Status::ok();
 }
 
@@ -271,6 +272,7 @@ Status parse_match(const Json& value, const std::string& path, CapabilityProfile
     }
     auto source = required_string(*tunnel, tunnel_path, "source");
     if (!source) return source.status();
+    profile->tunnel_requires_source = std::move(*source);
   }
   return Status::ok();
 }
@@ -701,8 +703,10 @@ Result<CapabilityProfile> parse_capability_profile(std::string_view json_text) {
   profile.description = std::move(*description);
   if (auto notes = root.find("notes"); notes != root.end()) {
     if (!notes->is_array()) return profile_error("notes", "must be an array of strings");
-    for (size_t i = 0; i < notes->size(); ++i)
+    for (size_t i = 0; i < notes->size(); ++i) {
       if (!(*notes)[i].is_string()) return profile_error(index_path("notes", i), "must be a string");
+      profile.notes.push_back((*notes)[i].get<std::string>());
+    }
   }
   for (std::string_view section : {"match", "actions", "limits"})
     if (!root.contains(section)) return profile_error(std::string(section), "missing");

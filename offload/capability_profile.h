@@ -54,7 +54,8 @@ struct CapabilityFieldSupport {
   // Bits a mask may set, as the attribute carries them (network order, the
   // field's width); all ones when the profile does not restrict them.
   std::array<uint8_t, 16> mask_within{};
-  std::string source;  // for an unsupported field: why, when the profile says
+  std::string source;      // for an unsupported field: why, when the profile says
+  std::string assumption;  // non-empty when the capability is flowlift's conservative reading
 };
 
 // Every TcAction alternative, named by tc's kind and a variant word.
@@ -128,11 +129,13 @@ struct CapabilityChainSupport {
 struct CapabilityProfile {
   std::string name;
   std::string description;
+  std::vector<std::string> notes;
 
   std::array<CapabilityFieldSupport, static_cast<size_t>(TcFlowerField::kCount)> fields;
   // When a rule matches any enc_* field it must also match these (mlx5:
   // enc_dst_port), with the mask the field allows.
   std::vector<TcFlowerField> tunnel_requires;
+  std::string tunnel_requires_source;
 
   CapabilityLimit max_actions_per_rule;
   CapabilityLimit min_actions_per_rule;

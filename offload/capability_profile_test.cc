@@ -109,6 +109,7 @@ TEST(CapabilityProfile, IceMatchesExactlyTakesOneRedirectOrDropAndNoChains) {
   EXPECT_FALSE(profile->chains.supported);
   EXPECT_EQ(profile->rules_per_device.value, 16384u);
   EXPECT_FALSE(profile->rules_per_device.assumption.empty());  // not a documented figure
+  EXPECT_FALSE(profile->notes.empty());
 }
 
 TEST(CapabilityProfile, Mlx5WantsAnExactEncDstPortAndCountsVlanPushAndPopTogether) {
@@ -116,6 +117,7 @@ TEST(CapabilityProfile, Mlx5WantsAnExactEncDstPortAndCountsVlanPushAndPopTogethe
   ASSERT_TRUE(profile) << profile.status().message();
   EXPECT_EQ(profile->field(TcFlowerField::kEncUdpDstPort).mask, TcMaskCapability::kExact);
   EXPECT_EQ(profile->tunnel_requires, std::vector<TcFlowerField>{TcFlowerField::kEncUdpDstPort});
+  EXPECT_NE(profile->tunnel_requires_source.find("mlx5e_tc_tun_parse_udp_ports"), std::string::npos);
   const CapabilityActionKindSupport& vlan = profile->kind(TcActionKind::kVlan);
   EXPECT_EQ(vlan.max_per_rule.value, 2u);
   EXPECT_EQ(vlan.counted,

@@ -7,6 +7,9 @@
 //   "ice-e810 profile: ipv4_dst needs an exact mask, flow has /24"
 //   "mlx5-connectx6dx profile: at most 2 VLAN push/pop actions per rule, flow has 3"
 //
+// The provider picks the profile by the port's tc-policy: a skip_hw rule is
+// judged against tc-software, since no NIC sees it.
+//
 // Structural reasons (match, actions, chain, priority) are checked before
 // the rule counts: a flow the target can never take should say so, rather
 // than blame a table that happens to be full today.

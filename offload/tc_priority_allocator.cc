@@ -40,8 +40,8 @@ Result<uint16_t> TcPriorityAllocator::priority_for(const TcFlowerRule& rule) {
   std::unique_lock lock(mutex_);
   if (auto it = priorities_.find(shape); it != priorities_.end()) return it->second;  // raced
   if (next_ > last_)
-    return Status(ENOSPC, "all " + std::to_string(last_ - first_ + 1) + " TC priorities (" +
-                              std::to_string(first_) + ".." + std::to_string(last_) +
+    return Status(ENOSPC, "all " + std::to_string(last_ >= first_ ? last_ - first_ + 1 : 0) +
+                              " TC priorities (" + std::to_string(first_) + ".." + std::to_string(last_) +
                               ") already name a (protocol, mask shape); the flow table has more distinct "
                               "match shapes than TC can hold apart");
   const auto priority = static_cast<uint16_t>(next_++);

@@ -44,7 +44,8 @@ inline constexpr uint16_t kTcLastFlowerPriority = UINT16_MAX;
 class TcPriorityAllocator {
  public:
   // [first, last]: the priorities this allocator may hand out. The default is
-  // every priority OVS does not reserve; tests use a small range.
+  // every priority OVS does not reserve; tests use a small range. 0 is never
+  // handed out (it asks the kernel to choose), a first of 0 starts at 1.
   explicit TcPriorityAllocator(uint16_t first = kTcFirstFlowerPriority,
                                uint16_t last = kTcLastFlowerPriority);
 
