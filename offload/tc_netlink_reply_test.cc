@@ -70,6 +70,13 @@ std::vector<uint8_t> error_message(const ErrorMessageSpec& spec) {
   return out;
 }
 
+template <typename Edit>
+ErrorMessageSpec spec_with(Edit edit) {
+  ErrorMessageSpec spec;
+  edit(spec);
+  return spec;
+}
+
 std::vector<uint8_t> plain_message(uint16_t type, uint32_t sequence, size_t payload_bytes) {
   std::vector<uint8_t> out(NLMSG_HDRLEN + payload_bytes, 0xab);
   nlmsghdr header{};
@@ -81,7 +88,10 @@ std::vector<uint8_t> plain_message(uint16_t type, uint32_t sequence, size_t payl
 }
 
 TEST(TcNetlinkReply, AnErrorZeroIsAnAcknowledgementOfItsSequence) {
-  auto parsed = parse_tc_netlink_ack(error_message({.sequence = 99, .port_id = 5}));
+  auto parsed = parse_tc_netlink_ack(error_message(spec_with([](ErrorMessageSpec& spec) {
+    spec.sequence = 99;
+    spec.port_id = 5;
+  })));
   ASSERT_TRUE(parsed.is_ok()) << parsed.status().message();
   EXPECT_EQ(parsed->error, 0);
   EXPECT_EQ(parsed->sequence, 99u);
@@ -92,8 +102,11 @@ TEST(TcNetlinkReply, AnErrorZeroIsAnAcknowledgementOfItsSequence) {
 }
 
 TEST(TcNetlinkReply, ARefusalCarriesThePositiveErrnoTheKernelsTextAndTheBlamedOffset) {
-  auto parsed = parse_tc_netlink_ack(error_message(
-      {.error = -EOPNOTSUPP, .extack = "TC offload is disabled on net device", .blamed_offset = 36}));
+  auto parsed = parse_tc_netlink_ack(error_message(spec_with([](ErrorMessageSpec& spec) {
+    spec.error = -EOPNOTSUPP;
+    spec.extack = "TC offload is disabled on net device";
+    spec.blamed_offset = 36;
+  })));
   ASSERT_TRUE(parsed.is_ok()) << parsed.status().message();
   EXPECT_EQ(parsed->error, EOPNOTSUPP);
   EXPECT_EQ(parsed->extack, "TC offload is disabled on net device");
@@ -103,8 +116,8 @@ TEST(TcNetlinkReply, ARefusalCarriesThePositiveErrnoTheKernelsTextAndTheBlamedOf
 }
 
 TEST(TcNetlinkReply, AnAcknowledgementMayCarryAWarning) {
-  auto parsed =
-      parse_tc_netlink_ack(error_message({.extack = "Filter with specified priority/protocol not found"}));
+  auto parsed = parse_tc_netlink_ack(error_message(spec_with(
+      [](ErrorMessageSpec& spec) { spec.extack = "Filter with specified priority/protocol not found"; })));
   ASSERT_TRUE(parsed.is_ok());
   EXPECT_EQ(parsed->error, 0);
   EXPECT_EQ(parsed->extack, "Filter with specified priority/protocol not found");
@@ -113,8 +126,12 @@ TEST(TcNetlinkReply, AnAcknowledgementMayCarryAWarning) {
 TEST(TcNetlinkReply, AnUncappedErrorSkipsTheEchoedRequestBeforeItsAttributes) {
   // 21 bytes of request payload: padded to 24 before the attributes.
   std::vector<uint8_t> payload(21, 0x5a);
-  auto parsed = parse_tc_netlink_ack(error_message(
-      {.error = -EINVAL, .capped = false, .request_payload = payload, .extack = "Invalid handle"}));
+  auto parsed = parse_tc_netlink_ack(error_message(spec_with([&](ErrorMessageSpec& spec) {
+    spec.error = -EINVAL;
+    spec.capped = false;
+    spec.request_payload = payload;
+    spec.extack = "Invalid handle";
+  })));
   ASSERT_TRUE(parsed.is_ok()) << parsed.status().message();
   EXPECT_FALSE(parsed->capped);
   EXPECT_EQ(parsed->error, EINVAL);
@@ -122,7 +139,7 @@ TEST(TcNetlinkReply, AnUncappedErrorSkipsTheEchoedRequestBeforeItsAttributes) {
 }
 
 TEST(TcNetlinkReply, ATruncatedErrorIsRefusedNamingItsSequence) {
-  auto bytes = error_message({.sequence = 31});
+  auto bytes = error_message(spec_with([](ErrorMessageSpec& spec) { spec.sequence = 31; }));
   bytes.resize(NLMSG_HDRLEN + 2);
   uint32_t length = static_cast<uint32_t>(bytes.size());
   std::memcpy(bytes.data(), &length, sizeof length);
@@ -133,7 +150,7 @@ TEST(TcNetlinkReply, ATruncatedErrorIsRefusedNamingItsSequence) {
 }
 
 TEST(TcNetlinkReply, ALengthThatDisagreesWithTheBytesIsRefused) {
-  auto bytes = error_message({});
+  auto bytes = error_message(ErrorMessageSpec());
   bytes.resize(bytes.size() + 8, 0);
   auto parsed = parse_tc_netlink_ack(bytes);
   ASSERT_FALSE(parsed.is_ok());
@@ -141,13 +158,17 @@ TEST(TcNetlinkReply, ALengthThatDisagreesWithTheBytesIsRefused) {
 }
 
 TEST(TcNetlinkReply, APositiveErrorValueIsNotAnErrno) {
-  auto parsed = parse_tc_netlink_ack(error_message({.error = 17}));
+  auto parsed =
+      parse_tc_netlink_ack(error_message(spec_with([](ErrorMessageSpec& spec) { spec.error = 17; })));
   ASSERT_FALSE(parsed.is_ok());
   EXPECT_THAT(parsed.status().message(), HasSubstr("carries 17, which is not 0 or a negated errno"));
 }
 
 TEST(TcNetlinkReply, AMalformedExtendedAckKeepsTheErrorAndSaysWhatWasWrong) {
-  auto bytes = error_message({.error = -ENOSPC, .extack = "Too many filters"});
+  auto bytes = error_message(spec_with([](ErrorMessageSpec& spec) {
+    spec.error = -ENOSPC;
+    spec.extack = "Too many filters";
+  }));
   // The NLMSGERR_ATTR_MSG attribute claims more bytes than follow it.
   size_t attribute_at = NLMSG_HDRLEN + sizeof(nlmsgerr);
   uint16_t bad_length = 200;
@@ -168,7 +189,7 @@ TEST(TcNetlinkReply, AnotherMessageTypeIsNotAnAck) {
 TEST(TcNetlinkReply, ADatagramSplitsIntoItsAlignedMessages) {
   std::vector<uint8_t> datagram = plain_message(RTM_NEWTFILTER, 1, 13);  // 29 bytes, padded to 32
   datagram.resize(NLMSG_ALIGN(datagram.size()), 0);
-  auto ack = error_message({.sequence = 1});
+  auto ack = error_message(spec_with([](ErrorMessageSpec& spec) { spec.sequence = 1; }));
   datagram.insert(datagram.end(), ack.begin(), ack.end());
   TcNetlinkDatagram split = split_tc_netlink_datagram(datagram);
   ASSERT_TRUE(split.problem.is_ok()) << split.problem.message();
@@ -180,8 +201,8 @@ TEST(TcNetlinkReply, ADatagramSplitsIntoItsAlignedMessages) {
 }
 
 TEST(TcNetlinkReply, ATruncatedDatagramKeepsTheMessagesBeforeTheDamage) {
-  std::vector<uint8_t> datagram = error_message({.sequence = 1});
-  auto second = error_message({.sequence = 2});
+  std::vector<uint8_t> datagram = error_message(spec_with([](ErrorMessageSpec& spec) { spec.sequence = 1; }));
+  auto second = error_message(spec_with([](ErrorMessageSpec& spec) { spec.sequence = 2; }));
   datagram.insert(datagram.end(), second.begin(), second.end() - 6);
   TcNetlinkDatagram split = split_tc_netlink_datagram(datagram);
   ASSERT_EQ(split.messages.size(), 1u);
