@@ -38,8 +38,11 @@
 namespace flowlift {
 
 struct TcRequestOutcome {
-  int error = 0;       // 0 = acknowledged; else the kernel's errno (positive)
-  std::string extack;  // NLMSGERR_ATTR_MSG text when the kernel (or a driver) gave one, also on success
+  int error = 0;  // 0 = acknowledged; else the kernel's errno (positive)
+  // NLMSGERR_ATTR_MSG text when the kernel (or a driver) gave one, also on
+  // success (warnings); "not sent: ..." when the session refused to send the
+  // request (not a whole message) or sendmsg failed, with error set.
+  std::string extack;
   std::vector<uint8_t> echoed;  // the NLM_F_ECHO reply (a whole nlmsg), when the request asked for one
   bool lost = false;        // no readable answer came (overrun, timeout, malformed answer): outcome unknown
   std::string lost_reason;  // why, when lost: "receive buffer overran (ENOBUFS)" and the like
