@@ -64,7 +64,7 @@ class FuzzScriptTransport final : public TcNetlinkTransport {
     if (next.overrun) return Status(ENOBUFS, "scripted overrun");
     if (next.bytes.size() > buffer.size()) return Status(EMSGSIZE, "too large");
     rebase(next.bytes);
-    std::memcpy(buffer.data(), next.bytes.data(), next.bytes.size());
+    if (!next.bytes.empty()) std::memcpy(buffer.data(), next.bytes.data(), next.bytes.size());
     return next.bytes.size();
   }
 
