@@ -25,7 +25,9 @@
 #include "offload/tc_netlink_reply.h"
 #include "offload/tc_netlink_session.h"
 
-namespace flowlift {
+// Its own namespace: the helper names (request_id, header_of) are generic
+// enough to collide with another test's helpers in the same binary.
+namespace flowlift::tc_netlink_scripted {
 
 inline constexpr uint32_t kScriptedPortId = 31337;
 inline constexpr size_t kSkbOverheadBytes = 768;
@@ -223,4 +225,4 @@ inline std::vector<std::vector<uint8_t>> scripted_requests(uint32_t count, uint3
   return out;
 }
 
-}  // namespace flowlift
+}  // namespace flowlift::tc_netlink_scripted

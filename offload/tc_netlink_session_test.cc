@@ -23,6 +23,7 @@ namespace flowlift {
 namespace {
 
 using ::testing::HasSubstr;
+using namespace ::flowlift::tc_netlink_scripted;  // NOLINT(google-build-using-namespace)
 
 TEST(TcNetlinkSession, EveryRequestGetsItsOwnOutcomeInOrderWithItsEchoAndTheKernelsText) {
   ScriptedSession scripted;

@@ -19,6 +19,7 @@ namespace flowlift {
 namespace {
 
 using ::testing::HasSubstr;
+using namespace ::flowlift::tc_netlink_scripted;  // NOLINT(google-build-using-namespace)
 
 struct ScriptedQdisc {
   uint32_t parent = 0;
