@@ -4,9 +4,16 @@
 
 namespace flowlift {
 
-OffloadingDpif::OffloadingDpif(std::unique_ptr<Dpif> datapath, std::unique_ptr<OffloadProvider> provider)
-    : datapath_(std::move(datapath)), provider_(std::move(provider)) {
+OffloadingDpif::OffloadingDpif(std::unique_ptr<Dpif> datapath, std::unique_ptr<OffloadProvider> provider,
+                               bool flush_provider_on_close)
+    : datapath_(std::move(datapath)),
+      provider_(std::move(provider)),
+      flush_provider_on_close_(flush_provider_on_close) {
   publish_ports();
+}
+
+OffloadingDpif::~OffloadingDpif() {
+  if (flush_provider_on_close_) (void)provider_->flush();
 }
 
 void OffloadingDpif::publish_ports() {

@@ -25,7 +25,13 @@ namespace flowlift {
 
 class OffloadingDpif final : public Dpif {
  public:
-  OffloadingDpif(std::unique_ptr<Dpif> datapath, std::unique_ptr<OffloadProvider> provider);
+  // flush_provider_on_close: the destructor removes every flow the provider
+  // holds. The daemon asks for it when its datapath is deleted at stop too,
+  // so that a clean stop leaves no filter in a NIC; a crash leaves them, and
+  // the next start removes them (the provider's first sight of a device).
+  OffloadingDpif(std::unique_ptr<Dpif> datapath, std::unique_ptr<OffloadProvider> provider,
+                 bool flush_provider_on_close = false);
+  ~OffloadingDpif() override;
 
   Dpif& datapath() { return *datapath_; }
   OffloadProvider& provider() { return *provider_; }
@@ -77,6 +83,7 @@ class OffloadingDpif final : public Dpif {
 
   std::unique_ptr<Dpif> datapath_;
   std::unique_ptr<OffloadProvider> provider_;
+  bool flush_provider_on_close_ = false;
 
   mutable std::mutex mutex_;
   mutable std::unordered_map<Ufid, uint32_t, UfidHasher> refusals_;  // ufid -> index into reasons_

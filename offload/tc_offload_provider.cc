@@ -1,0 +1,495 @@
+#include "offload/tc_offload_provider.h"
+
+#include <net/if.h>
+
+#include <cstring>
+#include <set>
+#include <utility>
+
+#include "offload/megaflow_to_tc.h"
+#include "offload/offload_decision.h"
+#include "offload/tc_qdisc.h"
+
+namespace flowlift {
+
+namespace {
+
+std::string errno_name(int error) { return std::strerror(error); }
+
+// What the kernel said about a refused request: its extack text (the
+// driver's, thanks to TCA_CLS_FLAGS_VERBOSE) or, without one, the errno.
+std::string kernel_refusal(const TcRequestOutcome& outcome) {
+  std::string text = "kernel: ";
+  text += outcome.extack.empty() ? errno_name(outcome.error) : outcome.extack;
+  if (!outcome.extack.empty()) text += " (" + errno_name(outcome.error) + ")";
+  return text;
+}
+
+uint64_t counter_share(uint64_t total, uint64_t part) { return total > part ? total - part : 0; }
+
+bool same_place(const TcFlowerRule& a, const TcFlowerRule& b) {
+  return a.ifindex == b.ifindex && a.parent == b.parent && a.chain == b.chain && a.priority == b.priority &&
+         a.protocol == b.protocol;
+}
+
+}  // namespace
+
+Result<TcPolicy> parse_tc_policy(std::string_view text) {
+  if (text == "none") return TcPolicy::kNone;
+  if (text == "skip_sw") return TcPolicy::kSkipSw;
+  if (text == "skip_hw") return TcPolicy::kSkipHw;
+  return invalid_argument("tc policy " + std::string(text) + ": expected none, skip_sw or skip_hw");
+}
+
+Result<std::unique_ptr<TcOffloadProvider>> TcOffloadProvider::open(TcOffloadConfig config) {
+  Result<CapabilityProfile> profile = load_capability_profile(config.profile);
+  if (!profile) return profile.status().with_context("offload profile");
+  Result<TcNetlinkSession> session = TcNetlinkSession::open(config.session);
+  if (!session) return session.status().with_context("tc netlink session");
+  return std::make_unique<TcOffloadProvider>(std::move(*session), std::move(*profile), std::move(config));
+}
+
+TcOffloadProvider::TcOffloadProvider(TcNetlinkSession session, CapabilityProfile profile,
+                                     TcOffloadConfig config)
+    : session_(std::move(session)), profile_(std::move(profile)), config_(std::move(config)) {
+  if (!config_.resolve_ifindex)
+    config_.resolve_ifindex = [](const std::string& name) {
+      return static_cast<uint32_t>(if_nametoindex(name.c_str()));
+    };
+}
+
+TcPolicy TcOffloadProvider::policy_of(const std::string& device) const {
+  auto it = config_.device_policies.find(device);
+  return it != config_.device_policies.end() ? it->second : config_.default_policy;
+}
+
+size_t TcOffloadProvider::stale_filters_removed() const {
+  std::lock_guard lock(mutex_);
+  return stale_filters_removed_;
+}
+
+void TcOffloadProvider::set_ports(std::vector<OffloadPort> ports) {
+  std::lock_guard lock(mutex_);
+  ports_.clear();
+  for (const OffloadPort& port : ports) {
+    // Dummy ports have no device; a port whose device is gone cannot carry filters.
+    if (port.type == DpifPortType::kDummy) continue;
+    const uint32_t ifindex = config_.resolve_ifindex(port.name);
+    if (ifindex == 0) continue;
+    ports_.set(port.number,
+               TcPortInfo{ifindex, port.name, port.type == DpifPortType::kVxlan, port.vxlan_udp_port});
+    if (!seen_devices_.count(ifindex)) {
+      seen_devices_[ifindex] = port.name;
+      remove_stale_filters(ifindex, port.name);
+    }
+  }
+}
+
+void TcOffloadProvider::remove_stale_filters(uint32_t ifindex, const std::string& device) {
+  Result<bool> present = has_clsact(session_, ifindex);
+  if (!present || !*present) return;  // no hook, no filters; nothing to create for now
+  Result<std::vector<TcParsedFilter>> filters = dump_device(ifindex);
+  if (!filters) return;
+  std::vector<std::vector<uint8_t>> deletes;
+  for (TcParsedFilter& filter : *filters) {
+    filter.rule.ifindex = ifindex;
+    filter.rule.device = device;
+    deletes.push_back(encode_tc_filter_delete(filter.rule, 0));
+  }
+  for (const TcRequestOutcome& outcome : session_.transact(deletes))
+    if (outcome.error == 0 && !outcome.lost) ++stale_filters_removed_;
+}
+
+OffloadPutResult TcOffloadProvider::refuse(const std::string& reason, int error) const {
+  return OffloadPutResult{MegaflowPlacement::kDatapath, reason, error};
+}
+
+size_t TcOffloadProvider::rules_in_hardware(std::optional<uint32_t> ifindex) const {
+  size_t count = 0;
+  for (const auto& [ufid, held] : held_)
+    if (held.placement == MegaflowPlacement::kInHardware && (!ifindex || held.rule.ifindex == *ifindex))
+      ++count;
+  return count;
+}
+
+Status TcOffloadProvider::ensure_device(uint32_t ifindex, const std::string& device) {
+  if (clsact_ready_[ifindex]) return Status::ok();
+  Status status = ensure_clsact(session_, ifindex);
+  if (!status) return status.with_context("cannot add a clsact qdisc to " + device);
+  clsact_ready_[ifindex] = true;
+  return Status::ok();
+}
+
+Result<TcOffloadProvider::PendingPut> TcOffloadProvider::prepare(size_t index, const DpifFlowPut& put) {
+  PendingPut pending;
+  pending.index = index;
+  Result<TcFlowerRule> rule = megaflow_to_tc(put.flow, ports_);
+  if (!rule) return Status(EOPNOTSUPP, "tc: " + rule.status().message());
+  pending.rule = std::move(*rule);
+  TcFlowerRule& filter = pending.rule;
+
+  const TcPolicy policy = policy_of(filter.device);
+  filter.policy = policy;
+  if (policy == TcPolicy::kSkipHw) {
+    pending.soft_reason = "policy skip_hw on " + filter.device;
+  } else {
+    OffloadUsage usage;
+    usage.rules_on_device = rules_in_hardware(std::nullopt);
+    usage.rules_on_port = rules_in_hardware(filter.ifindex);
+    OffloadDecision decision = decide_offload(filter, profile_, usage);
+    if (!decision.accepted) {
+      if (policy == TcPolicy::kSkipSw) return Status(EOPNOTSUPP, decision.reason + " (policy skip_sw)");
+      // Policy none: TC's software path takes what the hardware cannot.
+      filter.policy = TcPolicy::kSkipHw;
+      pending.soft_reason = decision.reason;
+    }
+  }
+
+  Result<uint16_t> priority = priorities_.priority_for(filter);
+  if (!priority) return Status(priority.status().code(), "tc: " + priority.status().message());
+  filter.priority = *priority;
+  if (Status ready = ensure_device(filter.ifindex, filter.device); !ready)
+    return Status(ready.code(), "tc: " + ready.message());
+  return pending;
+}
+
+void TcOffloadProvider::place(HeldFlow& held, const TcParsedFilter& filter) const {
+  held.rule.handle = filter.rule.handle;
+  const bool counted_in_hw = !filter.in_hw_count || *filter.in_hw_count >= 1;
+  if (!filter.has_flags) {
+    held.placement = MegaflowPlacement::kUnknown;
+    held.reason = "the kernel reported no flags for the filter";
+  } else if (filter.in_hw && counted_in_hw) {
+    held.placement = MegaflowPlacement::kInHardware;
+    held.reason.clear();
+  } else {
+    held.placement = MegaflowPlacement::kTcSoftware;
+    if (held.reason.empty()) held.reason = "kernel: not in hardware (NOT_IN_HW)";
+  }
+}
+
+OffloadPutResult TcOffloadProvider::settle(PendingPut& pending, const DpifFlowPut& put,
+                                           const TcRequestOutcome& outcome) {
+  const Ufid& ufid = put.flow.ufid;
+  std::optional<TcParsedFilter> installed;
+  if (outcome.lost) {
+    // The kernel's answer was dropped (overrun): whether the filter is there
+    // is read from the device itself, never assumed.
+    Result<std::vector<TcParsedFilter>> filters = dump_device(pending.rule.ifindex);
+    if (filters) {
+      for (TcParsedFilter& filter : *filters)
+        if (filter.rule.cookie == ufid && same_place(filter.rule, pending.rule))
+          installed = std::move(filter);
+    }
+    if (!installed) {
+      // Not there: send it once more, alone.
+      TcRequestOutcome again =
+          session_.transact_one(encode_tc_filter_new(pending.rule, TcFilterWrite::kCreate, 0));
+      if (again.lost || again.error) {
+        held_.erase(ufid);
+        return refuse(again.lost ? "tc: the kernel's answer was lost twice (" + again.lost_reason + ")"
+                                 : kernel_refusal(again));
+      }
+      Result<TcParsedFilter> parsed = parse_tc_filter_message(again.echoed);
+      if (parsed) installed = std::move(*parsed);
+    }
+  } else if (outcome.error) {
+    if (pending.replaced) {
+      // A refused replace leaves the old filter in place: remove it, so that
+      // a refusal leaves nothing of the flow behind.
+      (void)delete_filter(pending.replaced->rule);
+    }
+    held_.erase(ufid);
+    return refuse(kernel_refusal(outcome), outcome.error == EEXIST ? EEXIST : 0);
+  } else {
+    Result<TcParsedFilter> parsed = parse_tc_filter_message(outcome.echoed);
+    if (parsed) installed = std::move(*parsed);
+  }
+
+  HeldFlow held;
+  if (pending.replaced) {
+    held = std::move(*pending.replaced);
+    // A replaced filter comes with new actions, whose counters start at
+    // zero (even under NLM_F_REPLACE): the flow's counters continue from
+    // what the old ones had counted.
+    held.carried_total.packets += held.last_total.packets;
+    held.carried_total.bytes += held.last_total.bytes;
+    held.carried_hardware.packets += held.last_hardware.packets;
+    held.carried_hardware.bytes += held.last_hardware.bytes;
+    held.last_total = held.last_hardware = {};
+  }
+  held.flow.ufid = ufid;
+  held.flow.match = put.flow.match;
+  held.flow.actions = put.flow.actions;
+  held.rule = pending.rule;
+  held.reason = pending.soft_reason;
+  if (installed) {
+    place(held, *installed);
+  } else {
+    // Acknowledged without an echo we could read: in TC, but where is unknown.
+    held.placement = MegaflowPlacement::kUnknown;
+    held.reason = "no readable echo from the kernel";
+  }
+  if (!pending.soft_reason.empty() && held.placement == MegaflowPlacement::kTcSoftware)
+    held.reason = pending.soft_reason;
+  OffloadPutResult result{held.placement, held.reason, 0};
+  held_[ufid] = std::move(held);
+  return result;
+}
+
+std::vector<OffloadPutResult> TcOffloadProvider::put(std::span<const DpifFlowPut> puts) {
+  std::lock_guard lock(mutex_);
+  std::vector<OffloadPutResult> results(puts.size());
+  std::vector<PendingPut> pending;
+  std::vector<std::vector<uint8_t>> requests;
+  for (size_t i = 0; i < puts.size(); ++i) {
+    const DpifFlowPut& put = puts[i];
+    auto held = held_.find(put.flow.ufid);
+    if (held != held_.end() && !put.modify) {
+      results[i] = refuse("tc: the flow is already offloaded", EEXIST);
+      continue;
+    }
+    Result<PendingPut> prepared = prepare(i, put);
+    if (!prepared) {
+      if (held != held_.end()) {
+        (void)delete_filter(held->second.rule);
+        held_.erase(held);
+      }
+      results[i] = refuse(prepared.status().message());
+      continue;
+    }
+    TcFilterWrite write = TcFilterWrite::kCreate;
+    if (held != held_.end()) {
+      prepared->replaced = held->second;
+      if (same_place(held->second.rule, prepared->rule)) {
+        prepared->rule.handle = held->second.rule.handle;
+        write = TcFilterWrite::kReplace;
+      } else {
+        // Another priority or chain: the new filter goes in beside the old
+        // one, which goes once the new one is in.
+        (void)delete_filter(held->second.rule);
+      }
+    }
+    requests.push_back(encode_tc_filter_new(prepared->rule, write, 0));
+    pending.push_back(std::move(*prepared));
+  }
+  if (!requests.empty()) {
+    std::vector<TcRequestOutcome> outcomes = session_.transact(requests);
+    for (size_t k = 0; k < pending.size(); ++k)
+      results[pending[k].index] = settle(pending[k], puts[pending[k].index], outcomes[k]);
+  }
+  return results;
+}
+
+bool TcOffloadProvider::holds(const Ufid& ufid) const {
+  std::lock_guard lock(mutex_);
+  return held_.count(ufid) != 0;
+}
+
+size_t TcOffloadProvider::flow_count() const {
+  std::lock_guard lock(mutex_);
+  return held_.size();
+}
+
+void TcOffloadProvider::absorb_counters(HeldFlow& held, const TcParsedFilter& filter) const {
+  held.last_total = filter.total;
+  held.last_hardware = filter.hardware;
+  if (filter.last_used_ms_ago && (filter.total.packets > 0)) {
+    const uint64_t now = monotonic_ms();
+    held.last_used_ms = now > *filter.last_used_ms_ago ? now - *filter.last_used_ms_ago : 1;
+  }
+}
+
+Megaflow TcOffloadProvider::report(const HeldFlow& held) const {
+  Megaflow flow = held.flow;
+  const uint64_t total_packets = held.carried_total.packets + held.last_total.packets;
+  const uint64_t total_bytes = held.carried_total.bytes + held.last_total.bytes;
+  const uint64_t hardware_packets = held.carried_hardware.packets + held.last_hardware.packets;
+  const uint64_t hardware_bytes = held.carried_hardware.bytes + held.last_hardware.bytes;
+  flow.stats.packets = total_packets;
+  flow.stats.bytes = total_bytes;
+  flow.stats.used_ms = held.last_used_ms.value_or(0);
+  flow.location.placement = held.placement;
+  flow.location.reason = held.reason;
+  flow.location.provider = "tc";
+  flow.location.hardware = FlowStats{hardware_packets, hardware_bytes, 0, 0};
+  flow.location.tc_software = FlowStats{counter_share(total_packets, hardware_packets),
+                                        counter_share(total_bytes, hardware_bytes), 0, 0};
+  return flow;
+}
+
+Result<std::vector<TcParsedFilter>> TcOffloadProvider::dump_device(uint32_t ifindex) const {
+  Result<std::vector<std::vector<uint8_t>>> messages =
+      session_.dump(encode_tc_filter_dump(ifindex, kTcIngressParent, 0));
+  if (!messages) return messages.status();
+  std::vector<TcParsedFilter> filters;
+  for (const std::vector<uint8_t>& message : *messages) {
+    Result<TcParsedFilter> filter = parse_tc_filter_message(message);
+    // Other classifiers and the per-priority headers are not ours; a flower
+    // filter we cannot read is not ours either (ours use only what we model).
+    if (!filter || !filter->has_cookie) continue;
+    filters.push_back(std::move(*filter));
+  }
+  return filters;
+}
+
+Result<Megaflow> TcOffloadProvider::get(const Ufid& ufid) const {
+  std::lock_guard lock(mutex_);
+  auto it = held_.find(ufid);
+  if (it == held_.end()) return Status(ENOENT, "flow is not offloaded");
+  HeldFlow& held = it->second;
+  TcRequestOutcome outcome = session_.transact_one(encode_tc_filter_get(held.rule, 0));
+  if (!outcome.lost && !outcome.error) {
+    Result<TcParsedFilter> filter = parse_tc_filter_message(outcome.echoed);
+    if (filter) {
+      place(held, *filter);
+      absorb_counters(held, *filter);
+    }
+  }
+  return report(held);
+}
+
+Status TcOffloadProvider::delete_filter(const TcFlowerRule& rule) {
+  TcRequestOutcome outcome = session_.transact_one(encode_tc_filter_delete(rule, 0));
+  if (outcome.lost)
+    return Status(EIO, "tc: deleting the filter on " + rule.device + ": " + outcome.lost_reason);
+  // Already gone (ENOENT), or its device is (ENODEV): nothing left to delete.
+  if (outcome.error && outcome.error != ENOENT && outcome.error != ENODEV)
+    return Status(outcome.error,
+                  "tc: deleting the filter on " + rule.device + ": " + kernel_refusal(outcome));
+  return Status::ok();
+}
+
+Result<Megaflow> TcOffloadProvider::del(const Ufid& ufid) {
+  std::lock_guard lock(mutex_);
+  auto it = held_.find(ufid);
+  if (it == held_.end()) return Status(ENOENT, "flow is not offloaded");
+  HeldFlow& held = it->second;
+  // The final counters first, as OVS reads a filter's stats before deleting it.
+  TcRequestOutcome got = session_.transact_one(encode_tc_filter_get(held.rule, 0));
+  if (!got.lost && !got.error) {
+    Result<TcParsedFilter> filter = parse_tc_filter_message(got.echoed);
+    if (filter) absorb_counters(held, *filter);
+  }
+  Megaflow last = report(held);
+  Status deleted = delete_filter(held.rule);
+  if (!deleted) return deleted;
+  held_.erase(it);
+  return last;
+}
+
+std::vector<Megaflow> TcOffloadProvider::dump() const {
+  std::lock_guard lock(mutex_);
+  std::set<uint32_t> devices;
+  for (const auto& [ufid, held] : held_) devices.insert(held.rule.ifindex);
+  std::unordered_map<Ufid, bool, UfidHasher> seen;
+  for (uint32_t ifindex : devices) {
+    Result<std::vector<TcParsedFilter>> filters = dump_device(ifindex);
+    if (!filters) continue;  // the flows keep their last counters; maintain() reports the device
+    for (const TcParsedFilter& filter : *filters) {
+      auto it = held_.find(filter.rule.cookie);
+      if (it == held_.end() || it->second.rule.ifindex != ifindex) continue;
+      place(it->second, filter);
+      absorb_counters(it->second, filter);
+      seen[filter.rule.cookie] = true;
+    }
+  }
+  std::vector<Megaflow> flows;
+  flows.reserve(held_.size());
+  for (const auto& [ufid, held] : held_) {
+    Megaflow flow = report(held);
+    if (!seen.count(ufid)) {
+      flow.location.placement = MegaflowPlacement::kUnknown;
+      flow.location.reason =
+          "the filter is missing from TC on " + held.rule.device + " (maintenance re-installs it)";
+    }
+    flows.push_back(std::move(flow));
+  }
+  return flows;
+}
+
+Status TcOffloadProvider::flush() {
+  std::lock_guard lock(mutex_);
+  Status first;
+  for (const auto& [ifindex, device] : seen_devices_) {
+    Result<bool> present = has_clsact(session_, ifindex);
+    if (!present || !*present) continue;
+    Result<std::vector<TcParsedFilter>> filters = dump_device(ifindex);
+    if (!filters) {
+      if (first) first = filters.status().with_context("tc: dumping " + device);
+      continue;
+    }
+    for (TcParsedFilter& filter : *filters) {
+      filter.rule.device = device;
+      Status deleted = delete_filter(filter.rule);
+      if (!deleted && first) first = deleted;
+    }
+  }
+  held_.clear();
+  return first;
+}
+
+std::vector<std::string> TcOffloadProvider::maintain() {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> problems;
+  std::map<uint32_t, std::vector<Ufid>> by_device;
+  for (const auto& [ufid, held] : held_) by_device[held.rule.ifindex].push_back(ufid);
+  for (auto& [ifindex, ufids] : by_device) {
+    const std::string device = held_.at(ufids.front()).rule.device;
+    Result<bool> present = has_clsact(session_, ifindex);
+    if (!present) {
+      problems.push_back("cannot read the qdiscs of " + device + ": " + present.status().message());
+      continue;
+    }
+    std::set<std::array<uint8_t, 16>> in_tc;
+    if (!*present) {
+      clsact_ready_[ifindex] = false;
+      if (Status ready = ensure_device(ifindex, device); !ready) {
+        problems.push_back("the clsact qdisc of " + device +
+                           " was deleted and cannot be re-created: " + ready.message());
+        continue;
+      }
+    } else {
+      Result<std::vector<TcParsedFilter>> filters = dump_device(ifindex);
+      if (!filters) {
+        problems.push_back("cannot dump the filters of " + device + ": " + filters.status().message());
+        continue;
+      }
+      for (const TcParsedFilter& filter : *filters) in_tc.insert(filter.rule.cookie.bytes);
+    }
+    // Re-install what is missing, counters carried over.
+    std::vector<std::vector<uint8_t>> requests;
+    std::vector<Ufid> reinstalled;
+    for (const Ufid& ufid : ufids) {
+      if (in_tc.count(ufid.bytes)) continue;
+      HeldFlow& held = held_.at(ufid);
+      held.carried_total.packets += held.last_total.packets;
+      held.carried_total.bytes += held.last_total.bytes;
+      held.carried_hardware.packets += held.last_hardware.packets;
+      held.carried_hardware.bytes += held.last_hardware.bytes;
+      held.last_total = held.last_hardware = {};
+      TcFlowerRule rule = held.rule;
+      rule.handle = 0;
+      requests.push_back(encode_tc_filter_new(rule, TcFilterWrite::kCreate, 0));
+      reinstalled.push_back(ufid);
+    }
+    if (requests.empty()) continue;
+    std::vector<TcRequestOutcome> outcomes = session_.transact(requests);
+    size_t failed = 0;
+    for (size_t k = 0; k < outcomes.size(); ++k) {
+      HeldFlow& held = held_.at(reinstalled[k]);
+      Result<TcParsedFilter> filter = parse_tc_filter_message(outcomes[k].echoed);
+      if (outcomes[k].error || outcomes[k].lost || !filter) {
+        ++failed;
+        continue;
+      }
+      place(held, *filter);
+    }
+    problems.push_back(std::string(*present ? "" : "the clsact qdisc of " + device + " had been deleted; ") +
+                       std::to_string(reinstalled.size() - failed) + " of " +
+                       std::to_string(reinstalled.size()) + " missing filters re-installed on " + device);
+  }
+  return problems;
+}
+
+}  // namespace flowlift

@@ -1,0 +1,142 @@
+// TcOffloadProvider: megaflows as TC flower filters on the ingress device of
+// each flow, Open vSwitch's netdev-offload-tc in flowlift's shape. It owns
+// the decision chain for one flow and the truth of where each filter lives:
+//
+//   megaflow --megaflow_to_tc--> rule  (or refused: TC cannot express it)
+//            --policy of the device--> skip_sw / none / skip_hw
+//            --capability profile--> refused for hardware (reason)
+//            --priority per (protocol, mask shape)-->
+//            --RTM_NEWTFILTER, echoed--> handle and the kernel's flags
+//
+// A refusal that leaves no way into TC goes back to the caller (the flow
+// then lives in the datapath with the reason). Under policy none a profile
+// refusal still installs the filter, with skip_hw, so that TC's software
+// path keeps it (placement tc_sw, with the profile's reason): that is what
+// "hardware if it can, else TC software" means for a rule the hardware
+// cannot take. Under skip_sw it is a refusal.
+//
+// Placement is never guessed: in_hw needs TCA_CLS_FLAGS_IN_HW (and an
+// in_hw_count of at least 1 when the kernel gives one); NOT_IN_HW or skip_hw
+// is tc_sw; a filter echoed without flags is unknown.
+//
+// Counters: dumps give each filter's packets and bytes (TCA_STATS_BASIC,
+// which includes what hardware counted) and the hardware's own
+// (TCA_STATS_BASIC_HW): TC software = basic - hardware. When a filter has to
+// be installed again (its qdisc was deleted), what it had counted is carried
+// over so that a flow's counters never go backwards.
+//
+// Devices: at the first sight of a device the provider removes filters that
+// carry a 16-byte action cookie under its clsact ingress (a previous
+// flowlift's, left by an unclean exit: flowlift owns its ports' ingress
+// hooks, as OVS does), and later keeps a clsact qdisc there while it holds
+// flows on it, re-creating it and its filters if someone deletes it.
+//
+// Threading: one mutex serialises everything (the netlink session is
+// single-threaded); puts of a batch go to the kernel in one message train.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "flowlift/offload_provider.h"
+#include "offload/capability_profile.h"
+#include "offload/tc_filter_codec.h"
+#include "offload/tc_flower_rule.h"
+#include "offload/tc_netlink_session.h"
+#include "offload/tc_port_table.h"
+#include "offload/tc_priority_allocator.h"
+
+namespace flowlift {
+
+// "none", "skip_sw", "skip_hw".
+Result<TcPolicy> parse_tc_policy(std::string_view text);
+
+struct TcOffloadConfig {
+  TcPolicy default_policy = TcPolicy::kNone;
+  std::map<std::string, TcPolicy> device_policies;  // by device name
+  std::string profile = "tc-software";              // built-in name or file
+  TcNetlinkSessionOptions session;
+  // Device name -> ifindex; if_nametoindex unless a test gives its own.
+  std::function<uint32_t(const std::string&)> resolve_ifindex;
+};
+
+class TcOffloadProvider final : public OffloadProvider {
+ public:
+  // Opens the rtnetlink session and loads the profile. Errors name the profile or the socket.
+  static Result<std::unique_ptr<TcOffloadProvider>> open(TcOffloadConfig config);
+  // Over a given session and profile (tests).
+  TcOffloadProvider(TcNetlinkSession session, CapabilityProfile profile, TcOffloadConfig config);
+
+  std::string_view name() const override { return "tc"; }
+  void set_ports(std::vector<OffloadPort> ports) override;
+  std::vector<OffloadPutResult> put(std::span<const DpifFlowPut> puts) override;
+  bool holds(const Ufid& ufid) const override;
+  Result<Megaflow> get(const Ufid& ufid) const override;
+  Result<Megaflow> del(const Ufid& ufid) override;
+  size_t flow_count() const override;
+  std::vector<Megaflow> dump() const override;
+  Status flush() override;
+  std::vector<std::string> maintain() override;
+
+  const CapabilityProfile& profile() const { return profile_; }
+  TcPolicy policy_of(const std::string& device) const;
+  // Filters found carrying a cookie at first sight of a device, and removed.
+  size_t stale_filters_removed() const;
+
+ private:
+  // One flow the provider holds: the megaflow, the filter as installed, and
+  // where the kernel said it is.
+  struct HeldFlow {
+    Megaflow flow;
+    TcFlowerRule rule;  // handle and priority as installed
+    MegaflowPlacement placement = MegaflowPlacement::kUnknown;
+    std::string reason;
+    // Counted by earlier incarnations of the filter (before a re-install).
+    TcFilterStats carried_total, carried_hardware;
+    TcFilterStats last_total, last_hardware;
+    std::optional<uint64_t> last_used_ms;
+  };
+  struct UfidHasher {
+    size_t operator()(const Ufid& ufid) const { return ufid.hash(); }
+  };
+  // A put on its way to the kernel.
+  struct PendingPut {
+    size_t index = 0;  // in the caller's span
+    TcFlowerRule rule;
+    std::string soft_reason;           // why it is not meant for hardware (skip_hw), if so
+    std::optional<HeldFlow> replaced;  // the held flow a modify replaces
+  };
+
+  // Everything below runs under mutex_.
+  OffloadPutResult refuse(const std::string& reason, int error = 0) const;
+  Result<PendingPut> prepare(size_t index, const DpifFlowPut& put);
+  Status ensure_device(uint32_t ifindex, const std::string& device);
+  void remove_stale_filters(uint32_t ifindex, const std::string& device);
+  OffloadPutResult settle(PendingPut& pending, const DpifFlowPut& put, const TcRequestOutcome& outcome);
+  Status delete_filter(const TcFlowerRule& rule);
+  // The device's filters that carry a cookie, parsed; errors name the device.
+  Result<std::vector<TcParsedFilter>> dump_device(uint32_t ifindex) const;
+  void place(HeldFlow& held, const TcParsedFilter& filter) const;
+  Megaflow report(const HeldFlow& held) const;
+  void absorb_counters(HeldFlow& held, const TcParsedFilter& filter) const;
+  size_t rules_in_hardware(std::optional<uint32_t> ifindex) const;
+
+  mutable std::mutex mutex_;
+  mutable TcNetlinkSession session_;
+  CapabilityProfile profile_;
+  TcOffloadConfig config_;
+  TcPortTable ports_;
+  TcPriorityAllocator priorities_;
+  std::map<uint32_t, std::string> seen_devices_;  // ifindex -> name: stale filters already removed
+  std::map<uint32_t, bool> clsact_ready_;         // ifindex -> ensured since the last maintenance check
+  mutable std::unordered_map<Ufid, HeldFlow, UfidHasher> held_;
+  size_t stale_filters_removed_ = 0;
+};
+
+}  // namespace flowlift
