@@ -251,6 +251,7 @@ std::vector<TcRequestOutcome> TcNetlinkSession::transact(std::span<const std::ve
       ++next;
     }
     if (datagram.empty()) continue;
+    ++datagrams_sent_;
     if (Status sent = transport_->send(datagram); !sent) {
       // A failed sendmsg delivered nothing to the kernel: these requests
       // were not carried out, which is a failure, not a loss.
@@ -399,6 +400,7 @@ Result<std::vector<std::vector<uint8_t>>> TcNetlinkSession::dump(std::span<const
     uint32_t sequence = next_sequence_++;
     std::vector<uint8_t> datagram;
     append_request(datagram, request, sequence, port, NLM_F_REQUEST | NLM_F_DUMP);
+    ++datagrams_sent_;
     if (Status sent = transport_->send(datagram); !sent) return sent.with_context("dump");
 
     std::vector<std::vector<uint8_t>> messages;

@@ -115,6 +115,8 @@ class TcNetlinkSession {
   // Overruns (ENOBUFS) seen since open, and the window now in force.
   size_t overruns() const { return overruns_; }
   size_t answer_window_bytes() const { return answer_window_bytes_; }
+  // sendmsg calls made since open (requests are packed many to one).
+  size_t datagrams_sent() const { return datagrams_sent_; }
   uint32_t port_id() const;
 
  private:
@@ -130,6 +132,7 @@ class TcNetlinkSession {
   uint32_t next_sequence_ = 0;
   size_t answer_window_bytes_ = 0;
   size_t overruns_ = 0;
+  size_t datagrams_sent_ = 0;
   std::vector<Status> reply_problems_;
   // Received datagrams (uint32_t elements: 4-byte aligned, as netlink is).
   std::vector<uint32_t> receive_buffer_;

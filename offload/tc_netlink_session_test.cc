@@ -92,6 +92,7 @@ TEST(TcNetlinkSession, ManyRequestsGoInOneSendmsgUpToTheSendBound) {
   EXPECT_EQ(sizes.size(), 13u);  // ceil(100 / 8)
   for (size_t size : sizes) EXPECT_LE(size, 1000u);
   EXPECT_EQ(sizes.front(), 8 * 116u);
+  EXPECT_EQ(scripted.session.datagrams_sent(), 13u);
 }
 
 TEST(TcNetlinkSession, TheWindowKeepsUnreadAnswersWithinTheReceiveBuffer) {
