@@ -1,14 +1,12 @@
-// flowliftd: the switch daemon. The lifecycle is slowpath/daemon.h; this
-// only chooses the datapath: the in-process userspace datapath, or Linux's
-// openvswitch module (--datapath kernel).
+// flowliftd: the switch daemon. The lifecycle is slowpath/daemon.h and the
+// datapath's choice slowpath/daemon_datapath.h; this only calls them.
 #include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "kmod/kernel_dpif.h"
-#include "kmod/userspace_dpif.h"
 #include "slowpath/daemon.h"
+#include "slowpath/daemon_datapath.h"
 
 int main(int argc, char** argv) {
   // First, before the datapath starts its receive threads: every thread
@@ -26,26 +24,10 @@ int main(int argc, char** argv) {
     return 0;
   }
   flowlift::DaemonLog log(std::cerr, options->log_level);
-  std::unique_ptr<flowlift::Dpif> dpif;
-  if (options->datapath == "kernel") {
-    // --check-config must leave nothing behind: the datapath it validates
-    // against is deleted with the process's KernelDpif (delete_on_close).
-    auto opened = flowlift::KernelDpif::open(options->kernel_datapath_name);
-    if (!opened) {
-      log.error("cannot open kernel datapath " + options->kernel_datapath_name + ": " +
-                opened.status().message());
-      return 1;
-    }
-    log.info("kernel datapath " + options->kernel_datapath_name + " (" +
-             ((*opened)->per_cpu_dispatch() ? "per-CPU" : "per-vport") + " upcall dispatch)");
-    dpif = std::move(*opened);
-  } else {
-    auto created = flowlift::UserspaceDpif::create();
-    if (!created) {
-      log.error("cannot create the userspace datapath: " + created.status().message());
-      return 1;
-    }
-    dpif = std::move(*created);
+  auto dpif = flowlift::open_daemon_datapath(*options, log);
+  if (!dpif) {
+    log.error(dpif.status().message());
+    return 1;
   }
-  return flowlift::run_daemon(*options, *dpif, log);
+  return flowlift::run_daemon(*options, **dpif, log);
 }
