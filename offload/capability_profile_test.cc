@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "offload/builtin_capability_profiles.h"
 
@@ -221,6 +222,31 @@ TEST(CapabilityProfile, ActionVariantsMapToTcKindsAndWords) {
   }
   EXPECT_EQ(tc_action_kind_name(tc_action_variant_kind(TcActionVariant::kTunnelKeyUnset)), "tunnel_key");
   EXPECT_EQ(tc_action_variant_name(TcActionVariant::kTunnelKeyUnset), "unset");
+}
+
+// Every value in a profile replaced by one of another type, one at a time:
+// the reader must refuse (or accept) each without throwing, and a refusal
+// must name a key path. nlohmann::json throws on a wrong-typed get, so this
+// proves every get is guarded.
+TEST(CapabilityProfile, AnyValueOfTheWrongTypeIsRefusedWithoutAThrow) {
+  for (const std::string& name : builtin_capability_profile_names()) {
+    const Json original = builtin_json(name);
+    const Json flat = original.flatten();
+    const Json replacements[] = {nullptr, true, -3, 2.5, "0x", Json::array(), Json::object(), 4294967296u};
+    std::mt19937 random(7);  // fixed seed
+    size_t refused = 0;
+    for (auto it = flat.begin(); it != flat.end(); ++it) {
+      Json edited = original;
+      const Json& replacement = replacements[random() % std::size(replacements)];
+      edited[Json::json_pointer(it.key())] = replacement;
+      auto profile = parse_capability_profile(edited.dump());
+      if (profile) continue;
+      ++refused;
+      const std::string& message = profile.status().message();
+      EXPECT_NE(message.find(": "), std::string::npos) << it.key() << " -> " << message;
+    }
+    EXPECT_GT(refused, flat.size() / 2) << name;
+  }
 }
 
 }  // namespace
