@@ -1,5 +1,6 @@
 #include "offload/offloading_dpif.h"
 
+#include <optional>
 #include <utility>
 
 namespace flowlift {
@@ -90,6 +91,46 @@ Result<DpifPutOutcome> OffloadingDpif::flow_put(const DpifFlowPut& put) {
   Result<DpifPutOutcome> outcome = datapath_->flow_put(put);
   if (outcome) remember_refusal(ufid, offered.reason);
   return outcome;
+}
+
+std::vector<Result<DpifPutOutcome>> OffloadingDpif::flow_put_batch(std::span<const DpifFlowPut> puts) {
+  std::vector<std::optional<Result<DpifPutOutcome>>> outcomes(puts.size());
+  std::vector<size_t> fresh;  // indices of creates no one holds yet
+  std::vector<DpifFlowPut> offered;
+  for (size_t i = 0; i < puts.size(); ++i) {
+    const DpifFlowPut& put = puts[i];
+    bool in_datapath;
+    {
+      std::lock_guard lock(mutex_);
+      in_datapath = refusals_.count(put.flow.ufid) != 0;
+    }
+    if (provider_->holds(put.flow.ufid) || in_datapath || !put.create) {
+      outcomes[i] = flow_put(put);
+      continue;
+    }
+    fresh.push_back(i);
+    offered.push_back(put);
+  }
+  if (!offered.empty()) {
+    std::vector<OffloadPutResult> results = provider_->put(offered);
+    for (size_t k = 0; k < fresh.size(); ++k) {
+      const size_t i = fresh[k];
+      const OffloadPutResult& result = results[k];
+      if (result.placement != MegaflowPlacement::kDatapath) {
+        outcomes[i] = DpifPutOutcome::kCreated;
+      } else if (result.error == EEXIST) {
+        outcomes[i] = Status(EEXIST, result.reason);
+      } else {
+        Result<DpifPutOutcome> outcome = datapath_->flow_put(puts[i]);
+        if (outcome) remember_refusal(puts[i].flow.ufid, result.reason);
+        outcomes[i] = std::move(outcome);
+      }
+    }
+  }
+  std::vector<Result<DpifPutOutcome>> answered;
+  answered.reserve(puts.size());
+  for (std::optional<Result<DpifPutOutcome>>& outcome : outcomes) answered.push_back(std::move(*outcome));
+  return answered;
 }
 
 Result<Megaflow> OffloadingDpif::flow_get(const Ufid& ufid) const {

@@ -43,6 +43,10 @@ class OffloadingDpif final : public Dpif {
   std::vector<DpifPort> port_dump() const override { return datapath_->port_dump(); }
 
   Result<DpifPutOutcome> flow_put(const DpifFlowPut& put) override;
+  // New flows of the batch go to the provider in one call (one message
+  // train to TC); what it refuses goes to the datapath. Puts of flows
+  // already held somewhere take flow_put's path one by one.
+  std::vector<Result<DpifPutOutcome>> flow_put_batch(std::span<const DpifFlowPut> puts) override;
   Result<Megaflow> flow_get(const Ufid& ufid) const override;
   Result<Megaflow> flow_del(const Ufid& ufid) override;
   Status flow_flush() override;

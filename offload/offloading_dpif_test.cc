@@ -27,6 +27,7 @@ class ScriptedOffloadProvider final : public OffloadProvider {
   }
   std::vector<OffloadPutResult> put(std::span<const DpifFlowPut> puts) override {
     std::lock_guard lock(mutex);
+    ++batches;
     std::vector<OffloadPutResult> results;
     for (const DpifFlowPut& put : puts) {
       ++offers;
@@ -85,6 +86,7 @@ class ScriptedOffloadProvider final : public OffloadProvider {
   MegaflowPlacement placement = MegaflowPlacement::kTcSoftware;
   bool refuse_all = false;
   int offers = 0;
+  int batches = 0;
 };
 
 class OffloadingDpifTest : public ::testing::Test {
@@ -185,6 +187,23 @@ TEST_F(OffloadingDpifTest, AModifyTheProviderRefusesMovesTheFlowToTheDatapath) {
   EXPECT_EQ(dumped[0].location.placement, MegaflowPlacement::kDatapath);
   EXPECT_EQ(dumped[0].location.reason, "scripted: refusing everything");
   EXPECT_TRUE(dumped[0].actions.empty());
+}
+
+TEST_F(OffloadingDpifTest, ABatchGoesToTheProviderInOneCallAndItsRefusalsToTheDatapath) {
+  ASSERT_TRUE(dpif->flow_put(put_of(9, 1)));
+  std::vector<DpifFlowPut> puts = {put_of(1, 1), put_of(2, 2, "1"), put_of(3, 1), put_of(9, 1)};
+  const int offers_before = scripted->offers;
+  std::vector<Result<DpifPutOutcome>> outcomes = dpif->flow_put_batch(puts);
+  ASSERT_EQ(outcomes.size(), 4u);
+  EXPECT_EQ(*outcomes[0], DpifPutOutcome::kCreated);
+  EXPECT_EQ(*outcomes[1], DpifPutOutcome::kCreated);
+  EXPECT_EQ(*outcomes[2], DpifPutOutcome::kCreated);
+  EXPECT_EQ(outcomes[3].status().code(), EEXIST) << "held already: a create is refused";
+  EXPECT_EQ(scripted->offers - offers_before, 3) << "the three new flows, in one put";
+  EXPECT_EQ(scripted->batches, 2) << "one batch for the first put, one for these";
+  EXPECT_EQ(scripted->flow_count(), 3u);
+  ASSERT_EQ(dpif->datapath().flow_dump().size(), 1u);
+  EXPECT_EQ(dpif->flow_get(put_of(2, 2).flow.ufid)->location.reason, "scripted: port 2 refused");
 }
 
 TEST_F(OffloadingDpifTest, FlushEmptiesBothPlaces) {

@@ -31,6 +31,17 @@ case $datapath in
   userspace | kernel) ;;
   *) printf 'demo: FLOWLIFT_DEMO_DATAPATH=%s: expected userspace or kernel\n' "$datapath" >&2; exit 2 ;;
 esac
+# FLOWLIFT_DEMO_OFFLOAD=tc (with the kernel datapath): every megaflow is first
+# offered to its ingress device through TC flower (flowliftd --offload tc);
+# FLOWLIFT_DEMO_TC_POLICY (default skip_hw: veth devices have no hardware,
+# TC's software path stands in for a NIC) is the filters' policy.
+offload=${FLOWLIFT_DEMO_OFFLOAD:-none}
+tc_policy=${FLOWLIFT_DEMO_TC_POLICY:-skip_hw}
+case $offload in
+  none) ;;
+  tc) [ "$datapath" = kernel ] || { printf 'demo: FLOWLIFT_DEMO_OFFLOAD=tc needs FLOWLIFT_DEMO_DATAPATH=kernel\n' >&2; exit 2; } ;;
+  *) printf 'demo: FLOWLIFT_DEMO_OFFLOAD=%s: expected none or tc\n' "$offload" >&2; exit 2 ;;
+esac
 
 if [ "$(id -u)" -ne 0 ]; then
   printf 'demo: needs root (it creates network namespaces and veth pairs)\n' >&2
@@ -135,14 +146,16 @@ in_ns fl-vtep ip link add vx0 address 02:00:00:00:00:04 type vxlan id 42 \
 in_ns fl-vtep ip addr add 10.0.0.4/24 dev vx0
 in_ns fl-vtep ip link set vx0 up
 
-if [ "$datapath" = kernel ]; then
+if [ "$offload" = tc ]; then
+  step 4 "starting flowliftd (kernel datapath behind TC flower offload, policy $tc_policy)"
+elif [ "$datapath" = kernel ]; then
   step 4 "starting flowliftd (kernel datapath: Linux's openvswitch module)"
 else
   step 4 "starting flowliftd (userspace datapath, AF_PACKET ports)"
 fi
 cp examples/demo-switch.json examples/demo-flows.txt "$work/"
 "$flowliftd" --config "$work/demo-switch.json" --control "$control" --pidfile "$work/flowliftd.pid" \
-  --datapath "$datapath" 2>"$work/flowliftd.log" &
+  --datapath "$datapath" --offload "$offload" --tc-policy "$tc_policy" 2>"$work/flowliftd.log" &
 daemon_pid=$!
 for _ in $(seq 100); do
   [ -S "$control" ] && flowlift show >/dev/null 2>&1 && break

@@ -192,7 +192,19 @@ struct Udpif::State {
 
   // ---- Handlers ----
   size_t handle_upcalls(size_t max);
-  void handle_miss(DpifUpcall& upcall);
+  // A miss between its translation and its execution: the ukey published
+  // for it and the put that installs its megaflow (the put is in the
+  // handler's batch of puts, at put_index), or none.
+  struct PreparedMiss {
+    DpifUpcall* upcall = nullptr;
+    std::shared_ptr<UdpifKey> pending;
+    size_t put_index = SIZE_MAX;
+    ActionList execute_actions;
+  };
+  // Translates one miss and publishes its ukey; appends its put to `puts`.
+  void prepare_miss(DpifUpcall& upcall, PreparedMiss& prepared, std::vector<DpifFlowPut>& puts);
+  // After the batch's puts: marks the ukey operational or withdraws it, then executes the packet.
+  void finish_miss(PreparedMiss& prepared, const Result<DpifPutOutcome>* outcome);
   void handle_action_upcall(DpifUpcall& upcall);
   // Translates `key` on the bridge that owns its input port and calls
   // `use` with the translation while that bridge's shared lock is held.
@@ -265,12 +277,29 @@ size_t Udpif::State::handle_upcalls(size_t max) {
   batch.clear();
   size_t n = dpif.recv_upcalls(max, batch);
   counters.upcalls.fetch_add(n, std::memory_order_relaxed);
+  // As OVS's handlers do: translate the whole batch, install its megaflows
+  // in one request to the datapath (an offloading datapath sends them to TC
+  // as one message train), then execute the packets, in their order.
+  thread_local std::vector<PreparedMiss> misses;
+  thread_local std::vector<DpifFlowPut> puts;
+  misses.clear();
+  puts.clear();
+  misses.reserve(batch.size());
   for (DpifUpcall& upcall : batch) {
     if (upcall.kind == DpifUpcall::Kind::kMiss)
-      handle_miss(upcall);
+      prepare_miss(upcall, misses.emplace_back(), puts);
     else
       handle_action_upcall(upcall);
   }
+  if (!puts.empty()) {
+    std::vector<Result<DpifPutOutcome>> outcomes = dpif.flow_put_batch(puts);
+    for (PreparedMiss& miss : misses)
+      finish_miss(miss, miss.put_index < outcomes.size() ? &outcomes[miss.put_index] : nullptr);
+  } else {
+    for (PreparedMiss& miss : misses) finish_miss(miss, nullptr);
+  }
+  misses.clear();
+  puts.clear();
   batch.clear();  // the packets and actions go now, not at the next batch
   return n;
 }
@@ -308,11 +337,12 @@ void Udpif::State::withdraw(const std::shared_ptr<UdpifKey>& ukey) {
   }
 }
 
-void Udpif::State::handle_miss(DpifUpcall& upcall) {
+void Udpif::State::prepare_miss(DpifUpcall& upcall, PreparedMiss& prepared, std::vector<DpifFlowPut>& puts) {
   const uint64_t now_ms = now();
-  ActionList execute_actions;
-  std::shared_ptr<UdpifKey> pending;  // published, to be put
-  DpifFlowPut put;                    // its put, made while translating
+  prepared.upcall = &upcall;
+  ActionList& execute_actions = prepared.execute_actions;
+  std::shared_ptr<UdpifKey>& pending = prepared.pending;  // published, to be put
+  DpifFlowPut put;                                        // its put, made while translating
   Status translated = translate_owned(upcall.key, [&](UpcallTranslation& t) -> Status {
     OfBridge& bridge = **t.bridge;
     XlateResult& result = t.result;
@@ -375,7 +405,19 @@ void Udpif::State::handle_miss(DpifUpcall& upcall) {
   }
 
   if (pending) {
-    Result<DpifPutOutcome> outcome = dpif.flow_put(put);
+    prepared.put_index = puts.size();
+    puts.push_back(std::move(put));
+  }
+}
+
+void Udpif::State::finish_miss(PreparedMiss& prepared, const Result<DpifPutOutcome>* outcome_of_put) {
+  std::shared_ptr<UdpifKey>& pending = prepared.pending;
+  if (pending && !outcome_of_put) {
+    withdraw(pending);  // a datapath that answered fewer puts than it was given
+    counters.upcall_errors.fetch_add(1, std::memory_order_relaxed);
+    note_error("upcall: the datapath gave no outcome for a flow put on " + pending->bridge->name());
+  } else if (pending) {
+    const Result<DpifPutOutcome>& outcome = *outcome_of_put;
     if (outcome) {
       pending->operational_dump_sequence.store(dump_sequence.load(std::memory_order_acquire),
                                                std::memory_order_release);
@@ -394,7 +436,7 @@ void Udpif::State::handle_miss(DpifUpcall& upcall) {
       }
     }
   }
-  execute(upcall, execute_actions);
+  execute(*prepared.upcall, prepared.execute_actions);
 }
 
 void Udpif::State::execute(DpifUpcall& upcall, const ActionList& actions) {

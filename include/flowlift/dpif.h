@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -126,6 +127,14 @@ class Dpif {
   // EEXIST when the flow exists and !modify; ENOENT when it does not and
   // !create; EINVAL (naming the attribute) for actions the datapath refuses.
   virtual Result<DpifPutOutcome> flow_put(const DpifFlowPut& put) = 0;
+  // Several puts in one request where the datapath can (OVS's dpif_operate):
+  // one outcome per put, in order. The default puts them one by one.
+  virtual std::vector<Result<DpifPutOutcome>> flow_put_batch(std::span<const DpifFlowPut> puts) {
+    std::vector<Result<DpifPutOutcome>> outcomes;
+    outcomes.reserve(puts.size());
+    for (const DpifFlowPut& put : puts) outcomes.push_back(flow_put(put));
+    return outcomes;
+  }
   virtual Result<Megaflow> flow_get(const Ufid& ufid) const = 0;
   // Returns the flow with its final statistics.
   virtual Result<Megaflow> flow_del(const Ufid& ufid) = 0;

@@ -6,11 +6,35 @@
 
 #include <cstdio>
 #include <string>
+#include <utility>
 
 #include "kmod/lab_test_support.h"
 
 namespace flowlift {
 namespace {
+
+// The demo's whole output and exit status, run with `environment`.
+std::pair<int, std::string> run_demo(const std::string& environment) {
+  const std::string command = std::string("FLOWLIFT_DEMO_BUILD=") + FLOWLIFT_BUILD_DIR + " " + environment +
+                              " bash " + FLOWLIFT_SOURCE_DIR + "/scripts/demo.sh 2>&1";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (!pipe) return {-1, "popen failed"};
+  std::string output;
+  char buffer[4096];
+  while (size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
+  return {::pclose(pipe), output};
+}
+
+TEST(DemoInTheLab, TheDemoRunsBehindTcOffloadAndItsTableSaysWhereEachMegaflowIs) {
+  if (std::string why = lab_unavailable_reason(); !why.empty()) GTEST_SKIP() << why;
+  auto [status, output] = run_demo("FLOWLIFT_DEMO_DATAPATH=kernel FLOWLIFT_DEMO_OFFLOAD=tc");
+  EXPECT_EQ(status, 0) << output;
+  EXPECT_NE(output.find("kernel datapath behind TC flower offload"), std::string::npos) << output;
+  EXPECT_NE(output.find("demo: done"), std::string::npos) << output;
+  EXPECT_EQ(output.find("FAIL "), std::string::npos) << output;
+  // The table's WHERE column: flows in TC's software path (skip_hw on veth).
+  EXPECT_NE(output.find("  tc_sw  "), std::string::npos) << output;
+}
 
 TEST(DemoInTheLab, TheDemoRunsOverTheKernelDatapath) {
   if (std::string why = lab_unavailable_reason(); !why.empty()) GTEST_SKIP() << why;
