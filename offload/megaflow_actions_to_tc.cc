@@ -101,7 +101,7 @@ struct HeaderImage {
 
   template <typename T>
   void put(size_t offset, const T& new_value, const T& write_mask) {
-    static_assert(sizeof(T) + 0 <= kSize);
+    static_assert(sizeof(T) <= kSize);
     const auto* v = reinterpret_cast<const uint8_t*>(&new_value);
     const auto* m = reinterpret_cast<const uint8_t*>(&write_mask);
     for (size_t i = 0; i < sizeof(T); ++i) {

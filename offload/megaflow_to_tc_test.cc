@@ -495,6 +495,18 @@ TEST(MegaflowToTc, PartialIpProtoMaskIsRefused) {
             "ip_proto mask 0xf0 is partial: tc flower matches ip_proto exactly only");
 }
 
+TEST(MegaflowToTc, MatchedKeyAttributeFlowliftDoesNotHoldIsRefused) {
+  // OVS_KEY_ATTR_IPV6_EXTHDRS (32) as Linux echoes it: wildcarded, harmless.
+  Megaflow flow = megaflow("recirc_id(0),in_port(1),eth(),eth_type(0x86dd),ipv6(frag=no) actions:2");
+  flow.unheld_key_attributes.push_back(UnheldKeyAttribute{32, {0, 0}, {0, 0}});
+  ASSERT_TRUE(megaflow_to_tc(flow, test_ports()).is_ok());
+  flow.unheld_key_attributes[0].mask = {0, 0x41};
+  Result<TcFlowerRule> rule = megaflow_to_tc(flow, test_ports());
+  ASSERT_FALSE(rule.is_ok());
+  EXPECT_EQ(rule.status().message(),
+            "tc flower has no key for key attribute 32 (matched by the flow, not held by flowlift)");
+}
+
 // =====================================================================
 // Metadata flower has no key for
 // =====================================================================
