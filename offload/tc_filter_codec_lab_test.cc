@@ -414,6 +414,41 @@ TEST_F(TcFilterCodecLab, AMatchedFrameIsCountedInSoftwareAndReadBackThroughGet) 
   EXPECT_TRUE(dump(a0_, 13).empty());
 }
 
+// The write modes against the kernel: kReplace rewrites the filter its
+// handle names (the echo shows the new actions), kCreate refuses a handle
+// already taken (EEXIST), and a skip_sw filter is refused where no device
+// can hold it in hardware (a veth), with the kernel's reason.
+TEST_F(TcFilterCodecLab, ReplaceRewritesByHandleCreateRefusesATakenHandleAndSkipSwNeedsANic) {
+  TcFlowerRule rule = install(tc_example_ipv4_tcp_rule(a0_, b0_), 20);
+  ASSERT_NE(rule.handle, 0u);
+
+  TcFlowerRule replaced = rule;
+  replaced.actions = {TcMirredAction{b0_, "", false}, TcDropAction{}};
+  const TcLabReply replace =
+      transact(socket_.get(), encode_tc_filter_new(replaced, TcFilterWrite::kReplace, 21));
+  ASSERT_EQ(replace.error, 0) << std::strerror(replace.error) << ": " << replace.extack;
+  ASSERT_EQ(replace.messages.size(), 1u);
+  Result<TcParsedFilter> echo = parse_tc_filter_message(replace.messages[0]);
+  ASSERT_TRUE(echo.is_ok()) << echo.status().message();
+  EXPECT_EQ(echo->rule, replaced);
+  auto filters = dump(a0_, 22);
+  ASSERT_EQ(filters.size(), 1u);
+  EXPECT_EQ(filters.begin()->second.rule, replaced);
+
+  const TcLabReply again = transact(socket_.get(), encode_tc_filter_new(rule, TcFilterWrite::kCreate, 23));
+  EXPECT_EQ(again.error, EEXIST) << std::strerror(again.error) << ": " << again.extack;
+
+  TcFlowerRule hardware_only = tc_example_vlan_rule(a0_, b0_);
+  hardware_only.policy = TcPolicy::kSkipSw;
+  const TcLabReply refused =
+      transact(socket_.get(), encode_tc_filter_new(hardware_only, TcFilterWrite::kCreate, 24));
+  EXPECT_NE(refused.error, 0);
+  EXPECT_TRUE(refused.messages.empty());
+  std::printf("skip_sw on a veth: errno %d (%s), extack \"%s\"\n", refused.error,
+              std::strerror(refused.error), refused.extack.c_str());
+  EXPECT_EQ(dump(a0_, 25).size(), 1u) << "nothing installed by the refused request";
+}
+
 // The other direction: filters that iproute2 encodes (`tc filter add`), as
 // the kernel dumps them, read by our parser to the rules flowlift would have
 // sent for the same match and actions. With FLOWLIFT_TC_RECORD set, the
