@@ -49,6 +49,8 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 bool is_vlan_tpid(Be16 ethertype) { return ethertype == kVlanTpid8021Q || ethertype == kVlanTpid8021AD; }
 
 // ---- Names of flower attributes, for error messages ----
+// Every TCA_FLOWER_* of the uapi enum (pkt_cls.h), so that an error names
+// the attribute as the kernel and iproute2 sources do.
 
 struct TcFlowerAttributeName {
   uint16_t attribute;

@@ -28,6 +28,8 @@
 //   IPv6 address is set; tos, ttl and dst_port only when non-zero (as the
 //   kernel dumps them). dont_fragment is TCA_TUNNEL_KEY_NO_FRAG, which
 //   kernels before 6.3 ignore.
+// - Limits are the kernel's and the translation keeps within them: at most
+//   TCA_ACT_MAX_PRIO (32) actions, 255 keys per pedit action.
 #pragma once
 
 #include <cstdint>
@@ -42,7 +44,8 @@ namespace flowlift {
 
 enum class TcFilterWrite : uint8_t {
   kCreate,   // NLM_F_CREATE | NLM_F_EXCL: fails with EEXIST when the handle is taken
-  kReplace,  // NLM_F_CREATE | NLM_F_REPLACE: rewrites the filter rule.handle names (needs it)
+  kReplace,  // NLM_F_CREATE | NLM_F_REPLACE: rewrites the filter rule.handle names (with
+             // handle 0 the kernel would create a new filter instead)
 };
 
 // One whole RTM_NEWTFILTER message (nlmsghdr included), flags

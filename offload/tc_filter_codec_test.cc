@@ -328,6 +328,27 @@ TEST(TcFilterCodecBytes, VlanIdIsAHostOrderU16AndTheEthTypeAttributeIsTheOuterTp
   EXPECT_EQ(mnl_attr_get_u16(find_attribute(qinq, {TCA_OPTIONS, TCA_FLOWER_KEY_CVLAN_ID})), 256);
 }
 
+// flower reads the innermost ethertype of a VLAN rule only from the
+// VLAN_ETH_TYPE (or CVLAN_ETH_TYPE) attribute: a rule holding kEthType
+// without it still gets it there, never dropped.
+TEST(TcFilterCodecBytes, AVlanRulesEthertypeTravelsAfterItsInnermostTag) {
+  TcFlowerRule rule = tc_example_rule_base(2, 1, 0x8100);
+  rule.match.set(tc_example_key(F::kVlanId, {0x00, 0x05}));
+  rule.match.set(tc_example_key(F::kEthType, {0x86, 0xdd}));
+  const Bytes message = encode_tc_filter_new(rule, TcFilterWrite::kCreate, 1);
+  EXPECT_EQ(payload_of(find_attribute(message, {TCA_OPTIONS, TCA_FLOWER_KEY_ETH_TYPE})), (Bytes{0x81, 0x00}));
+  EXPECT_EQ(payload_of(find_attribute(message, {TCA_OPTIONS, TCA_FLOWER_KEY_VLAN_ETH_TYPE})),
+            (Bytes{0x86, 0xdd}));
+
+  rule.match.set(tc_example_key(F::kVlanEthType, {0x81, 0x00}));
+  rule.match.set(tc_example_key(F::kCvlanId, {0x00, 0x06}));
+  const Bytes qinq = encode_tc_filter_new(rule, TcFilterWrite::kCreate, 1);
+  EXPECT_EQ(payload_of(find_attribute(qinq, {TCA_OPTIONS, TCA_FLOWER_KEY_VLAN_ETH_TYPE})),
+            (Bytes{0x81, 0x00}));
+  EXPECT_EQ(payload_of(find_attribute(qinq, {TCA_OPTIONS, TCA_FLOWER_KEY_CVLAN_ETH_TYPE})),
+            (Bytes{0x86, 0xdd}));
+}
+
 TEST(TcFilterCodecBytes, MplsLabelIsAHostOrderU32) {
   const Bytes message = encode_tc_filter_new(tc_example_mpls_rule(), TcFilterWrite::kCreate, 1);
   EXPECT_EQ(mnl_attr_get_u32(find_attribute(message, {TCA_OPTIONS, TCA_FLOWER_KEY_MPLS_LABEL})), 123456u);
@@ -662,7 +683,8 @@ TEST(TcFilterCodecErrors, AnAttributeLongerThanItsNestIsRefused) {
   std::memcpy(message.data() + offset, &bogus, sizeof bogus);
   Result<TcParsedFilter> parsed = parse_tc_filter_message(message);
   ASSERT_FALSE(parsed.is_ok());
-  EXPECT_NE(parsed.status().message().find("TCA_OPTIONS: attribute 22 has nla_len 65280 but"), std::string::npos)
+  EXPECT_NE(parsed.status().message().find("TCA_OPTIONS: attribute 22 has nla_len 65280 but"),
+            std::string::npos)
       << parsed.status().message();
 }
 
