@@ -28,59 +28,6 @@ T masked(T old_value, T value, T mask) {
   return static_cast<T>(value | (old_value & ~mask));
 }
 
-std::string attribute_name(ovs_key_attr attr) {
-  switch (attr) {
-    case OVS_KEY_ATTR_ETHERNET:
-      return "eth";
-    case OVS_KEY_ATTR_IPV4:
-      return "ipv4";
-    case OVS_KEY_ATTR_IPV6:
-      return "ipv6";
-    case OVS_KEY_ATTR_TCP:
-      return "tcp";
-    case OVS_KEY_ATTR_UDP:
-      return "udp";
-    case OVS_KEY_ATTR_SCTP:
-      return "sctp";
-    case OVS_KEY_ATTR_ICMP:
-      return "icmp";
-    case OVS_KEY_ATTR_ICMPV6:
-      return "icmpv6";
-    case OVS_KEY_ATTR_ARP:
-      return "arp";
-    case OVS_KEY_ATTR_ND:
-      return "nd";
-    case OVS_KEY_ATTR_MPLS:
-      return "mpls";
-    case OVS_KEY_ATTR_TUNNEL:
-      return "tunnel";
-    case OVS_KEY_ATTR_PRIORITY:
-      return "skb_priority";
-    case OVS_KEY_ATTR_SKB_MARK:
-      return "skb_mark";
-    case OVS_KEY_ATTR_ETHERTYPE:
-      return "eth_type";
-    case OVS_KEY_ATTR_VLAN:
-      return "vlan";
-    case OVS_KEY_ATTR_IN_PORT:
-      return "in_port";
-    case OVS_KEY_ATTR_CT_STATE:
-      return "ct_state";
-    case OVS_KEY_ATTR_CT_ZONE:
-      return "ct_zone";
-    case OVS_KEY_ATTR_CT_MARK:
-      return "ct_mark";
-    case OVS_KEY_ATTR_CT_LABELS:
-      return "ct_label";
-    case OVS_KEY_ATTR_RECIRC_ID:
-      return "recirc_id";
-    case OVS_KEY_ATTR_DP_HASH:
-      return "dp_hash";
-    default:
-      return "attribute " + std::to_string(static_cast<int>(attr));
-  }
-}
-
 std::string hex16(uint16_t value) {
   char buffer[8];
   std::snprintf(buffer, sizeof buffer, "0x%04x", value);
@@ -107,7 +54,7 @@ class FieldWriter {
         value_(set.value),
         mask_(set.mask),
         skb_(skb),
-        name_("set(" + attribute_name(set.attr) + ")") {}
+        name_("set(" + set_attribute_name(set.attr) + ")") {}
 
   Status run();
 

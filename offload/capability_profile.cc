@@ -419,18 +419,31 @@ Status parse_variant_kind(const Json& value, const std::string& path, TcActionKi
   return Status::ok();
 }
 
-Status parse_pedit(const Json& value, const std::string& path, CapabilityProfile* profile) {
+// The start shared by the action kinds with a single variant (pedit, csum):
+// an object, either {"supported": false, ...} (returns false) or one with
+// exactly `keys` and its source, which marks the variant supported (true).
+Result<bool> parse_single_variant_kind(const Json& value, const std::string& path, K kind, V variant_id,
+                                       std::initializer_list<std::string_view> keys,
+                                       CapabilityProfile* profile) {
   if (Status s = expect_object(value, path); !s) return s;
-  CapabilityActionKindSupport& kind_support = profile->kinds[static_cast<size_t>(K::kPedit)];
+  CapabilityActionKindSupport& kind_support = profile->kinds[static_cast<size_t>(kind)];
   auto unsupported = parse_unsupported_kind(value, path, &kind_support);
   if (!unsupported) return unsupported.status();
-  if (*unsupported) return Status::ok();
-  if (Status s = check_keys(value, path, {"headers", "max_keys", "source"}); !s) return s;
-  CapabilityActionVariantSupport& variant = profile->variants[static_cast<size_t>(V::kPedit)];
+  if (*unsupported) return false;
+  if (Status s = check_keys(value, path, keys); !s) return s;
+  CapabilityActionVariantSupport& variant = profile->variants[static_cast<size_t>(variant_id)];
   auto source = required_string(value, path, "source");
   if (!source) return source.status();
   variant.source = *source;
   variant.supported = true;
+  return true;
+}
+
+Status parse_pedit(const Json& value, const std::string& path, CapabilityProfile* profile) {
+  auto supported = parse_single_variant_kind(value, path, K::kPedit, V::kPedit,
+                                             {"headers", "max_keys", "source"}, profile);
+  if (!supported) return supported.status();
+  if (!*supported) return Status::ok();
   const std::string headers_path = child_path(path, "headers");
   auto headers = value.find("headers");
   if (headers == value.end()) return profile_error(headers_path, "missing");
@@ -468,17 +481,10 @@ Status parse_pedit(const Json& value, const std::string& path, CapabilityProfile
 }
 
 Status parse_csum(const Json& value, const std::string& path, CapabilityProfile* profile) {
-  if (Status s = expect_object(value, path); !s) return s;
-  CapabilityActionKindSupport& kind_support = profile->kinds[static_cast<size_t>(K::kCsum)];
-  auto unsupported = parse_unsupported_kind(value, path, &kind_support);
-  if (!unsupported) return unsupported.status();
-  if (*unsupported) return Status::ok();
-  if (Status s = check_keys(value, path, {"update", "requires_pedit", "source"}); !s) return s;
-  CapabilityActionVariantSupport& variant = profile->variants[static_cast<size_t>(V::kCsum)];
-  auto source = required_string(value, path, "source");
-  if (!source) return source.status();
-  variant.source = *source;
-  variant.supported = true;
+  auto supported = parse_single_variant_kind(value, path, K::kCsum, V::kCsum,
+                                             {"update", "requires_pedit", "source"}, profile);
+  if (!supported) return supported.status();
+  if (!*supported) return Status::ok();
   const std::string update_path = child_path(path, "update");
   auto update = value.find("update");
   if (update == value.end() || !update->is_array() || update->empty())

@@ -45,53 +45,6 @@ bool zero_bytes(const void* bytes, size_t size) {
   return true;
 }
 
-const char* set_attribute_name(ovs_key_attr attr) {
-  switch (attr) {
-    case OVS_KEY_ATTR_ETHERNET:
-      return "eth";
-    case OVS_KEY_ATTR_IPV4:
-      return "ipv4";
-    case OVS_KEY_ATTR_IPV6:
-      return "ipv6";
-    case OVS_KEY_ATTR_TCP:
-      return "tcp";
-    case OVS_KEY_ATTR_UDP:
-      return "udp";
-    case OVS_KEY_ATTR_SCTP:
-      return "sctp";
-    case OVS_KEY_ATTR_ICMP:
-      return "icmp";
-    case OVS_KEY_ATTR_ICMPV6:
-      return "icmpv6";
-    case OVS_KEY_ATTR_ARP:
-      return "arp";
-    case OVS_KEY_ATTR_ND:
-      return "nd";
-    case OVS_KEY_ATTR_MPLS:
-      return "mpls";
-    case OVS_KEY_ATTR_TUNNEL:
-      return "tunnel";
-    case OVS_KEY_ATTR_PRIORITY:
-      return "skb_priority";
-    case OVS_KEY_ATTR_SKB_MARK:
-      return "skb_mark";
-    case OVS_KEY_ATTR_CT_STATE:
-      return "ct_state";
-    case OVS_KEY_ATTR_CT_ZONE:
-      return "ct_zone";
-    case OVS_KEY_ATTR_CT_MARK:
-      return "ct_mark";
-    case OVS_KEY_ATTR_CT_LABELS:
-      return "ct_label";
-    case OVS_KEY_ATTR_ETHERTYPE:
-      return "eth_type";
-    case OVS_KEY_ATTR_VLAN:
-      return "vlan";
-    default:
-      return "an unknown key attribute";
-  }
-}
-
 // One header's bytes to write: the new value and which bits are written,
 // laid out as on the wire from the header's start.
 template <size_t kSize>

@@ -35,9 +35,9 @@ namespace flowlift {
 enum class TcFlowerField : uint8_t {
   kEthDst,
   kEthSrc,
-  kEthType,      // the innermost ethertype (TCA_FLOWER_KEY_ETH_TYPE)
-  kVlanId,       // outer tag (exact only)
-  kVlanPrio,     // outer tag (exact only)
+  kEthType,   // TCA_FLOWER_KEY_ETH_TYPE: the ethertype, or the outer TPID of a VLAN rule (megaflow_to_tc.h)
+  kVlanId,    // outer tag (exact only)
+  kVlanPrio,  // outer tag (exact only)
   kVlanEthType,  // what follows the outer tag: 0x8100 for QinQ, else the inner ethertype
   kCvlanId,
   kCvlanPrio,

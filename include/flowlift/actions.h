@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <variant>
 #include <vector>
 
@@ -26,7 +27,8 @@ using ActionList = std::vector<Action>;
 class BoxedKey {
  public:
   BoxedKey() : key_(std::make_unique<FlowKey>()) {}
-  BoxedKey(const FlowKey& key) : key_(std::make_unique<FlowKey>(key)) {}  // NOLINT(google-explicit-constructor)
+  BoxedKey(const FlowKey& key)
+      : key_(std::make_unique<FlowKey>(key)) {}  // NOLINT(google-explicit-constructor)
   BoxedKey(const BoxedKey& other) : key_(std::make_unique<FlowKey>(*other)) {}
   BoxedKey(BoxedKey&& other) noexcept : key_(std::move(other.key_)) {}
   BoxedKey& operator=(const BoxedKey& other) {
@@ -69,8 +71,8 @@ struct UserspaceAction {
   std::vector<uint8_t> userdata;  // OVS_USERSPACE_ATTR_USERDATA; empty = absent
   bool has_userdata = false;
   bool has_egress_tun_port = false;
-  uint32_t egress_tun_port = 0;   // OVS_USERSPACE_ATTR_EGRESS_TUN_PORT
-  bool actions = false;           // OVS_USERSPACE_ATTR_ACTIONS flag
+  uint32_t egress_tun_port = 0;  // OVS_USERSPACE_ATTR_EGRESS_TUN_PORT
+  bool actions = false;          // OVS_USERSPACE_ATTR_ACTIONS flag
   bool operator==(const UserspaceAction&) const = default;
 };
 
@@ -80,6 +82,11 @@ struct UserspaceAction {
 // The new values sit in `value` at their usual FlowKey places; `mask` says
 // which bits to write. For a non-masked set the mask covers every field of the
 // attribute (the kernel's SET writes them all).
+// The ovs-dpctl name of a key attribute a set action writes ("eth",
+// "ipv4", "tunnel", "skb_mark", ...), as errors and refusals name it; "key
+// attribute N" for one outside that list.
+std::string set_attribute_name(ovs_key_attr attr);
+
 struct SetAction {
   ovs_key_attr attr = OVS_KEY_ATTR_UNSPEC;
   bool masked = false;
@@ -168,13 +175,72 @@ struct Action {
   Action(T alternative) : v(std::move(alternative)) {}  // NOLINT(google-explicit-constructor)
 
   template <typename T>
-  bool is() const { return std::holds_alternative<T>(v); }
+  bool is() const {
+    return std::holds_alternative<T>(v);
+  }
   template <typename T>
-  const T& as() const { return std::get<T>(v); }
+  const T& as() const {
+    return std::get<T>(v);
+  }
   template <typename T>
-  T& as() { return std::get<T>(v); }
+  T& as() {
+    return std::get<T>(v);
+  }
   bool operator==(const Action& other) const { return v == other.v; }
 };
+
+inline std::string set_attribute_name(ovs_key_attr attr) {
+  switch (attr) {
+    case OVS_KEY_ATTR_ETHERNET:
+      return "eth";
+    case OVS_KEY_ATTR_IPV4:
+      return "ipv4";
+    case OVS_KEY_ATTR_IPV6:
+      return "ipv6";
+    case OVS_KEY_ATTR_TCP:
+      return "tcp";
+    case OVS_KEY_ATTR_UDP:
+      return "udp";
+    case OVS_KEY_ATTR_SCTP:
+      return "sctp";
+    case OVS_KEY_ATTR_ICMP:
+      return "icmp";
+    case OVS_KEY_ATTR_ICMPV6:
+      return "icmpv6";
+    case OVS_KEY_ATTR_ARP:
+      return "arp";
+    case OVS_KEY_ATTR_ND:
+      return "nd";
+    case OVS_KEY_ATTR_MPLS:
+      return "mpls";
+    case OVS_KEY_ATTR_TUNNEL:
+      return "tunnel";
+    case OVS_KEY_ATTR_PRIORITY:
+      return "skb_priority";
+    case OVS_KEY_ATTR_SKB_MARK:
+      return "skb_mark";
+    case OVS_KEY_ATTR_ETHERTYPE:
+      return "eth_type";
+    case OVS_KEY_ATTR_VLAN:
+      return "vlan";
+    case OVS_KEY_ATTR_IN_PORT:
+      return "in_port";
+    case OVS_KEY_ATTR_CT_STATE:
+      return "ct_state";
+    case OVS_KEY_ATTR_CT_ZONE:
+      return "ct_zone";
+    case OVS_KEY_ATTR_CT_MARK:
+      return "ct_mark";
+    case OVS_KEY_ATTR_CT_LABELS:
+      return "ct_label";
+    case OVS_KEY_ATTR_RECIRC_ID:
+      return "recirc_id";
+    case OVS_KEY_ATTR_DP_HASH:
+      return "dp_hash";
+    default:
+      return "key attribute " + std::to_string(static_cast<int>(attr));
+  }
+}
 
 inline bool SampleAction::operator==(const SampleAction& o) const {
   return probability == o.probability && actions == o.actions;
