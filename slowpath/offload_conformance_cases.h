@@ -77,6 +77,10 @@ struct OffloadConformanceCase {
   // this text; the flow then runs in the datapath in both runs.
   std::string expected_refusal;
   bool needs_underlay = false;  // VXLAN cases: skipped without an underlay
+  // Non-empty: TC is known to differ from the datapath here on some kernels,
+  // and why. The case still runs and reports what it saw; the lab test does
+  // not fail on it.
+  std::string known_divergence;
 };
 
 // Port numbers of one run.

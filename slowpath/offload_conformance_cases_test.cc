@@ -175,7 +175,7 @@ TEST(OffloadConformanceCases, VxlanEncapExpectsTheOuterHeadersOfRfc7348AroundThe
             std::vector<uint8_t>(kRemoteMac.begin(), kRemoteMac.end()));
   EXPECT_EQ(std::vector<uint8_t>(out.begin() + 6, out.begin() + 12),
             std::vector<uint8_t>(kUnderlayMac.begin(), kUnderlayMac.end()));
-  EXPECT_EQ(out[20], 0x40) << "df";
+  EXPECT_EQ(out[20], 0x00) << "no df without flags(df)";
   EXPECT_EQ(out[22], 64) << "ttl";
   EXPECT_EQ(std::vector<uint8_t>(out.begin() + 26, out.begin() + 34),
             (std::vector<uint8_t>{192, 168, 77, 1, 192, 168, 77, 2}));
@@ -184,6 +184,21 @@ TEST(OffloadConformanceCases, VxlanEncapExpectsTheOuterHeadersOfRfc7348AroundThe
   EXPECT_EQ(std::vector<uint8_t>(out.begin() + 42, out.begin() + 50),
             (std::vector<uint8_t>{0x08, 0, 0, 0, 0, 0, 42, 0}));
   EXPECT_EQ(std::vector<uint8_t>(out.begin() + 50, out.end()), c.sent[0]);
+}
+
+TEST(OffloadConformanceCases, VxlanEncapWithDfSetsTheOuterDontFragmentBitAndNothingElseChanges) {
+  const std::vector<OffloadConformanceCase> cases = table();
+  const std::vector<uint8_t>& plain =
+      first_expected(named(cases, "vxlan_encap"), ConformancePortRole::kUnderlay);
+  const std::vector<uint8_t>& df =
+      first_expected(named(cases, "vxlan_encap_df"), ConformancePortRole::kUnderlay);
+  ASSERT_EQ(plain.size(), df.size());
+  EXPECT_EQ(df[20], 0x40);
+  for (size_t i = 0; i < df.size(); ++i) {
+    if (i == 20 || i == 24 || i == 25) continue;  // flags, header checksum
+    EXPECT_EQ(df[i], plain[i]) << "byte " << i;
+  }
+  EXPECT_FALSE(named(cases, "vxlan_encap_df").known_divergence.empty());
 }
 
 TEST(OffloadConformanceCases, OnlyTheOuterIpIdChecksumAndUdpSourcePortAreEverIgnored) {
