@@ -28,28 +28,19 @@ std::string kernel_refusal(const TcRequestOutcome& outcome) {
 
 uint64_t counter_share(uint64_t total, uint64_t part) { return total > part ? total - part : 0; }
 
-// What TC's software path leaves out of each packet's bytes that the
-// datapath counts (found by the conformance suite, offload_conformance_*):
-// flower runs at the ingress hook, where skb->len starts at the network
-// header and a received VLAN tag has already moved into the skb's metadata;
-// the openvswitch module counts the whole frame, tag included
-// (ovs_flow_stats_update adds VLAN_HLEN). Whether packets carry a tag is
-// known when the megaflow matches the tag's presence bit, as every megaflow
-// Open vSwitch makes does; otherwise untagged is assumed. Hardware counters
-// are left as the NIC reports them.
-uint64_t tc_software_uncounted_bytes_per_packet(const Match& match) {
-  if (match.key.mac_proto != kMacProtoEthernet) return 0;
-  uint64_t bytes = 14;  // Ethernet header
-  if ((ntohs(match.mask.bits().vlan.tci) & kVlanCfi) && (ntohs(match.key.vlan.tci) & kVlanCfi)) bytes += 4;
-  return bytes;
-}
-
 bool same_place(const TcFlowerRule& a, const TcFlowerRule& b) {
   return a.ifindex == b.ifindex && a.parent == b.parent && a.chain == b.chain && a.priority == b.priority &&
          a.protocol == b.protocol;
 }
 
 }  // namespace
+
+uint64_t tc_software_uncounted_bytes_per_packet(const Match& match) {
+  if (match.key.mac_proto != kMacProtoEthernet) return 0;
+  uint64_t bytes = 14;  // Ethernet header
+  if ((ntohs(match.mask.bits().vlan.tci) & kVlanCfi) && (ntohs(match.key.vlan.tci) & kVlanCfi)) bytes += 4;
+  return bytes;
+}
 
 Result<TcPolicy> parse_tc_policy(std::string_view text) {
   if (text == "none") return TcPolicy::kNone;
