@@ -613,7 +613,7 @@ class CapabilityJsonSyntaxError : public nlohmann::json_sax<Json> {
   std::string message;
 };
 
-Result<std::string> read_file(const std::string& path) {
+Result<std::string> read_profile_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status(ENOENT, "cannot open");
   std::ostringstream text;
@@ -735,7 +735,7 @@ Result<CapabilityProfile> load_capability_profile(std::string_view name_or_path)
     }
   }
   const std::string path(name_or_path);
-  auto text = read_file(path);
+  auto text = read_profile_file(path);
   if (!text) {
     std::string message = path + ": " + text.status().message();
     if (!looks_like_path)

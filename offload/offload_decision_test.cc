@@ -384,5 +384,24 @@ TEST(OffloadDecision, AnUnlistedActionKindIsRefused) {
   EXPECT_EQ(profile.kind(TcActionKind::kMpls).source, "not listed in the profile");
 }
 
+TEST(OffloadDecision, EthertypesOfPushesAndRewritesAreChecked) {
+  TcFlowerRule modify = tcp_forward_rule();
+  modify.actions.insert(modify.actions.begin(), TcVlanModifyAction{htons(0x88a8), 30, 0});
+  EXPECT_EQ(refusal(modify, builtin("mlx5-connectx6dx")),
+            "mlx5-connectx6dx profile: vlan modify with TPID 0x88a8 not supported");
+  EXPECT_EQ(refusal(modify, builtin("tc-software")), "accepted");
+
+  TcFlowerRule mpls = tcp_forward_rule();
+  mpls.actions.insert(mpls.actions.begin(), TcMplsPushAction{htons(0x0800), 100, 0, 64, 1});
+  EXPECT_EQ(refusal(mpls, builtin("tc-software")),
+            "tc-software profile: mpls push of ethertype 0x0800 not supported");
+}
+
+TEST(OffloadDecision, APeditHeaderTypeTheKernelDoesNotDefineIsRefused) {
+  TcFlowerRule rule = tcp_forward_rule();
+  rule.actions.insert(rule.actions.begin(), TcPeditAction{{pedit_rewriting(7, 0, {0xff, 0, 0, 0})}});
+  EXPECT_EQ(refusal(rule, builtin("tc-software")), "tc-software profile: pedit header type 7 not supported");
+}
+
 }  // namespace
 }  // namespace flowlift

@@ -26,6 +26,8 @@ std::string kernel_refusal(const TcRequestOutcome& outcome) {
   return text;
 }
 
+constexpr uint64_t kEthernetHeaderBytes = 14;  // ETH_HLEN
+
 uint64_t counter_share(uint64_t total, uint64_t part) { return total > part ? total - part : 0; }
 
 bool same_place(const TcFlowerRule& a, const TcFlowerRule& b) {
@@ -323,8 +325,18 @@ Megaflow TcOffloadProvider::report(const HeldFlow& held) const {
   flow.location.reason = held.reason;
   flow.location.provider = "tc";
   flow.location.hardware = FlowStats{hardware_packets, hardware_bytes, 0, 0};
-  flow.location.tc_software = FlowStats{counter_share(total_packets, hardware_packets),
-                                        counter_share(total_bytes, hardware_bytes), 0, 0};
+  // TC's software path counts bytes from the network header: at the ingress
+  // hook the Ethernet header has already been pulled (eth_type_trans), and
+  // sch_handle_ingress takes skb->len as the packet's length. The datapath
+  // counts the whole frame. So that a megaflow's bytes mean the same in every
+  // place, each packet TC counted in software gets its Ethernet header back
+  // (an accelerated VLAN tag is in neither count). Hardware counters are the
+  // NIC's own and are taken as they come.
+  const uint64_t software_packets = counter_share(total_packets, hardware_packets);
+  const uint64_t software_bytes =
+      counter_share(total_bytes, hardware_bytes) + software_packets * kEthernetHeaderBytes;
+  flow.stats.bytes = hardware_bytes + software_bytes;
+  flow.location.tc_software = FlowStats{software_packets, software_bytes, 0, 0};
   return flow;
 }
 

@@ -16,14 +16,17 @@ std::string switch_scenario_skip_reason(const std::string& /*datapath*/) { retur
 
 namespace {
 
-INSTANTIATE_TEST_SUITE_P(Datapaths, SwitchScenarioTest, ::testing::Values("userspace", "kernel"),
-                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Datapaths, SwitchScenarioTest, ::testing::Values("userspace", "kernel", "kernel+tc"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param == "kernel+tc" ? std::string("kernel_tc") : info.param;
+                         });
 
 // What one datapath made of the fixed traffic.
 struct DatapathOutcome {
   std::vector<Bytes> received;                                         // at h2, sorted
   std::vector<std::tuple<std::string, uint64_t, uint64_t>> rules;      // rule text, n_packets, n_bytes
   std::vector<std::tuple<std::string, uint64_t, uint64_t>> megaflows;  // actions, packets, bytes
+  std::vector<std::string> placements;                                 // where each megaflow was
 };
 
 class SwitchDatapathComparison : public SwitchScenarioTest {
@@ -57,8 +60,12 @@ class SwitchDatapathComparison : public SwitchScenarioTest {
         NetnsPacketSocket out("eth0");
         for (int round = 0; round < 5; ++round) {
           for (const Bytes& frame : traffic) EXPECT_TRUE(out.send(frame));
-          // The first round goes up to the slowpath; later rounds hit megaflows.
-          std::this_thread::sleep_for(std::chrono::milliseconds(round == 0 ? 500 : 50));
+          // The first round goes up to the slowpath (one megaflow per
+          // frame); later rounds hit the megaflows.
+          if (round == 0) {
+            EXPECT_TRUE(wait_for_megaflow_count(traffic.size()));
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }
         return 0;
       });
@@ -79,16 +86,18 @@ class SwitchDatapathComparison : public SwitchScenarioTest {
                                  flow.value("n_bytes", uint64_t{0}));
     }
     std::sort(outcome.rules.begin(), outcome.rules.end());
-    for (const json& flow : megaflows())
+    for (const json& flow : megaflows()) {
       outcome.megaflows.emplace_back(flow.value("actions", ""), flow.value("packets", uint64_t{0}),
                                      flow.value("bytes", uint64_t{0}));
+      outcome.placements.push_back(flow["where"].value("placement", ""));
+    }
     std::sort(outcome.megaflows.begin(), outcome.megaflows.end());
     stop_switch();
     return outcome;
   }
 };
 
-TEST_P(SwitchDatapathComparison, SameTrafficGivesTheSamePacketsAndCountersUnderBothDatapaths) {
+TEST_P(SwitchDatapathComparison, SameTrafficGivesTheSamePacketsAndCountersUnderEveryDatapathAndUnderTc) {
   DatapathOutcome userspace = run_under("userspace");
   ASSERT_FALSE(HasFatalFailure());
   DatapathOutcome kernel = run_under("kernel");
@@ -98,6 +107,14 @@ TEST_P(SwitchDatapathComparison, SameTrafficGivesTheSamePacketsAndCountersUnderB
   EXPECT_EQ(kernel.received, userspace.received) << "the packets out differ between the datapaths";
   EXPECT_EQ(kernel.rules, userspace.rules) << "the OpenFlow rules' counters differ";
   EXPECT_EQ(kernel.megaflows, userspace.megaflows) << "the megaflows' actions or counters differ";
+  // The same traffic through TC flower (skip_hw) in front of the kernel
+  // datapath: the same packets out and the same counters, wherever counted.
+  DatapathOutcome offloaded = run_under("kernel+tc");
+  ASSERT_FALSE(HasFatalFailure());
+  EXPECT_EQ(offloaded.received, kernel.received) << "the packets out differ between TC and the datapath";
+  EXPECT_EQ(offloaded.rules, kernel.rules) << "the OpenFlow rules' counters differ under TC offload";
+  EXPECT_EQ(offloaded.megaflows, kernel.megaflows) << "the megaflows' actions or counters differ under TC offload";
+  EXPECT_EQ(offloaded.placements, std::vector<std::string>(offloaded.megaflows.size(), "tc_sw"));
   // And the counters are the traffic's: 5 packets per rule that matched.
   for (const auto& [rule, packets, bytes] : userspace.rules) {
     if (rule.find("7000") != std::string::npos || rule.find("7001") != std::string::npos) {
