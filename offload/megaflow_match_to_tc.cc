@@ -783,6 +783,16 @@ class MegaflowMatchTranslator {
 
   Status transport() {
     if (transport_state() != LayerState::kPresent) return Status::ok();
+    // The datapath reads the ports (and TCP flags, ICMP type) of a first
+    // fragment; flower's flow dissector stops at a fragment's IP header
+    // (cls_flower dissects without FLOW_DISSECTOR_F_PARSE_1ST_FRAG), so a
+    // filter would see zeros there and miss what the megaflow matches.
+    const bool admits_first_fragment = (kFragFirst & mask_.ip_frag) == key_.ip_frag;
+    if (admits_first_fragment && (mask_.tp_src || mask_.tp_dst || mask_.tcp_flags)) {
+      return refuse(std::string("tc flower cannot match the layer-4 fields of a first fragment (its flow ") +
+                    "dissector stops at a fragment's IP header), and the flow matches them with ip_frag " +
+                    hex(key_.ip_frag, 2) + "/" + hex(mask_.ip_frag, 2) + " admitting first fragments");
+    }
     switch (key_.ip_proto) {
       case IPPROTO_TCP:
         add_field(TcFlowerField::kTcpSrc, key_.tp_src, mask_.tp_src);

@@ -376,8 +376,15 @@ class RandomMegaflows {
         maskable(mask.tcp_flags);
       }
     }
-    if (mask.tp_src || mask.tp_dst || mask.tcp_flags)
+    if (mask.tp_src || mask.tp_dst || mask.tcp_flags) {
       mask.ip_proto = 0xff;  // as the kernel's layering requires
+      // Flower never reads a first fragment's layer 4 (the datapath does), so
+      // a layer-4 match admitting first fragments is refused (see
+      // MegaflowToTc.PortsOrTcpFlagsMatchedWhereFirstFragmentsAdmittedAreRefused):
+      // the flows this property is about exclude them.
+      mask.ip_frag = 0xff;
+      if (packet.ip_frag == kFragFirst) packet.ip_frag = kFragNone;
+    }
   }
 
   void arp(FlowKey& packet, FlowKey& mask) {

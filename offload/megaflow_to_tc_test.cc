@@ -439,6 +439,22 @@ INSTANTIATE_TEST_SUITE_P(Ovs, MegaflowToTcFragments,
                                                         kTcFlowerIsFragment | kTcFlowerFragIsFirst}));
 
 // Masks other than 0xff on ip_frag admit a set of fragment types.
+// Found by the conformance suite in the lab: flower's dissector never reads
+// a first fragment's layer 4, the datapath does; such a filter would miss.
+TEST(MegaflowToTc, PortsOrTcpFlagsMatchedWhereFirstFragmentsAdmittedAreRefused) {
+  expect_refused(
+      "recirc_id(0),in_port(1),eth(),eth_type(0x0800),ipv4(proto=17,frag=first),udp(dst=53) actions:2",
+      "tc flower cannot match the layer-4 fields of a first fragment (its flow dissector stops at a "
+      "fragment's IP header), and the flow matches them with ip_frag 0x01/0xff admitting first fragments");
+  expect_refused(
+      "recirc_id(0),in_port(1),eth(),eth_type(0x0800),ipv4(proto=6),tcp_flags(+syn) actions:2",
+      "tc flower cannot match the layer-4 fields of a first fragment (its flow dissector stops at a "
+      "fragment's IP header), and the flow matches them with ip_frag 0x00/0x00 admitting first fragments");
+  EXPECT_TRUE(translate(std::string(kIpv4Prefix) + "ipv4(proto=17,frag=first) actions:2"))
+      << "without a layer-4 match a first fragment is fine";
+  EXPECT_TRUE(translate(std::string(kIpv4Prefix) + "ipv4(proto=17,frag=no),udp(dst=53) actions:2"));
+}
+
 TEST(MegaflowToTc, PartialIpFragMasksBecomeTheFlagsOfTheirFragmentTypes) {
   auto with_frag = [](uint8_t value, uint8_t mask) {
     Megaflow flow = megaflow(std::string(kIpv4Prefix) + "ipv4(proto=17,frag=no) actions:2");

@@ -1,5 +1,6 @@
 #include "offload/tc_offload_provider.h"
 
+#include <arpa/inet.h>
 #include <net/if.h>
 
 #include <cstring>
@@ -25,8 +26,6 @@ std::string kernel_refusal(const TcRequestOutcome& outcome) {
   return text;
 }
 
-constexpr uint64_t kEthernetHeaderBytes = 14;  // ETH_HLEN
-
 uint64_t counter_share(uint64_t total, uint64_t part) { return total > part ? total - part : 0; }
 
 bool same_place(const TcFlowerRule& a, const TcFlowerRule& b) {
@@ -35,6 +34,13 @@ bool same_place(const TcFlowerRule& a, const TcFlowerRule& b) {
 }
 
 }  // namespace
+
+uint64_t tc_software_uncounted_bytes_per_packet(const Match& match) {
+  if (match.key.mac_proto != kMacProtoEthernet) return 0;
+  uint64_t bytes = 14;  // ETH_HLEN
+  if ((ntohs(match.mask.bits().vlan.tci) & kVlanCfi) && (ntohs(match.key.vlan.tci) & kVlanCfi)) bytes += 4;
+  return bytes;
+}
 
 Result<TcPolicy> parse_tc_policy(std::string_view text) {
   if (text == "none") return TcPolicy::kNone;
@@ -309,22 +315,19 @@ Megaflow TcOffloadProvider::report(const HeldFlow& held) const {
   const uint64_t hardware_packets = held.carried_hardware.packets + held.last_hardware.packets;
   const uint64_t hardware_bytes = held.carried_hardware.bytes + held.last_hardware.bytes;
   flow.stats.packets = total_packets;
-  flow.stats.bytes = total_bytes;
   flow.stats.used_ms = held.last_used_ms.value_or(0);
   flow.location.placement = held.placement;
   flow.location.reason = held.reason;
   flow.location.provider = "tc";
   flow.location.hardware = FlowStats{hardware_packets, hardware_bytes, 0, 0};
-  // TC's software path counts bytes from the network header: at the ingress
-  // hook the Ethernet header has already been pulled (eth_type_trans), and
-  // sch_handle_ingress takes skb->len as the packet's length. The datapath
-  // counts the whole frame. So that a megaflow's bytes mean the same in every
-  // place, each packet TC counted in software gets its Ethernet header back
-  // (an accelerated VLAN tag is in neither count). Hardware counters are the
-  // NIC's own and are taken as they come.
+  // So that a megaflow's bytes mean the same in every place, each packet TC
+  // counted in software gets back what its count leaves out and the
+  // datapath's includes: the Ethernet header, and a received VLAN tag (see
+  // tc_software_uncounted_bytes_per_packet). Hardware counters are the NIC's
+  // own and are taken as they come.
   const uint64_t software_packets = counter_share(total_packets, hardware_packets);
-  const uint64_t software_bytes =
-      counter_share(total_bytes, hardware_bytes) + software_packets * kEthernetHeaderBytes;
+  const uint64_t software_bytes = counter_share(total_bytes, hardware_bytes) +
+                                  software_packets * tc_software_uncounted_bytes_per_packet(held.flow.match);
   flow.stats.bytes = hardware_bytes + software_bytes;
   flow.location.tc_software = FlowStats{software_packets, software_bytes, 0, 0};
   return flow;

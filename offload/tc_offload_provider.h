@@ -57,6 +57,17 @@ namespace flowlift {
 // "none", "skip_sw", "skip_hw".
 Result<TcPolicy> parse_tc_policy(std::string_view text);
 
+// The bytes of each packet TC's software path does not count and the
+// datapath does; the provider adds them to its software byte counters (found
+// by the offload conformance suite). Flower counts at the ingress hook, where
+// skb->len starts at the network header and a received VLAN tag has already
+// moved into the skb's metadata; the openvswitch module counts the whole
+// frame, tag included (ovs_flow_stats_update adds VLAN_HLEN). Whether
+// packets carry a tag is known when the megaflow matches the tag's presence
+// bit, as every megaflow Open vSwitch makes does; otherwise untagged is
+// assumed. Hardware counters are left as the NIC reports them.
+uint64_t tc_software_uncounted_bytes_per_packet(const Match& match);
+
 struct TcOffloadConfig {
   TcPolicy default_policy = TcPolicy::kNone;
   std::map<std::string, TcPolicy> device_policies;  // by device name

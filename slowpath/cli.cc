@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "slowpath/control_client.h"
+#include "slowpath/offload_conformance_command.h"
 
 namespace flowlift {
 namespace {
@@ -484,6 +485,9 @@ std::string cli_usage_text() {
     text += "  " + synopsis(spec) + "\n      " + std::string(spec.summary) + "\n";
   }
   text +=
+      "  conformance --port DEV --peer DEV --out DEV --out-peer DEV [--policy ...] [--json|--markdown]\n"
+      "      run the offload conformance suite on these devices, locally as root (not through\n"
+      "      flowliftd); `flowlift conformance --help` says more\n"
       "  help\n      this text\n\n"
       "--json prints the structured result instead of the text.\n"
       "Exit status: 0 done, 1 flowliftd refused or could not be reached, 2 usage error.\n";
@@ -492,6 +496,9 @@ std::string cli_usage_text() {
 
 int run_cli(std::span<const std::string> arguments, std::istream& input, std::ostream& output,
             std::ostream& errors) {
+  // Local commands: they act on this host's devices themselves, without flowliftd.
+  if (!arguments.empty() && arguments.front() == "conformance")
+    return run_conformance_command(arguments.subspan(1), output, errors);
   CliFileReader read_file = [&input](const std::string& name) -> Result<std::string> {
     if (name == "-") return read_stream(input, "standard input");
     std::ifstream file(name, std::ios::binary);
