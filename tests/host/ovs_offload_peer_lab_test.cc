@@ -560,6 +560,20 @@ TEST_F(OvsOffloadPeerLab, SameFlowTableAndTrafficGiveTheSameFramesAndTheTcPlacem
   for (const PeerMegaflow& flow : ovs.megaflows)
     all["open_vswitch_megaflows"].push_back(megaflow_json(&flow));
   for (const PeerMegaflow& flow : ours.megaflows) all["flowlift_megaflows"].push_back(megaflow_json(&flow));
+  // Per filter on p1, its TC action kinds in order (the list sorted: the two
+  // dumps give filters in their own order).
+  for (const auto& [side, shown] : {std::pair<std::string, const json*>{"open_vswitch", &ovs.tc_filter_show},
+                                    {"flowlift", &ours.tc_filter_show}}) {
+    std::vector<std::string> filters;
+    for (const json& filter : *shown) {
+      std::string kinds;
+      for (const json& action : filter["options"].value("actions", json::array()))
+        kinds += (kinds.empty() ? "" : ",") + action.value("kind", std::string("?"));
+      filters.push_back(kinds);
+    }
+    std::sort(filters.begin(), filters.end());
+    all["tc_actions_on_p1"][side] = filters;
+  }
   std::cout << "ovs peer placement report:\n" << all.dump(2) << "\n";
   RecordProperty("placement_report", all.dump());
 }
