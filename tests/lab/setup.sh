@@ -10,7 +10,9 @@
 #    programs (its root is the host's /), so whatever a lab test runs inside
 #    the VM must be installed here: qemu-system-x86 (the VM), busybox-static
 #    (the initramfs), kmod (depmod here, modprobe in the guest), ethtool,
-#    openvswitch-switch (ovs-dpctl, the judge of our kernel datapath).
+#    openvswitch-switch (ovs-dpctl, the judge of our kernel datapath; ovs-vswitchd,
+#    the peer of the TC offload check and benchmark, run privately: the package's
+#    service is kept from starting).
 # 2. The kernel image package linux-image-amd64 points at, fetched with
 #    `apt-get download` and only unpacked under LAB_DIR/kernel: nothing is
 #    installed into /boot or /lib/modules. depmod runs on that tree.
@@ -58,8 +60,21 @@ done
 if [ ${#missing[@]} -ne 0 ]; then
   say "installing ${missing[*]}"
   apt_update_once
+  # openvswitch-switch must not start its system service: lab tests and
+  # benchmarks run private ovsdb-server/ovs-vswitchd instances only. Where
+  # no policy-rc.d exists (containers usually have one), a temporary one
+  # refuses every service start for the duration of the install.
+  temporary_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod 755 /usr/sbin/policy-rc.d
+    temporary_policy=1
+  fi
+  install_status=0
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" \
-    >/dev/null || fail "apt-get install ${missing[*]} failed"
+    >/dev/null || install_status=$?
+  [ $temporary_policy = 1 ] && $SUDO rm -f /usr/sbin/policy-rc.d
+  [ $install_status = 0 ] || fail "apt-get install ${missing[*]} failed"
 fi
 command -v qemu-system-x86_64 >/dev/null || fail "qemu-system-x86_64 not found although qemu-system-x86 is installed"
 /bin/busybox --list 2>/dev/null | grep -qx switch_root \
