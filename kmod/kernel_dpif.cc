@@ -353,7 +353,11 @@ std::vector<DpifPort> KernelDpif::port_dump() const {
 
 ActionList KernelDpif::with_upcall_pids(const ActionList& actions) const {
   ActionList copy = actions;
-  if (!per_cpu_dispatch() && !upcall_sockets_.empty()) {
+  // Under per-CPU dispatch the kernel sends a userspace action's upcall to
+  // the socket of the CPU it runs on and ignores the pid, but it still
+  // refuses a pid of 0 (validate_userspace: EINVAL), so the pid is filled
+  // in whatever the dispatch mode.
+  if (!upcall_sockets_.empty()) {
     replace_userspace_pid(copy, 0, upcall_sockets_.front()->port_id());
   }
   return copy;
@@ -363,7 +367,7 @@ Result<Megaflow> KernelDpif::read_flow(std::span<const uint8_t> payload) const {
   Result<Megaflow> flow = parse_flow_reply(payload);
   // The pid put in by with_upcall_pids() goes back to 0, so that the
   // revalidator finds the actions it translated, not ones that differ.
-  if (flow && !per_cpu_dispatch() && !upcall_sockets_.empty()) {
+  if (flow && !upcall_sockets_.empty()) {
     replace_userspace_pid(flow->actions, upcall_sockets_.front()->port_id(), 0);
   }
   return flow;

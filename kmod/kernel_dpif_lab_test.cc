@@ -391,6 +391,29 @@ std::vector<DpifUpcall> collect_upcalls(KernelDpif& dpif, Enough enough,
   return all;
 }
 
+TEST_F(KernelDpifLab, PerCpuDispatchTakesUserspaceActionsWithThePidLeftZeroAndExecutesThem) {
+  open_dpif();
+  ASSERT_TRUE(dpif_->per_cpu_dispatch());
+  make_veth("flvc");
+  uint32_t port = add_system_port("flvc");
+  // The kernel refuses a userspace action whose pid is 0 even when it
+  // ignores the pid (per-CPU dispatch): the send to a controller must work.
+  DpifFlowPut to_userspace = flow_put(
+      10, "in_port(" + std::to_string(port) + "),eth(),eth_type(0x0800),ipv4(dst=10.0.0.2,proto=17,frag=no)",
+      "userspace(pid=0,userdata(0a0b0c0d))");
+  Result<DpifPutOutcome> put = dpif_->flow_put(to_userspace);
+  ASSERT_TRUE(put) << put.status().message();
+  Result<Megaflow> read_back = dpif_->flow_get(ufid_of(10));
+  ASSERT_TRUE(read_back) << read_back.status().message();
+  EXPECT_EQ(read_back->actions, to_userspace.flow.actions) << "the pid reads back as the 0 we put";
+  const std::vector<uint8_t> frame = udp_frame(5000);
+  Packet parsed(frame);
+  FlowKey key = flow_key_extract(parsed);
+  key.in_port = port;
+  Status executed = dpif_->execute(Packet(frame), key, to_userspace.flow.actions);
+  EXPECT_TRUE(executed) << executed.message();
+}
+
 TEST_F(KernelDpifLab, PerVportDispatchDeliversMissesAndUserspaceActionUpcalls) {
   KernelDpifOptions options;
   options.per_cpu_dispatch = false;

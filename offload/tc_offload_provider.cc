@@ -3,9 +3,11 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 
+#include <algorithm>
 #include <cstring>
 #include <set>
 #include <utility>
+#include <variant>
 
 #include "offload/megaflow_to_tc.h"
 #include "offload/offload_decision.h"
@@ -27,6 +29,24 @@ std::string kernel_refusal(const TcRequestOutcome& outcome) {
 }
 
 uint64_t counter_share(uint64_t total, uint64_t part) { return total > part ? total - part : 0; }
+
+// What the kernel accepted but did not keep, read from its echo: a filter
+// that would act differently from the megaflow. Today one case: Linux before
+// 6.3 ignores TCA_TUNNEL_KEY_NO_FRAG, so an encapsulation meant to set DF
+// would leave without it (the openvswitch module sets it). Empty when the
+// echo holds everything asked for.
+std::string setting_the_kernel_dropped(const TcFlowerRule& sent, const TcParsedFilter& echoed) {
+  const size_t n = std::min(sent.actions.size(), echoed.rule.actions.size());
+  for (size_t i = 0; i < n; ++i) {
+    const auto* asked = std::get_if<TcTunnelKeySetAction>(&sent.actions[i]);
+    const auto* kept = std::get_if<TcTunnelKeySetAction>(&echoed.rule.actions[i]);
+    if (asked && kept && asked->dont_fragment && !kept->dont_fragment)
+      return "kernel: tunnel_key set did not keep nofrag (Linux before 6.3 ignores TCA_TUNNEL_KEY_NO_FRAG): "
+             "the "
+             "encapsulated packets would lose DF";
+  }
+  return "";
+}
 
 bool same_place(const TcFlowerRule& a, const TcFlowerRule& b) {
   return a.ifindex == b.ifindex && a.parent == b.parent && a.chain == b.chain && a.priority == b.priority &&
@@ -212,6 +232,16 @@ OffloadPutResult TcOffloadProvider::settle(PendingPut& pending, const DpifFlowPu
   } else {
     Result<TcParsedFilter> parsed = parse_tc_filter_message(outcome.echoed);
     if (parsed) installed = std::move(*parsed);
+  }
+
+  if (installed) {
+    if (std::string lost = setting_the_kernel_dropped(pending.rule, *installed); !lost.empty()) {
+      TcFlowerRule placed = pending.rule;
+      placed.handle = installed->rule.handle;
+      (void)delete_filter(placed);
+      held_.erase(ufid);
+      return refuse(lost);
+    }
   }
 
   HeldFlow held;

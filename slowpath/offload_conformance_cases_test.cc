@@ -198,7 +198,9 @@ TEST(OffloadConformanceCases, VxlanEncapWithDfSetsTheOuterDontFragmentBitAndNoth
     if (i == 20 || i == 24 || i == 25) continue;  // flags, header checksum
     EXPECT_EQ(df[i], plain[i]) << "byte " << i;
   }
-  EXPECT_FALSE(named(cases, "vxlan_encap_df").known_divergence.empty());
+  // The provider refuses DF encapsulation on kernels that drop nofrag, so
+  // it is an ordinary case, not a divergence.
+  EXPECT_TRUE(named(cases, "vxlan_encap_df").known_divergence.empty());
 }
 
 TEST(OffloadConformanceCases, OnlyTheOuterIpIdChecksumAndUdpSourcePortAreEverIgnored) {
