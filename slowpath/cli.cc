@@ -313,7 +313,7 @@ const std::vector<CliCommandSpec>& cli_commands() {
        2,
        build_bridge_flow},
       {"dump-megaflows",
-       "[FILTER]... [--table]",
+       "[FILTER]... [--type T] [--table]",
        "print the datapath's megaflows (type=, bridge=, or a match); --table: one aligned row each",
        {"--table"},
        0,
@@ -389,7 +389,18 @@ Result<nlohmann::json> cli_request_for_command(std::span<const std::string> comm
 
   CliCommandWords words;
   words.command = command;
-  for (const std::string& word : command_and_arguments.subspan(1)) {
+  const std::span<const std::string> arguments = command_and_arguments.subspan(1);
+  for (size_t at = 0; at < arguments.size(); ++at) {
+    const std::string& word = arguments[at];
+    // dump-megaflows --type T (or --type=T) is dpctl's type=T filter term.
+    if (spec->name == "dump-megaflows" && (word == "--type" || word.starts_with("--type="))) {
+      std::string type =
+          word == "--type" ? (at + 1 < arguments.size() ? arguments[++at] : "") : word.substr(7);
+      if (type.empty())
+        return cli_usage(command + ": --type needs offloaded, non-offloaded, tc, datapath or all");
+      words.positional.push_back("type=" + type);
+      continue;
+    }
     if (word.size() > 2 && word.starts_with("--")) {
       bool allowed = false;
       for (std::string_view flag : spec->flags) allowed = allowed || flag == word;

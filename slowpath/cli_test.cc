@@ -167,6 +167,12 @@ TEST(CliFlowFileLines, LastLineWithoutNewlineIsKeptAndFinalNewlineAddsNoLine) {
 
 TEST(CliRequest, DumpMegaflowsJoinsFiltersWithSpaces) {
   EXPECT_EQ(request_for({"dump-megaflows"}), expected("dump-megaflows", nlohmann::json::object()));
+  EXPECT_EQ(request_for({"dump-megaflows", "--type", "tc", "--table"}),
+            expected("dump-megaflows", {{"table", true}, {"filter", "type=tc"}}));
+  EXPECT_EQ(request_for({"dump-megaflows", "--type=offloaded"}),
+            expected("dump-megaflows", {{"filter", "type=offloaded"}}));
+  EXPECT_EQ(usage_error_for({"dump-megaflows", "--type"}),
+            "dump-megaflows: --type needs offloaded, non-offloaded, tc, datapath or all");
   EXPECT_EQ(request_for({"dump-megaflows", "type=non-offloaded", "in_port(1),eth_type(0x0800)"}),
             expected("dump-megaflows", {{"filter", "type=non-offloaded in_port(1),eth_type(0x0800)"}}));
   EXPECT_EQ(request_for({"dump-megaflows", "--table", "bridge=br0"}),
