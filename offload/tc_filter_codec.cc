@@ -1179,8 +1179,12 @@ Result<TcParsedFilter> parse_tc_filter_message(std::span<const uint8_t> message)
   if (header.nlmsg_type == NLMSG_ERROR && header.nlmsg_len >= NLMSG_LENGTH(sizeof(nlmsgerr))) {
     nlmsgerr error;
     std::memcpy(&error, message.data() + NLMSG_HDRLEN, sizeof error);
-    return invalid_argument("an NLMSG_ERROR (errno " + std::to_string(-error.error) + ": " +
-                            std::strerror(-error.error) + "), not an RTM_NEWTFILTER");
+    // Negated in 64 bits: a hostile error field may be INT_MIN.
+    const int64_t errno_value = -static_cast<int64_t>(error.error);
+    const bool known = errno_value > 0 && errno_value < 4096;
+    return invalid_argument("an NLMSG_ERROR (errno " + std::to_string(errno_value) +
+                            (known ? ": " + std::string(std::strerror(static_cast<int>(errno_value))) : "") +
+                            "), not an RTM_NEWTFILTER");
   }
   if (header.nlmsg_type != RTM_NEWTFILTER) {
     return invalid_argument("nlmsg_type " + std::to_string(header.nlmsg_type) + " is not RTM_NEWTFILTER (" +
