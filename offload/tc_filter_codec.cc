@@ -878,6 +878,11 @@ Result<TcAction> parse_tunnel_key(std::span<const uint8_t> options, TcActionExtr
   switch (parms->t_action) {
     case TCA_TUNNEL_KEY_ACT_SET:
       set.checksum = no_checksum == 0;  // act_tunnel_key keeps TUNNEL_CSUM unless NO_CSUM says otherwise
+      // One tunnel has one address family: the kernel keeps one pair and
+      // the encoder writes one, so a message with both is not a filter we
+      // could reproduce.
+      if ((set.ipv4_src != 0 || set.ipv4_dst != 0) && !(is_zero(set.ipv6_src) && is_zero(set.ipv6_dst)))
+        return invalid_argument("tunnel_key set carries both IPv4 and IPv6 addresses");
       return TcAction{set};
     case TCA_TUNNEL_KEY_ACT_RELEASE:
       return TcAction{TcTunnelKeyUnsetAction{}};
