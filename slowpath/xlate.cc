@@ -44,12 +44,7 @@ constexpr uint8_t kIpDscpMask = 0xfc;
 constexpr uint16_t kVlanVidMask = 0x0fff;
 constexpr uint16_t kVlanPcpMask = 0xe000;
 
-bool tunnel_destination_set(const OfFlow& f) {
-  if (f.tun_dst) return true;
-  for (uint8_t b : f.tun_ipv6_dst)
-    if (b) return true;
-  return false;
-}
+bool tunnel_destination_set(const OfFlow& f) { return f.tun_dst || !all_bytes_zero(f.tun_ipv6_dst); }
 
 bool is_icmp_any(const OfFlow& f) {
   return (f.dl_type == be16(kEthTypeIpv4) && f.nw_proto == kIpProtoIcmp) ||

@@ -216,10 +216,7 @@ FlowKey plain_set_mask(ovs_key_attr attr) {
 // with (then an unchanged ECN field is left out of IP sets: the tunnel
 // output sets the outer ECN from it, so it must not be clobbered).
 bool base_has_tunnel(const OfFlow& base) {
-  if (base.tun_dst) return true;
-  for (uint8_t b : base.tun_ipv6_dst)
-    if (b) return true;
-  return false;
+  return base.tun_dst || !all_bytes_zero(base.tun_ipv6_dst);
 }
 
 // odp-util's commit(): returns whether an action was added.
@@ -432,6 +429,10 @@ TunnelKey tunnel_of(const OfFlow& f) {
 
 uint32_t commit_header_changes(const XlateHeaders& flow, XlateHeaders& base, OfFlow& wc, bool use_masked_set,
                                ActionList& actions) {
+  // Most outputs follow no header change at all (one comparison of the two
+  // header sets, where the steps below compare field by field): with nothing
+  // different, no step adds an action or a wildcard bit.
+  if (flow == base) return 0;
   commit_attribute(OVS_KEY_ATTR_ETHERNET, use_masked_set, kEthernetFields, flow.flow, base.flow, wc, actions);
   // Make the packet a non-MPLS one before L3/L4 sets, which it needs first.
   bool mpls_done = false;

@@ -17,9 +17,17 @@ template <typename T>
 bool all_bytes_zero(const T& value) {
   static_assert(std::is_trivially_copyable_v<T>);
   const auto* bytes = reinterpret_cast<const unsigned char*>(&value);
-  for (size_t i = 0; i < sizeof value; ++i)
-    if (bytes[i] != 0) return false;
-  return true;
+  // Eight bytes at a time: IPv6 addresses and MACs are tested on every
+  // translation, and a byte loop over 16 bytes was a measurable share of one.
+  uint64_t any = 0;
+  size_t i = 0;
+  for (; i + 8 <= sizeof value; i += 8) {
+    uint64_t word;
+    std::memcpy(&word, bytes + i, 8);
+    any |= word;
+  }
+  for (; i < sizeof value; ++i) any |= bytes[i];
+  return any == 0;
 }
 
 template <typename T>
@@ -57,14 +65,14 @@ uint64_t load_word(const T& value, size_t byte_offset) {
 // to the last; empty (at within.start) when there is none.
 template <WordComparable T>
 WordRange nonzero_word_range(const T& bits, WordRange within = WordRange{0, sizeof(T)}) {
-  size_t first = within.end, last = within.start;
-  for (size_t i = within.start; i < within.end; i += 8) {
-    if (load_word(bits, i) != 0) {
-      if (first == within.end) first = i;
-      last = i + 8;
-    }
-  }
-  if (first == within.end) return WordRange{within.start, within.start};
+  // From each end inwards, stopping at the first non-zero word: masks are
+  // recomputed several times per flow setup, and most of a mask's words lie
+  // outside its range, so this reads a few words where a full pass read all.
+  size_t first = within.start;
+  while (first < within.end && load_word(bits, first) == 0) first += 8;
+  if (first >= within.end) return WordRange{within.start, within.start};
+  size_t last = within.end;
+  while (load_word(bits, last - 8) == 0) last -= 8;
   return WordRange{static_cast<uint16_t>(first), static_cast<uint16_t>(last)};
 }
 
