@@ -30,6 +30,16 @@ DatapathFlow* FlowMaskEntry::find(const FlowKey& packet_key) const {
   return nullptr;
 }
 
+void FlowMaskEntry::prefetch(const FlowKey& packet_key, bool chain) const {
+  const uint64_t hash = masked_hash(packet_key, mask_, hash_basis_);
+  const std::atomic<DatapathFlow*>& head = buckets_.load(std::memory_order_acquire)->head(hash);
+  if (!chain) {
+    __builtin_prefetch(&head);
+    return;
+  }
+  if (const DatapathFlow* first = head.load(std::memory_order_acquire)) __builtin_prefetch(first);
+}
+
 uint64_t FlowMaskEntry::usage() const {
   uint64_t total = 0;
   for (const UsageStripe& stripe : usage_) total += stripe.hits.load(std::memory_order_relaxed);

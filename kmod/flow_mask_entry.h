@@ -66,6 +66,10 @@ class FlowMaskEntry final : public Retirable {
   // `packet_key` matches, if any. (Non-const result for the table's writer
   // side; a flow's mutators are private to the table.)
   DatapathFlow* find(const FlowKey& packet_key) const;
+  // Writer side: brings the bucket find(packet_key) reads into the cache
+  // (with `chain`, the bucket's first flow too: call it after the bucket
+  // itself had time to arrive). Only a hint: nothing is read that matters.
+  void prefetch(const FlowKey& packet_key, bool chain) const;
   void count_hit(uint32_t reader_id) const {
     usage_[reader_id % kUsageStripes].hits.fetch_add(1, std::memory_order_relaxed);
   }

@@ -232,11 +232,36 @@ void MaskedFlowTable::reclaim_if_many() {
 }
 
 Result<InsertOutcome> MaskedFlowTable::insert(const Megaflow& flow, uint16_t nlmsg_flags) {
+  std::lock_guard lock(writer_mutex_);
+  return insert_locked(flow, nlmsg_flags);
+}
+
+std::vector<Result<InsertOutcome>> MaskedFlowTable::insert_batch(std::span<const InsertRequest> requests) {
+  std::vector<Result<InsertOutcome>> outcomes;
+  outcomes.reserve(requests.size());
+  std::lock_guard lock(writer_mutex_);
+  if (requests.size() > 1) {
+    for (const InsertRequest& request : requests) prefetch_for_insert(*request.flow, false);
+    for (const InsertRequest& request : requests) prefetch_for_insert(*request.flow, true);
+  }
+  for (const InsertRequest& request : requests) outcomes.push_back(insert_locked(*request.flow, request.nlmsg_flags));
+  return outcomes;
+}
+
+void MaskedFlowTable::prefetch_for_insert(const Megaflow& flow, bool chains) const {
+  if (!flow.ufid.is_zero()) ufid_index_.prefetch(flow.ufid, chains);
+  // Every mask is searched for the key (find_by_key); past a few masks the
+  // hashing would cost more than the misses it hides.
+  constexpr size_t kMasksWorthPrefetching = 4;
+  const std::vector<FlowMaskEntry*>& masks = current_masks().masks;
+  for (size_t i = 0; i < masks.size() && i < kMasksWorthPrefetching; ++i) masks[i]->prefetch(flow.match.key, chains);
+}
+
+Result<InsertOutcome> MaskedFlowTable::insert_locked(const Megaflow& flow, uint16_t nlmsg_flags) {
   FlowMask mask = flow.match.mask;
   mask.recompute_range();  // do not trust a range left stale by mutable_bits()
   const FlowKey masked_key = apply_mask(flow.match.key, mask);
 
-  std::lock_guard lock(writer_mutex_);
   DatapathFlow* existing = flow.ufid.is_zero() ? nullptr : ufid_index_.find(flow.ufid);
   const bool found_by_ufid = existing != nullptr;
   if (existing == nullptr) existing = find_by_key(masked_key);

@@ -21,6 +21,15 @@ DatapathFlow* UfidIndex::find(const Ufid& ufid) const {
   return nullptr;
 }
 
+void UfidIndex::prefetch(const Ufid& ufid, bool chain) const {
+  DatapathFlow* const& head = buckets_[bucket_of(ufid)];
+  if (!chain) {
+    __builtin_prefetch(&head);
+  } else if (head != nullptr) {
+    __builtin_prefetch(head);
+  }
+}
+
 void UfidIndex::insert(DatapathFlow* flow) {
   DatapathFlow*& head = buckets_[bucket_of(flow->ufid_)];
   flow->ufid_next_ = head;

@@ -24,6 +24,9 @@ class UfidIndex {
   explicit UfidIndex(uint64_t hash_basis);
 
   DatapathFlow* find(const Ufid& ufid) const;
+  // Brings the bucket find(ufid) reads into the cache; with `chain`, the
+  // bucket's first flow too (see MaskedFlowTable::insert_batch).
+  void prefetch(const Ufid& ufid, bool chain) const;
   // `flow` must carry a UFID not already indexed.
   void insert(DatapathFlow* flow);
   // False if `flow` was not indexed.

@@ -87,6 +87,9 @@ class UserspaceDpif final : public Dpif {
   std::vector<DpifPort> port_dump() const override;
 
   Result<DpifPutOutcome> flow_put(const DpifFlowPut& put) override;
+  // Creates go to the table as one batch (MaskedFlowTable::insert_batch);
+  // a batch with any other kind of put goes one by one.
+  std::vector<Result<DpifPutOutcome>> flow_put_batch(std::span<const DpifFlowPut> puts) override;
   Result<Megaflow> flow_get(const Ufid& ufid) const override;
   Result<Megaflow> flow_del(const Ufid& ufid) override;
   Status flow_flush() override;

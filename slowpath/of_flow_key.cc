@@ -248,9 +248,11 @@ const OfFlow& switch_metadata_bits() {
 }
 
 Status check_no_switch_metadata(const OfMask& mask) {
-  // The common case, every setup: one pass over the words finds nothing.
+  // The common case, every setup: one pass over the mask's words (outside
+  // its range they are zero) finds nothing.
   uint64_t any = 0;
-  for (size_t i = 0; i < sizeof(OfFlow); i += 8)
+  const OfRange& range = mask.range();
+  for (size_t i = range.start; i < range.end; i += 8)
     any |= load_word(mask.bits(), i) & load_word(switch_metadata_bits(), i);
   if (any == 0) return Status::ok();
   for (const OfFlowUnit& unit : of_flow_units()) {
@@ -277,12 +279,22 @@ Result<Match> datapath_match_from_megaflow(const OfMatch& megaflow, const FlowKe
   const OfFlow& w = megaflow.mask.bits();
   if (Status s = check_no_switch_metadata(megaflow.mask); !s) return s;
 
-  // The port the packet came in on is judged below, against the port
-  // mapping; here it is whatever the megaflow says.
-  OfFlow packet_storage = packet_flow;
-  packet_storage.in_port = megaflow.flow.in_port;
-  const OfFlow* packet = &packet_storage;
-  if (const OfFlowUnit* unit = first_unit_differing_under(*packet, megaflow.flow, w)) {
+  // Whether the megaflow matches its packet: one pass over the mask's range
+  // says so for every correct translation; only a difference is looked at
+  // unit by unit. The port the packet came in on is judged below, against
+  // the port mapping; here it is whatever the megaflow says.
+  uint64_t differing = 0;
+  for (size_t i = megaflow.mask.range().start; i < megaflow.mask.range().end; i += 8)
+    differing |= (load_word(packet_flow, i) ^ load_word(megaflow.flow, i)) & load_word(w, i);
+  OfFlow packet_storage;
+  const OfFlowUnit* unit = nullptr;
+  if (differing != 0) {
+    packet_storage = packet_flow;
+    packet_storage.in_port = megaflow.flow.in_port;
+    unit = first_unit_differing_under(packet_storage, megaflow.flow, w);
+  }
+  if (unit != nullptr) {
+    const OfFlow* packet = &packet_storage;
     return invalid_argument(
         "the megaflow does not match the packet it was translated for: " + std::string(unit->name) + " " +
         format_unit_value(*unit, read_unit(megaflow.flow, *unit), read_unit(w, *unit)) + " vs the packet's " +

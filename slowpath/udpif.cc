@@ -314,15 +314,15 @@ Status Udpif::State::translate_owned(const FlowKey& key, Use&& use) {
       if (flow.status().code() == ENODEV) continue;  // another bridge's port
       return flow.status().with_context(bridge->name() + ": " + port_description(key));
     }
-    UpcallTranslation translation;
-    translation.bridge = &bridge;
-    translation.ofp_in_port = flow->in_port;
-    translation.packet_flow = &*flow;
     // No flow-mod can publish while the shared lock is held: this is the
-    // version translate() reads too.
-    translation.version = bridge->tables().current_version();
-    translation.change_sequence = bridge->change_sequence();
-    translation.result = translate(bridge->ports(), bridge->tables(), *flow);
+    // version translate() reads too. The result is built in place (a
+    // prvalue initialising the member): assigning it was a move of ~900 bytes.
+    UpcallTranslation translation{.bridge = &bridge,
+                                  .ofp_in_port = flow->in_port,
+                                  .packet_flow = &*flow,
+                                  .result = translate(bridge->ports(), bridge->tables(), *flow),
+                                  .version = bridge->tables().current_version(),
+                                  .change_sequence = bridge->change_sequence()};
     return use(translation);
   }
   return Status(ENODEV, port_description(key) + " belongs to no bridge");
