@@ -246,6 +246,65 @@ TEST(FlowTable, InsertKeyInsideAnotherFlowsMatchFailsWithEexist) {
   EXPECT_EQ(table.count(), 1u);
 }
 
+TEST(FlowTable, InsertBatchGivesEachRequestTheOutcomeOfInsertingThemInOrder) {
+  // Requests later in a batch see the earlier ones: a repeated UFID, a key
+  // inside an earlier flow's match and a non-create update behave exactly as
+  // the same inserts one by one would.
+  const std::vector<Megaflow> flows = {
+      megaflow(ufid_of(1), ipv4_key(1, 0, 0x0a000000), ipv4_mask(16), 7),
+      megaflow(ufid_of(2), ipv4_key(1, 0, 0x0b000001), ipv4_mask(32), 8),
+      megaflow(ufid_of(1), ipv4_key(1, 0, 0x0c000001), ipv4_mask(32), 9),   // UFID taken
+      megaflow(ufid_of(3), ipv4_key(1, 0, 0x0a000105), ipv4_mask(32), 10),  // inside flow 1
+      megaflow(ufid_of(2), ipv4_key(1, 0, 0x0b000001), ipv4_mask(32), 11),  // update of flow 2
+      megaflow(ufid_of(4), ipv4_key(2, 0, 0x0a000001), ipv4_mask(24), 12),  // new mask
+  };
+  const std::vector<uint16_t> flags = {kCreate, kCreate, kCreate, kCreate, kModifyAllowed, kCreate};
+  MaskedFlowTable one_by_one;
+  MaskedFlowTable batched;
+  std::vector<MaskedFlowTable::InsertRequest> requests;
+  for (size_t i = 0; i < flows.size(); ++i) requests.push_back({&flows[i], flags[i]});
+  std::vector<Result<InsertOutcome>> outcomes = batched.insert_batch(requests);
+  ASSERT_EQ(outcomes.size(), flows.size());
+  for (size_t i = 0; i < flows.size(); ++i) {
+    Result<InsertOutcome> expected = one_by_one.insert(flows[i], flags[i]);
+    ASSERT_EQ(outcomes[i].is_ok(), expected.is_ok()) << i;
+    if (expected.is_ok()) {
+      EXPECT_EQ(*outcomes[i], *expected) << i;
+    } else {
+      EXPECT_EQ(outcomes[i].status().code(), expected.status().code()) << i;
+      EXPECT_EQ(outcomes[i].status().message(), expected.status().message()) << i;
+    }
+  }
+  EXPECT_EQ(outcomes[2].status().code(), EEXIST);
+  EXPECT_EQ(outcomes[3].status().code(), EEXIST);
+  ASSERT_TRUE(outcomes[4].is_ok());
+  EXPECT_EQ(*outcomes[4], InsertOutcome::kActionsUpdated);
+  EXPECT_EQ(batched.count(), 3u);
+  EXPECT_EQ(batched.mask_count(), 3u);
+  EXPECT_EQ(output_port(batched.get(ufid_of(2))->actions), 11u);
+}
+
+TEST(FlowTable, InsertBatchOfThousandsAcrossResizesFindsEveryFlow) {
+  MaskedFlowTable table;
+  LookupContext context(table);
+  constexpr uint32_t kFlows = 3000, kBatch = 64;
+  for (uint32_t first = 0; first < kFlows; first += kBatch) {
+    std::vector<Megaflow> flows;
+    for (uint32_t i = first; i < std::min(kFlows, first + kBatch); ++i)
+      flows.push_back(megaflow(ufid_of(i), ipv4_key(1, 0, i), ipv4_mask(32), i));
+    std::vector<MaskedFlowTable::InsertRequest> requests;
+    for (const Megaflow& flow : flows) requests.push_back({&flow, kCreate});
+    for (const Result<InsertOutcome>& outcome : table.insert_batch(requests)) ASSERT_TRUE(outcome.is_ok());
+    context.quiescent();  // lets resizes proceed
+  }
+  EXPECT_EQ(table.count(), kFlows);
+  for (uint32_t i = 0; i < kFlows; ++i) {
+    LookupResult result = table.lookup(context, ipv4_key(1, 0, i), i + 1);
+    ASSERT_NE(result.flow, nullptr) << i;
+    ASSERT_EQ(output_port(result.flow->actions()), i);
+  }
+}
+
 TEST(FlowTable, InsertWithoutCreateReplacesActionsOfTheSameFlow) {
   MaskedFlowTable table;
   LookupContext context(table);

@@ -261,6 +261,37 @@ TEST_F(UserspaceDpifTest, FlowWithActionsTheDatapathRefusesIsRejected) {
   EXPECT_EQ(dpif->stats().flows, 0u);
 }
 
+TEST_F(UserspaceDpifTest, PutBatchOfCreatesGivesEachPutItsOwnOutcome) {
+  // A batch of creates (the handlers' case) goes to the table in one piece:
+  // a put whose actions the datapath refuses, a repeated UFID and a key an
+  // earlier put in the same batch already covers each fail alone.
+  auto make = [](std::string_view match, std::string_view actions, uint8_t id) {
+    DpifFlowPut request;
+    request.flow.ufid.bytes[0] = id;
+    request.flow.match = *parse_match(match);
+    request.flow.actions = *parse_actions(actions);
+    request.create = true;
+    return request;
+  };
+  const std::vector<DpifFlowPut> puts = {
+      make("in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)", "2", 1),
+      make("in_port(2),eth(),eth_type(0x0800),ipv4(frag=no)", "set(tcp(src=1)),1", 2),  // refused
+      make("in_port(2),eth(),eth_type(0x0806)", "1", 1),                               // UFID 1 again
+      make("in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)", "3", 3),                 // key of put 0
+      make("in_port(3),eth(),eth_type(0x0806)", "1", 4),
+  };
+  std::vector<Result<DpifPutOutcome>> outcomes = dpif->flow_put_batch(puts);
+  ASSERT_EQ(outcomes.size(), puts.size());
+  ASSERT_TRUE(outcomes[0]) << outcomes[0].status().message();
+  EXPECT_EQ(*outcomes[0], DpifPutOutcome::kCreated);
+  EXPECT_EQ(outcomes[1].status().code(), EINVAL);
+  EXPECT_EQ(outcomes[2].status().code(), EEXIST);
+  EXPECT_EQ(outcomes[3].status().code(), EEXIST);
+  ASSERT_TRUE(outcomes[4]) << outcomes[4].status().message();
+  EXPECT_EQ(dpif->stats().flows, 2u);
+  ASSERT_TRUE(dpif->flow_get(Ufid{{4}}));
+}
+
 TEST_F(UserspaceDpifTest, BadPortRequestsGiveErrorsNamingThePort) {
   Result<uint32_t> duplicate_name = dpif->port_add({.name = "p2"});
   EXPECT_EQ(duplicate_name.status().code(), EEXIST);
