@@ -202,14 +202,22 @@ struct Udpif::State {
     ActionList execute_actions;
   };
   // Translates one miss and publishes its ukey; appends its put to `puts`.
-  void prepare_miss(DpifUpcall& upcall, PreparedMiss& prepared, std::vector<DpifFlowPut>& puts);
+  // What every upcall of one handler batch shares: the bridge list and the
+  // time, taken once per batch (per upcall they were a mutex, two reference
+  // count updates and a clock read each).
+  struct UpcallBatch {
+    OfBridgeSet::Snapshot bridges;
+    uint64_t now_ms = 0;
+  };
+  void prepare_miss(const UpcallBatch& batch, DpifUpcall& upcall, PreparedMiss& prepared,
+                    std::vector<DpifFlowPut>& puts);
   // After the batch's puts: marks the ukey operational or withdraws it, then executes the packet.
   void finish_miss(PreparedMiss& prepared, const Result<DpifPutOutcome>* outcome);
-  void handle_action_upcall(DpifUpcall& upcall);
+  void handle_action_upcall(const UpcallBatch& batch, DpifUpcall& upcall);
   // Translates `key` on the bridge that owns its input port and calls
   // `use` with the translation while that bridge's shared lock is held.
   template <typename Use>
-  Status translate_owned(const FlowKey& key, Use&& use);
+  Status translate_owned(const OfBridgeSet::Snapshot& all_bridges, const FlowKey& key, Use&& use);
   void execute(DpifUpcall& upcall, const ActionList& actions);
   void withdraw(const std::shared_ptr<UdpifKey>& ukey);
 
@@ -285,11 +293,12 @@ size_t Udpif::State::handle_upcalls(size_t max) {
   misses.clear();
   puts.clear();
   misses.reserve(batch.size());
+  const UpcallBatch shared{.bridges = bridges.snapshot(), .now_ms = now()};
   for (DpifUpcall& upcall : batch) {
     if (upcall.kind == DpifUpcall::Kind::kMiss)
-      prepare_miss(upcall, misses.emplace_back(), puts);
+      prepare_miss(shared, upcall, misses.emplace_back(), puts);
     else
-      handle_action_upcall(upcall);
+      handle_action_upcall(shared, upcall);
   }
   if (!puts.empty()) {
     std::vector<Result<DpifPutOutcome>> outcomes = dpif.flow_put_batch(puts);
@@ -305,8 +314,7 @@ size_t Udpif::State::handle_upcalls(size_t max) {
 }
 
 template <typename Use>
-Status Udpif::State::translate_owned(const FlowKey& key, Use&& use) {
-  const OfBridgeSet::Snapshot all_bridges = bridges.snapshot();
+Status Udpif::State::translate_owned(const OfBridgeSet::Snapshot& all_bridges, const FlowKey& key, Use&& use) {
   for (const std::shared_ptr<OfBridge>& bridge : *all_bridges) {
     std::shared_lock lock(bridge->mutex());
     Result<OfFlow> flow = of_flow_from_key(key, receive_port_mapping(bridge->ports()));
@@ -337,13 +345,14 @@ void Udpif::State::withdraw(const std::shared_ptr<UdpifKey>& ukey) {
   }
 }
 
-void Udpif::State::prepare_miss(DpifUpcall& upcall, PreparedMiss& prepared, std::vector<DpifFlowPut>& puts) {
-  const uint64_t now_ms = now();
+void Udpif::State::prepare_miss(const UpcallBatch& batch, DpifUpcall& upcall, PreparedMiss& prepared,
+                                std::vector<DpifFlowPut>& puts) {
+  const uint64_t now_ms = batch.now_ms;
   prepared.upcall = &upcall;
   ActionList& execute_actions = prepared.execute_actions;
   std::shared_ptr<UdpifKey>& pending = prepared.pending;  // published, to be put
   DpifFlowPut put;                                        // its put, made while translating
-  Status translated = translate_owned(upcall.key, [&](UpcallTranslation& t) -> Status {
+  Status translated = translate_owned(batch.bridges, upcall.key, [&](UpcallTranslation& t) -> Status {
     OfBridge& bridge = **t.bridge;
     XlateResult& result = t.result;
     // The upcalled packet itself counts for the rules (OVS's resubmit_stats):
@@ -452,7 +461,7 @@ void Udpif::State::execute(DpifUpcall& upcall, const ActionList& actions) {
   }
 }
 
-void Udpif::State::handle_action_upcall(DpifUpcall& upcall) {
+void Udpif::State::handle_action_upcall(const UpcallBatch& batch, DpifUpcall& upcall) {
   counters.action_upcalls.fetch_add(1, std::memory_order_relaxed);
   std::optional<SlowPathCookie> slow_path;
   if (upcall.action && upcall.action->has_userdata)
@@ -464,7 +473,7 @@ void Udpif::State::handle_action_upcall(DpifUpcall& upcall) {
   // flow already (the revalidator credits it), so translate without credit
   // and run the actions the datapath could not.
   ActionList actions;
-  Status translated = translate_owned(upcall.key, [&](UpcallTranslation& t) -> Status {
+  Status translated = translate_owned(batch.bridges, upcall.key, [&](UpcallTranslation& t) -> Status {
     actions = std::move(t.result.actions);
     return Status::ok();
   });
