@@ -237,23 +237,30 @@ Result<OfFlow> packet_flow_for_megaflow(const FlowKey& packet_key, const OfMatch
 
 // Every bit of the units that are switch metadata only (registers,
 // metadata, conj_id), built once from the unit table.
-const OfFlow& switch_metadata_bits() {
-  static const OfFlow bits = [] {
+// The words of OfFlow that hold switch metadata bits (registers, metadata,
+// conj_id), with those bits: the check below reads only these few words.
+struct SwitchMetadataWord {
+  uint16_t offset;
+  uint64_t bits;
+};
+const std::vector<SwitchMetadataWord>& switch_metadata_words() {
+  static const std::vector<SwitchMetadataWord> words = [] {
     OfFlow all{};
     for (const OfFlowUnit& unit : of_flow_units())
       if (!unit.packet_field) write_unit(all, unit, unit.matchable_bits);
-    return all;
+    std::vector<SwitchMetadataWord> list;
+    for (size_t i = 0; i < sizeof(OfFlow); i += 8)
+      if (const uint64_t bits = load_word(all, i); bits != 0)
+        list.push_back(SwitchMetadataWord{static_cast<uint16_t>(i), bits});
+    return list;
   }();
-  return bits;
+  return words;
 }
 
 Status check_no_switch_metadata(const OfMask& mask) {
-  // The common case, every setup: one pass over the mask's words (outside
-  // its range they are zero) finds nothing.
+  // The common case, every setup: the few words that can hold them show none.
   uint64_t any = 0;
-  const OfRange& range = mask.range();
-  for (size_t i = range.start; i < range.end; i += 8)
-    any |= load_word(mask.bits(), i) & load_word(switch_metadata_bits(), i);
+  for (const SwitchMetadataWord& word : switch_metadata_words()) any |= load_word(mask.bits(), word.offset) & word.bits;
   if (any == 0) return Status::ok();
   for (const OfFlowUnit& unit : of_flow_units()) {
     if (unit.packet_field || read_unit(mask.bits(), unit) == 0) continue;

@@ -83,7 +83,11 @@ Result<XlateBridge> xlate_bridge_from_oracle_topology(const OracleTopology& topo
 
 DatapathToOfPort receive_port_mapping(const XlateBridge& bridge) {
   return [&bridge](uint32_t datapath_port, const TunnelKey* tunnel) -> std::optional<uint32_t> {
-    Result<uint32_t> port = bridge.receive_port(datapath_port, tunnel ? flow_with_tunnel(*tunnel) : OfFlow{});
+    // Most packets have no tunnel: they share one empty flow rather than
+    // zeroing a fresh one each.
+    static const OfFlow kNoTunnel{};
+    Result<uint32_t> port =
+        tunnel ? bridge.receive_port(datapath_port, flow_with_tunnel(*tunnel)) : bridge.receive_port(datapath_port, kNoTunnel);
     if (!port) return std::nullopt;
     return *port;
   };
