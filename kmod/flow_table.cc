@@ -244,7 +244,8 @@ std::vector<Result<InsertOutcome>> MaskedFlowTable::insert_batch(std::span<const
     for (const InsertRequest& request : requests) prefetch_for_insert(*request.flow, false);
     for (const InsertRequest& request : requests) prefetch_for_insert(*request.flow, true);
   }
-  for (const InsertRequest& request : requests) outcomes.push_back(insert_locked(*request.flow, request.nlmsg_flags));
+  for (const InsertRequest& request : requests)
+    outcomes.push_back(insert_locked(*request.flow, request.nlmsg_flags));
   return outcomes;
 }
 
@@ -254,7 +255,8 @@ void MaskedFlowTable::prefetch_for_insert(const Megaflow& flow, bool chains) con
   // hashing would cost more than the misses it hides.
   constexpr size_t kMasksWorthPrefetching = 4;
   const std::vector<FlowMaskEntry*>& masks = current_masks().masks;
-  for (size_t i = 0; i < masks.size() && i < kMasksWorthPrefetching; ++i) masks[i]->prefetch(flow.match.key, chains);
+  for (size_t i = 0; i < masks.size() && i < kMasksWorthPrefetching; ++i)
+    masks[i]->prefetch(flow.match.key, chains);
 }
 
 Result<InsertOutcome> MaskedFlowTable::insert_locked(const Megaflow& flow, uint16_t nlmsg_flags) {

@@ -234,9 +234,8 @@ Result<DpifPutOutcome> UserspaceDpif::flow_put(const DpifFlowPut& put) {
 }
 
 std::vector<Result<DpifPutOutcome>> UserspaceDpif::flow_put_batch(std::span<const DpifFlowPut> puts) {
-  const bool all_creates = std::all_of(puts.begin(), puts.end(), [](const DpifFlowPut& put) {
-    return put.create && !put.modify;
-  });
+  const bool all_creates =
+      std::all_of(puts.begin(), puts.end(), [](const DpifFlowPut& put) { return put.create && !put.modify; });
   if (!all_creates || puts.size() < 2) return Dpif::flow_put_batch(puts);
   // The same checks as flow_put, then one table batch for the puts that pass.
   std::vector<Result<DpifPutOutcome>> outcomes(puts.size(), Result<DpifPutOutcome>(DpifPutOutcome::kCreated));
@@ -249,7 +248,8 @@ std::vector<Result<DpifPutOutcome>> UserspaceDpif::flow_put_batch(std::span<cons
       outcomes[i] = s;
       continue;
     }
-    requests.push_back({&puts[i].flow, static_cast<uint16_t>(MaskedFlowTable::kCreate | MaskedFlowTable::kExclusive)});
+    requests.push_back(
+        {&puts[i].flow, static_cast<uint16_t>(MaskedFlowTable::kCreate | MaskedFlowTable::kExclusive)});
     request_put.push_back(i);
   }
   std::vector<Result<InsertOutcome>> inserted = table_.insert_batch(requests);

@@ -276,8 +276,8 @@ TEST_F(UserspaceDpifTest, PutBatchOfCreatesGivesEachPutItsOwnOutcome) {
   const std::vector<DpifFlowPut> puts = {
       make("in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)", "2", 1),
       make("in_port(2),eth(),eth_type(0x0800),ipv4(frag=no)", "set(tcp(src=1)),1", 2),  // refused
-      make("in_port(2),eth(),eth_type(0x0806)", "1", 1),                               // UFID 1 again
-      make("in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)", "3", 3),                 // key of put 0
+      make("in_port(2),eth(),eth_type(0x0806)", "1", 1),                                // UFID 1 again
+      make("in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)", "3", 3),                  // key of put 0
       make("in_port(3),eth(),eth_type(0x0806)", "1", 4),
   };
   std::vector<Result<DpifPutOutcome>> outcomes = dpif->flow_put_batch(puts);

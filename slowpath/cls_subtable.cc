@@ -330,7 +330,8 @@ ClsMatchHit ClsSubtable::find_tracking_wildcards(OfVersion version, const OfFlow
     }
   }
   const uint32_t list = matches_.find(word_hash_finish(hash), words.data());
-  if (list == ClsMatchTable::kNoList && last >= 0 && tries_in_stage_[last] != 0 && tries_rule_out(last, flow, tries, wildcards)) {
+  if (list == ClsMatchTable::kNoList && last >= 0 && tries_in_stage_[last] != 0 &&
+      tries_rule_out(last, flow, tries, wildcards)) {
     fold_words(wildcards, stage_words_[last]);
     return {};
   }

@@ -260,7 +260,8 @@ const std::vector<SwitchMetadataWord>& switch_metadata_words() {
 Status check_no_switch_metadata(const OfMask& mask) {
   // The common case, every setup: the few words that can hold them show none.
   uint64_t any = 0;
-  for (const SwitchMetadataWord& word : switch_metadata_words()) any |= load_word(mask.bits(), word.offset) & word.bits;
+  for (const SwitchMetadataWord& word : switch_metadata_words())
+    any |= load_word(mask.bits(), word.offset) & word.bits;
   if (any == 0) return Status::ok();
   for (const OfFlowUnit& unit : of_flow_units()) {
     if (unit.packet_field || read_unit(mask.bits(), unit) == 0) continue;

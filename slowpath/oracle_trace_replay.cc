@@ -86,8 +86,8 @@ DatapathToOfPort receive_port_mapping(const XlateBridge& bridge) {
     // Most packets have no tunnel: they share one empty flow rather than
     // zeroing a fresh one each.
     static const OfFlow kNoTunnel{};
-    Result<uint32_t> port =
-        tunnel ? bridge.receive_port(datapath_port, flow_with_tunnel(*tunnel)) : bridge.receive_port(datapath_port, kNoTunnel);
+    Result<uint32_t> port = tunnel ? bridge.receive_port(datapath_port, flow_with_tunnel(*tunnel))
+                                   : bridge.receive_port(datapath_port, kNoTunnel);
     if (!port) return std::nullopt;
     return *port;
   };

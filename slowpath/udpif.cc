@@ -314,7 +314,8 @@ size_t Udpif::State::handle_upcalls(size_t max) {
 }
 
 template <typename Use>
-Status Udpif::State::translate_owned(const OfBridgeSet::Snapshot& all_bridges, const FlowKey& key, Use&& use) {
+Status Udpif::State::translate_owned(const OfBridgeSet::Snapshot& all_bridges, const FlowKey& key,
+                                     Use&& use) {
   for (const std::shared_ptr<OfBridge>& bridge : *all_bridges) {
     std::shared_lock lock(bridge->mutex());
     Result<OfFlow> flow = of_flow_from_key(key, receive_port_mapping(bridge->ports()));

@@ -89,7 +89,8 @@ class UdpifTestDpif final : public Dpif {
     std::vector<MaskedFlowTable::InsertRequest> requests;
     requests.reserve(puts.size());
     for (const DpifFlowPut& put : puts)
-      requests.push_back({&put.flow, static_cast<uint16_t>(MaskedFlowTable::kCreate | MaskedFlowTable::kExclusive)});
+      requests.push_back(
+          {&put.flow, static_cast<uint16_t>(MaskedFlowTable::kCreate | MaskedFlowTable::kExclusive)});
     std::lock_guard lock(mutex_);
     std::vector<Result<InsertOutcome>> inserted = table_.insert_batch(requests);
     std::vector<Result<DpifPutOutcome>> outcomes;

@@ -215,9 +215,7 @@ FlowKey plain_set_mask(ovs_key_attr attr) {
 // Whether the base packet has tunnel metadata the datapath will encapsulate
 // with (then an unchanged ECN field is left out of IP sets: the tunnel
 // output sets the outer ECN from it, so it must not be clobbered).
-bool base_has_tunnel(const OfFlow& base) {
-  return base.tun_dst || !all_bytes_zero(base.tun_ipv6_dst);
-}
+bool base_has_tunnel(const OfFlow& base) { return base.tun_dst || !all_bytes_zero(base.tun_ipv6_dst); }
 
 // odp-util's commit(): returns whether an action was added.
 bool commit_attribute(ovs_key_attr attr, bool use_masked_set, std::span<const CommitField> fields,
