@@ -99,7 +99,7 @@ class ClsMatchTable {
   static constexpr uint32_t kNoList = UINT32_MAX;
 
   // Every match of the table is `n_words` masked words long.
-  explicit ClsMatchTable(size_t n_words) : n_words_(n_words) {}
+  explicit ClsMatchTable(size_t n_words) : n_words_(n_words), stride_(n_words + kHeadWords) {}
 
   // The list under `hash` whose match words are `words`, or kNoList.
   uint32_t find(uint64_t hash, const uint64_t* words) const {
@@ -108,7 +108,7 @@ class ClsMatchTable {
     for (size_t i = key & slot_mask_; slots_[i].key != kEmpty; i = (i + 1) & slot_mask_) {
       if (slots_[i].key != key) continue;
       const uint32_t list = slots_[i].list;
-      const uint64_t* stored = words_.data() + list * n_words_;
+      const uint64_t* stored = records_.data() + list * stride_;
       uint64_t diff = 0;
       for (size_t k = 0; k < n_words_; ++k) diff |= stored[k] ^ words[k];
       if (diff == 0) return list;
@@ -124,7 +124,8 @@ class ClsMatchTable {
     const auto list = static_cast<uint32_t>(lists_.size());
     lists_.emplace_back();
     list_keys_.push_back(to_key(hash));
-    words_.insert(words_.end(), words, words + n_words_);
+    records_.insert(records_.end(), words, words + n_words_);
+    records_.insert(records_.end(), kHeadWords, 0);
     place(list_keys_.back(), list);
     return list;
   }
@@ -137,15 +138,33 @@ class ClsMatchTable {
       slots_[slot_of(last)].list = list;
       lists_[list] = std::move(lists_[last]);
       list_keys_[list] = list_keys_[last];
-      std::copy_n(words_.data() + last * n_words_, n_words_, words_.data() + list * n_words_);
+      std::copy_n(records_.data() + last * stride_, stride_, records_.data() + list * stride_);
     }
     lists_.pop_back();
     list_keys_.pop_back();
-    words_.resize(words_.size() - n_words_);
+    records_.resize(records_.size() - stride_);
   }
 
-  ClsMatchList& list(uint32_t index) { return lists_[index]; }
   const ClsMatchList& list(uint32_t index) const { return lists_[index]; }
+  // Rules join and leave lists through the table, which keeps each list's
+  // head beside its match words (see records_).
+  void insert_rule(uint32_t index, const ClsRule* rule) {
+    lists_[index].insert(rule);
+    store_head(index);
+  }
+  bool remove_rule(uint32_t index, const ClsRule* rule) {
+    const bool removed = lists_[index].remove(rule);
+    store_head(index);
+    return removed;
+  }
+  // The list's head and its priority, read from the record find() just
+  // compared: no other cache line.
+  const ClsRule* head(uint32_t index) const {
+    return reinterpret_cast<const ClsRule*>(static_cast<uintptr_t>(records_[index * stride_ + n_words_]));
+  }
+  int32_t head_priority(uint32_t index) const {
+    return static_cast<int32_t>(static_cast<int64_t>(records_[index * stride_ + n_words_ + 1]));
+  }
   size_t size() const { return lists_.size(); }
 
   template <typename Visit>
@@ -157,6 +176,12 @@ class ClsMatchTable {
   static constexpr uint64_t kEmpty = 0;
   // Hash 0 marks an empty slot, so it is stored as 1 (a harmless collision).
   static uint64_t to_key(uint64_t hash) { return hash == kEmpty ? 1 : hash; }
+
+  void store_head(uint32_t index) {
+    uint64_t* record = records_.data() + index * stride_ + n_words_;
+    record[0] = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(lists_[index].head()));
+    record[1] = static_cast<uint64_t>(static_cast<int64_t>(lists_[index].head_priority()));
+  }
 
   size_t slot_of(uint32_t list) const {
     size_t i = list_keys_[list] & slot_mask_;
@@ -191,7 +216,10 @@ class ClsMatchTable {
     slots_[hole] = Slot{};
   }
 
+  // After a list's match words: its head rule and the head's priority.
+  static constexpr size_t kHeadWords = 2;
   size_t n_words_;
+  size_t stride_;
   // Open addressing: the key of each slot and the list it points to, side
   // by side, so that a probe costs one cache miss where two arrays cost two
   // (with thousands of rules in a subtable every probe misses).
@@ -204,7 +232,11 @@ class ClsMatchTable {
   // Dense, by list index: the rules, the key, and the match's masked words.
   std::vector<ClsMatchList> lists_;
   std::vector<uint64_t> list_keys_;
-  std::vector<uint64_t> words_;
+  // Per list, stride_ words: the match's masked words, then the head rule
+  // and its priority. A lookup compares the words and goes straight to the
+  // head, so with thousands of rules it misses on one line here, not also
+  // on the list's own.
+  std::vector<uint64_t> records_;
 };
 
 }  // namespace flowlift

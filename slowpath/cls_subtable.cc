@@ -178,7 +178,7 @@ ClsSubtable::Insertion ClsSubtable::insert(const ClsRule* rule) {
   Insertion result;
   const uint32_t list = matches_.find(key, words.data());
   if (list == ClsMatchTable::kNoList) {
-    matches_.list(matches_.add(key, words.data())).insert(rule);
+    matches_.insert_rule(matches_.add(key, words.data()), rule);
     for (int stage = 0; stage + 1 < n_stages_; ++stage) indices_[stage].increment(hashes[stage]);
     if (ports_prefix_length_ != 0) {
       // Wildcarded port bits are zero in the rule, so they always compare equal.
@@ -186,7 +186,7 @@ ClsSubtable::Insertion ClsSubtable::insert(const ClsRule* rule) {
     }
     result.new_match = true;
   } else {
-    matches_.list(list).insert(rule);
+    matches_.insert_rule(list, rule);
   }
   ++n_rules_;
   const int32_t priority = rule->priority();
@@ -206,7 +206,7 @@ ClsSubtable::Removal ClsSubtable::remove(const ClsRule* rule) {
   const std::array<uint64_t, kMaxStages> hashes = hash_stages(match_flow, words);
   const uint32_t list = matches_.find(table_key(hashes), words.data());
   Removal result;
-  if (list == ClsMatchTable::kNoList || !matches_.list(list).remove(rule)) return result;
+  if (list == ClsMatchTable::kNoList || !matches_.remove_rule(list, rule)) return result;
   result.found = true;
   --n_rules_;
   if (matches_.list(list).empty()) {
@@ -240,7 +240,10 @@ void ClsSubtable::recompute_max_priority() {
 
 ClsMatchHit ClsSubtable::first_visible(OfVersion version, uint32_t list_index) const {
   if (list_index == ClsMatchTable::kNoList) return {};
+  // Nearly always the head is visible: take it from the match record.
   const ClsMatchList& list = matches_.list(list_index);
+  if (const ClsRule* head = matches_.head(list_index); head != nullptr && head->visible_in(version))
+    return ClsMatchHit{&list, 0, head};
   const size_t position = list.first_visible(version);
   if (position == list.size()) return {};
   return ClsMatchHit{&list, position, list.at(position)};

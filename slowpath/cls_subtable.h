@@ -143,7 +143,7 @@ class ClsSubtable {
   }
   ClsMatchHit first_visible(OfVersion version, uint32_t list) const;
   bool can_beat(uint32_t list, int64_t must_beat) const {
-    return list != ClsMatchTable::kNoList && matches_.list(list).head_priority() > must_beat;
+    return list != ClsMatchTable::kNoList && matches_.head_priority(list) > must_beat;
   }
   bool tries_rule_out(int stage, const OfFlow& flow, std::span<ClsTrieLookup> tries,
                       ClsWildcards& wildcards) const;
