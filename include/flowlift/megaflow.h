@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -17,18 +18,16 @@ namespace flowlift {
 // attribute carries; printed as a UUID ("ufid:1c2b...-..."), as ovs-dpctl does.
 struct Ufid {
   std::array<uint8_t, 16> bytes{};
-  bool is_zero() const {
-    for (uint8_t b : bytes)
-      if (b) return false;
-    return true;
+  // Two 64-bit halves: UFIDs are compared and hashed in every flow table
+  // walk, and a byte loop or a memcmp call cost more than the comparison.
+  uint64_t half(size_t i) const {
+    uint64_t word;
+    __builtin_memcpy(&word, bytes.data() + 8 * i, 8);
+    return word;
   }
-  bool operator==(const Ufid&) const = default;
-  uint64_t hash() const {
-    uint64_t a, b;
-    __builtin_memcpy(&a, bytes.data(), 8);
-    __builtin_memcpy(&b, bytes.data() + 8, 8);
-    return (a ^ (b * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull;
-  }
+  bool is_zero() const { return (half(0) | half(1)) == 0; }
+  bool operator==(const Ufid& other) const { return half(0) == other.half(0) && half(1) == other.half(1); }
+  uint64_t hash() const { return (half(0) ^ (half(1) * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull; }
 };
 
 // struct ovs_flow_stats plus what the kernel reports beside it.
