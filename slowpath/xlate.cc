@@ -122,7 +122,8 @@ class Translation {
         result_(result),
         initial_(flow),
         flow_(flow),
-        base_(flow) {}
+        base_(flow),
+        wildcards_(result.megaflow.mask) {}
 
   void run();
 
@@ -197,7 +198,8 @@ class Translation {
   const OfFlow initial_;  // the packet as received (OVS's upcall flow)
   XlateHeaders flow_;     // the packet as the actions so far made it
   XlateHeaders base_;     // the packet as the datapath actions so far made it
-  OfMask wildcards_;
+  // The megaflow's mask, built where the result keeps it (no copy at the end).
+  OfMask& wildcards_;
   Be32 original_tunnel_dst_ = 0;
 
   uint8_t table_id_ = 0;
@@ -252,7 +254,7 @@ void Translation::run() {
     result_.sends_to_controller = false;
   }
   finish_wildcards();
-  result_.megaflow = OfMatch(initial_, wildcards_);
+  result_.megaflow.flow = apply_mask(initial_, wildcards_);
   result_.final_flow = flow_.flow;
 }
 
