@@ -4,6 +4,7 @@
 #include <utility>
 #include <variant>
 
+#include "flowlift/masked_words.h"
 #include "kmod/actions_push_pop.h"
 #include "kmod/actions_set.h"
 #include "kmod/keyed_packet.h"
@@ -33,11 +34,7 @@ Be16 network16(uint16_t value) {
   return load_raw<Be16>(bytes);
 }
 
-bool is_zero(const Ipv6Addr& address) {
-  for (uint8_t b : address)
-    if (b) return false;
-  return true;
-}
+bool is_zero(const Ipv6Addr& address) { return all_bytes_zero(address); }
 
 // How one action left the packet.
 struct Step {

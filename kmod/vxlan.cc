@@ -5,6 +5,7 @@
 #include <cstring>
 #include <string>
 
+#include "flowlift/masked_words.h"
 #include "kmod/checksum.h"
 #include "kmod/packet_bytes.h"
 #include "kmod/packet_hash.h"
@@ -53,11 +54,7 @@ Status error(int code, const std::string& message) { return Status(code, "vxlan:
 
 bool is_vlan_tpid(uint16_t type) { return type == 0x8100 || type == 0x88a8; }
 
-bool is_zero(const Ipv6Addr& address) {
-  for (uint8_t b : address)
-    if (b) return false;
-  return true;
-}
+bool is_zero(const Ipv6Addr& address) { return all_bytes_zero(address); }
 
 uint64_t be64_to_host(Be64 value) {
   uint8_t bytes[8];

@@ -85,17 +85,13 @@ struct TunnelKey {
   Ipv6Addr ipv6_dst;
   Be16 tp_src;
   Be16 tp_dst;
-  uint16_t flags;      // TunnelFlags
+  uint16_t flags;  // TunnelFlags
   uint8_t tos;
   uint8_t ttl;
   uint32_t vxlan_gbp;  // OVS_VXLAN_EXT_GBP, host order: flags << 16 | policy id
   uint8_t pad[4];
 
-  bool is_ipv6() const {
-    for (uint8_t b : ipv6_dst)
-      if (b) return true;
-    return false;
-  }
+  bool is_ipv6() const { return !all_bytes_zero(ipv6_dst); }
 };
 
 struct VlanHead {
@@ -109,9 +105,9 @@ struct alignas(8) FlowKey {
   TunnelKey tunnel;  // [0, 64)
 
   // Metadata
-  uint32_t priority;   // skb->priority
+  uint32_t priority;  // skb->priority
   uint32_t skb_mark;
-  uint32_t in_port;    // datapath port number
+  uint32_t in_port;  // datapath port number
   uint32_t recirc_id;
   uint32_t dp_hash;
 
@@ -181,7 +177,6 @@ static_assert(std::has_unique_object_representations_v<FlowKey>,
 static_assert(sizeof(FlowKey) % 8 == 0, "FlowKey is compared one 64-bit word at a time");
 static_assert(std::is_trivially_copyable_v<FlowKey>);
 static_assert(offsetof(FlowKey, priority) == 64, "tunnel block is one 64-byte prefix");
-
 
 // The byte range [start, end) of a mask that has any bit set, rounded out to
 // whole 64-bit words (sw_flow_key_range).
