@@ -147,6 +147,24 @@ class TcOffloadLab : public LabTest {
   uint32_t port_a_ = 0, port_b_ = 0;
 };
 
+TEST_F(TcOffloadLab, AVethPortIsDetectedAsVethAndJudgedByTcSoftware) {
+  open(TcPolicy::kNone, "ice-e810");
+  // veth_get_drvinfo says "veth", which no built-in profile names: the
+  // daemon-wide profile (here ice-e810) applies, as to any unknown driver.
+  std::vector<TcOffloadDeviceReport> reports = provider_->device_reports();
+  ASSERT_EQ(reports.size(), 2u);
+  for (const TcOffloadDeviceReport& report : reports) {
+    EXPECT_EQ(report.driver, "veth") << report.device << ": " << report.driver_problem;
+    EXPECT_EQ(report.profile, "ice-e810") << report.device;
+    EXPECT_EQ(report.origin, TcProfileOrigin::kDefault) << report.device;
+  }
+  open(TcPolicy::kSkipHw);
+  for (const TcOffloadDeviceReport& report : provider_->device_reports()) {
+    EXPECT_EQ(report.profile, "tc-software") << report.device;
+    EXPECT_EQ(report.judged_by, "tc-software") << report.device;
+  }
+}
+
 TEST_F(TcOffloadLab, AnOffloadedFlowIsForwardedByTcAndCountedThereNotInTheDatapath) {
   open(TcPolicy::kSkipHw);
   ASSERT_EQ(*dpif_->flow_put(forward_a_to_b(1, 2)), DpifPutOutcome::kCreated);

@@ -32,9 +32,18 @@ Result<std::unique_ptr<Dpif>> open_daemon_datapath(const DaemonOptions& options,
     config.device_policies[device] = *device_policy;
   }
   config.profile = options.offload_profile;
+  config.device_profiles = options.offload_device_profiles;
   Result<std::unique_ptr<TcOffloadProvider>> provider = TcOffloadProvider::open(config);
   if (!provider) return provider.status().with_context("cannot start TC offload");
-  log.info("TC offload: profile " + (*provider)->profile().name + ", default policy " + options.tc_policy);
+  std::string drivers;
+  for (const auto& [driver, profile] : (*provider)->profiles().driver_table())
+    drivers += (drivers.empty() ? "" : ", ") + driver + " -> " + profile;
+  std::string explicit_profiles;
+  for (const auto& [device, profile] : options.offload_device_profiles)
+    explicit_profiles += ", " + device + " -> " + profile;
+  log.info("TC offload: default policy " + options.tc_policy + "; profile by driver (" + drivers +
+           "), else " + (*provider)->profiles().default_profile()->name + explicit_profiles +
+           " (flowlift show lists each port's)");
   // The datapath is deleted when the daemon stops; its offloaded flows go
   // with it, so that a clean stop leaves no filter behind.
   return std::unique_ptr<Dpif>(std::make_unique<OffloadingDpif>(std::move(*opened), std::move(*provider),
