@@ -168,6 +168,16 @@ size_t TcOffloadProvider::rules_in_hardware(std::optional<uint32_t> ifindex) con
   return count;
 }
 
+size_t TcOffloadProvider::rules_in_hardware_judged_by(const std::string& profile) const {
+  size_t count = 0;
+  for (const auto& [ufid, held] : held_) {
+    if (held.placement != MegaflowPlacement::kInHardware) continue;
+    auto device = device_profiles_.find(held.rule.device);
+    if (device != device_profiles_.end() && device->second.profile->name == profile) ++count;
+  }
+  return count;
+}
+
 Status TcOffloadProvider::ensure_device(uint32_t ifindex, const std::string& device) {
   if (clsact_ready_[ifindex]) return Status::ok();
   Status status = ensure_clsact(session_, ifindex);
@@ -197,7 +207,7 @@ Result<TcOffloadProvider::PendingPut> TcOffloadProvider::prepare(size_t index, c
   } else {
     const TcDeviceProfile device = profile_of(filter.device);
     OffloadUsage usage;
-    usage.rules_on_device = rules_in_hardware(std::nullopt);
+    usage.rules_on_device = rules_in_hardware_judged_by(device.profile->name);
     usage.rules_on_port = rules_in_hardware(filter.ifindex);
     OffloadDecision decision = decide_offload(filter, *device.profile, usage);
     if (!decision.accepted) {

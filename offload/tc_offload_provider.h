@@ -164,6 +164,12 @@ class TcOffloadProvider final : public OffloadProvider {
   Megaflow report(const HeldFlow& held) const;
   void absorb_counters(HeldFlow& held, const TcParsedFilter& filter) const;
   size_t rules_in_hardware(std::optional<uint32_t> ifindex) const;
+  // The NIC-wide rule count a profile's rules_per_device bounds: flowlift
+  // cannot tell which ports share one physical NIC (that is the switchdev
+  // parent id, not read here), so it counts the rules in hardware on every
+  // device judged by the same profile: two NICs of one model share one
+  // count, which errs on the side of refusing early.
+  size_t rules_in_hardware_judged_by(const std::string& profile) const;
   // The device's choice; the daemon-wide default for a device set_ports did not give.
   TcDeviceProfile profile_of(const std::string& device) const;
 
