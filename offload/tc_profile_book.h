@@ -15,7 +15,7 @@
 // Why tunnel devices are not mapped to tc-software by their driver: a
 // decapsulation filter on a VXLAN device is offloaded by the NIC the
 // tunnel's underlay leaves through (the driver binds to the tunnel's block
-// indirectly: mlx5 en_rep.c mlx5e_rep_indr_setup_block), so the vxlan
+// indirectly: mlx5 en/rep/tc.c mlx5e_rep_indr_setup_block), so the vxlan
 // driver name says nothing about the hardware; the daemon-wide default (or
 // DEV=) says it.
 //
