@@ -14,6 +14,7 @@
 #include "kmod/flow_extract.h"
 #include "kmod/frame_builder_for_tests.h"
 #include "kmod/kernel_dpif.h"
+#include "kmod/lab_datapath_for_tests.h"
 #include "kmod/netns_test_support.h"
 #include "kmod/odp_text_actions.h"
 #include "kmod/odp_text_flow.h"
@@ -43,12 +44,7 @@ std::vector<uint8_t> udp_frame(uint16_t destination_port) {
   return frame.frame();
 }
 
-Ufid ufid_of(uint8_t id) {
-  Ufid ufid;
-  ufid.bytes[0] = id;
-  ufid.bytes[15] = 0x5a;
-  return ufid;
-}
+Ufid ufid_of(uint8_t id) { return testing::lab_ufid(id, 0x5a); }
 
 class KernelDpifLab : public ::testing::Test {
  protected:
@@ -75,10 +71,9 @@ class KernelDpifLab : public ::testing::Test {
   }
   // A veth pair: `name` stays here (the datapath's side), `name`p goes to the peer namespace.
   void make_veth(const std::string& name) {
-    ASSERT_TRUE(run_ip("link add " + name + " type veth peer name " + name + "p netns " + peer_->name()));
+    const bool added = testing::add_peer_veth(name, *peer_);
     devices_.push_back(name);
-    ASSERT_TRUE(run_ip("link set " + name + " up"));
-    peer_->ip("link set " + name + "p up");
+    ASSERT_TRUE(added) << "veth " << name;
   }
   uint32_t add_system_port(const std::string& name) {
     auto added = dpif_->port_add({.name = name, .type = DpifPortType::kSystem});
@@ -91,15 +86,7 @@ class KernelDpifLab : public ::testing::Test {
     return opened ? std::move(*opened) : NetnsPacketSocket("");
   }
   DpifFlowPut flow_put(uint8_t id, const std::string& match, const std::string& actions) {
-    DpifFlowPut put;
-    put.flow.ufid = ufid_of(id);
-    auto parsed_match = parse_match(match);
-    EXPECT_TRUE(parsed_match) << match << ": " << parsed_match.status().message();
-    if (parsed_match) put.flow.match = *parsed_match;
-    auto parsed_actions = parse_actions(actions);
-    EXPECT_TRUE(parsed_actions) << actions << ": " << parsed_actions.status().message();
-    if (parsed_actions) put.flow.actions = *parsed_actions;
-    return put;
+    return testing::dpctl_text_put(ufid_of(id), match, actions);
   }
   NetnsCommandOutput dpctl(const std::string& arguments) {
     return run_netns_command("ovs-dpctl " + arguments);

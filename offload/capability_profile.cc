@@ -597,6 +597,30 @@ Status parse_limits(const Json& value, const std::string& path, CapabilityProfil
   return parse_chains(*chains, child_path(path, "chains"), &profile->chains);
 }
 
+// "drivers": {"names": ["mlx5_core", ...], "source": "..."}.
+Status parse_drivers(const Json& value, const std::string& path, CapabilityProfile* profile) {
+  if (Status s = expect_object(value, path); !s) return s;
+  if (Status s = check_keys(value, path, {"names", "source"}); !s) return s;
+  const std::string names_path = child_path(path, "names");
+  auto names = value.find("names");
+  if (names == value.end() || !names->is_array() || names->empty())
+    return profile_error(names_path, "must be a non-empty array of driver names (as ethtool -i prints them)");
+  for (size_t i = 0; i < names->size(); ++i) {
+    const Json& name = (*names)[i];
+    // ethtool_drvinfo.driver is 32 bytes with its terminating NUL.
+    if (!name.is_string() || name.get<std::string>().empty() || name.get<std::string>().size() > 31)
+      return profile_error(index_path(names_path, i), "must be a driver name of 1 to 31 characters");
+    const std::string driver = name.get<std::string>();
+    if (std::find(profile->drivers.begin(), profile->drivers.end(), driver) != profile->drivers.end())
+      return profile_error(index_path(names_path, i), driver + " is listed twice");
+    profile->drivers.push_back(driver);
+  }
+  auto source = required_string(value, path, "source");
+  if (!source) return source.status();
+  profile->drivers_source = std::move(*source);
+  return Status::ok();
+}
+
 // Records the first syntax error with nlohmann's own line/column text.
 class CapabilityJsonSyntaxError : public nlohmann::json_sax<Json> {
  public:
@@ -698,7 +722,9 @@ Result<CapabilityProfile> parse_capability_profile(std::string_view json_text) {
     return invalid_argument("not valid JSON: " + syntax.message);
   }
   if (!root.is_object()) return invalid_argument("a capability profile must be a JSON object");
-  if (Status s = check_keys(root, "", {"name", "description", "notes", "match", "actions", "limits"}); !s)
+  if (Status s =
+          check_keys(root, "", {"name", "description", "drivers", "notes", "match", "actions", "limits"});
+      !s)
     return s;
   CapabilityProfile profile;
   auto name = required_string(root, "", "name");
@@ -714,6 +740,8 @@ Result<CapabilityProfile> parse_capability_profile(std::string_view json_text) {
       profile.notes.push_back((*notes)[i].get<std::string>());
     }
   }
+  if (auto drivers = root.find("drivers"); drivers != root.end())
+    if (Status s = parse_drivers(*drivers, "drivers", &profile); !s) return s;
   for (std::string_view section : {"match", "actions", "limits"})
     if (!root.contains(section)) return profile_error(std::string(section), "missing");
   if (Status s = parse_match(root["match"], "match", &profile); !s) return s;

@@ -130,6 +130,12 @@ struct CapabilityProfile {
   std::string name;
   std::string description;
   std::vector<std::string> notes;
+  // The drivers (the name `ethtool -i DEV` prints, ETHTOOL_GDRVINFO) whose
+  // devices this profile describes, with where the names come from: the
+  // provider picks a device's profile by its driver (tc_profile_book.h).
+  // Empty: the profile is chosen only by name.
+  std::vector<std::string> drivers;
+  std::string drivers_source;
 
   std::array<CapabilityFieldSupport, static_cast<size_t>(TcFlowerField::kCount)> fields;
   // When a rule matches any enc_* field it must also match these (mlx5:

@@ -204,6 +204,51 @@ TEST(CapabilityProfile, ErrorsNameTheKeyPathThatWasWrong) {
             "match.fields.ip_flags.mask_within: \"0x000000003\" is not 0x followed by at most 8 hex digits");
 }
 
+TEST(CapabilityProfile, DriversNameTheDevicesAProfileDescribesWithTheirSource) {
+  auto mlx5 = load_capability_profile("mlx5-connectx6dx");
+  ASSERT_TRUE(mlx5) << mlx5.status().message();
+  EXPECT_EQ(mlx5->drivers, (std::vector<std::string>{"mlx5_core", "mlx5e_rep"}));
+  EXPECT_NE(mlx5->drivers_source.find("mlx5e_rep_get_drvinfo"), std::string::npos) << mlx5->drivers_source;
+  auto ice = load_capability_profile("ice-e810");
+  ASSERT_TRUE(ice) << ice.status().message();
+  EXPECT_EQ(ice->drivers, (std::vector<std::string>{"ice"}));
+  EXPECT_NE(ice->drivers_source.find("__ice_get_drvinfo"), std::string::npos) << ice->drivers_source;
+  // tc-software is the daemon's default, never a driver's match.
+  auto software = load_capability_profile("tc-software");
+  ASSERT_TRUE(software) << software.status().message();
+  EXPECT_TRUE(software->drivers.empty());
+}
+
+TEST(CapabilityProfile, ADriversListIsCheckedLikeEveryOtherKey) {
+  const Json drivers = {{"names", Json::array({"veth"})}, {"source", "drivers/net/veth.c veth_get_drvinfo"}};
+  EXPECT_EQ(error_after([&](Json& j) { j["drivers"] = drivers; }), "");
+  EXPECT_EQ(error_after([&](Json& j) {
+              j["drivers"] = drivers;
+              j["drivers"].erase("source");
+            }),
+            "drivers.source: missing");
+  EXPECT_EQ(error_after([&](Json& j) {
+              j["drivers"] = drivers;
+              j["drivers"]["names"] = Json::array();
+            }),
+            "drivers.names: must be a non-empty array of driver names (as ethtool -i prints them)");
+  EXPECT_EQ(error_after([&](Json& j) {
+              j["drivers"] = drivers;
+              j["drivers"]["names"] = Json::array({"veth", ""});
+            }),
+            "drivers.names[1]: must be a driver name of 1 to 31 characters");
+  EXPECT_EQ(error_after([&](Json& j) {
+              j["drivers"] = drivers;
+              j["drivers"]["names"] = Json::array({"veth", "veth"});
+            }),
+            "drivers.names[1]: veth is listed twice");
+  EXPECT_EQ(error_after([&](Json& j) {
+              j["drivers"] = drivers;
+              j["drivers"]["modules"] = "veth";
+            }),
+            "drivers.modules: unknown key (allowed here: names, source)");
+}
+
 TEST(CapabilityProfile, BrokenJsonSaysWhereTheSyntaxBroke) {
   auto profile = parse_capability_profile("{\"name\": \"x\",\n \"description\": }");
   ASSERT_FALSE(profile);

@@ -303,7 +303,7 @@ OffloadDecision decide_offload(const TcFlowerRule& rule, const CapabilityProfile
   if (!refusal) refusal = judge_place(rule, profile);
   if (!refusal) refusal = judge_counts(rule, profile, usage);
   if (!refusal) return OffloadDecision{true, {}};
-  return OffloadDecision{false, profile.name + " profile: " + *refusal};
+  return OffloadDecision{false, "refused by profile " + profile.name + ": " + *refusal};
 }
 
 }  // namespace flowlift

@@ -3,12 +3,14 @@
 // megaflow in the openvswitch module's table with the reason shown by
 // `flowlift dump-megaflows`, so every reason names the profile and says what
 // in the flow the target cannot take, in words a user can act on:
-//   "ice-e810 profile: one action per rule, flow has 3"
-//   "ice-e810 profile: ipv4_dst needs an exact mask, flow has /24"
-//   "mlx5-connectx6dx profile: at most 2 VLAN push/pop actions per rule, flow has 3"
+//   "refused by profile ice-e810: one action per rule, flow has 3"
+//   "refused by profile ice-e810: ipv4_dst needs an exact mask, flow has /24"
+//   "refused by profile mlx5-connectx6dx: at most 2 VLAN push/pop actions per rule, flow has 3"
+// The profile is named first because a host may judge its ports by
+// different profiles (tc_profile_book.h): the reason must say which one.
 //
-// The provider picks the profile by the port's tc-policy: a skip_hw rule is
-// judged against tc-software, since no NIC sees it.
+// The provider picks the profile by the device and its tc-policy: a skip_hw
+// rule is judged against tc-software, since no NIC sees it.
 //
 // Structural reasons (match, actions, chain, priority) are checked before
 // the rule counts: a flow the target can never take should say so, rather
@@ -31,7 +33,7 @@ struct OffloadUsage {
 
 struct OffloadDecision {
   bool accepted = false;
-  std::string reason;  // set when refused: "<profile> profile: <why>"
+  std::string reason;  // set when refused: "refused by profile <name>: <why>"
 };
 
 OffloadDecision decide_offload(const TcFlowerRule& rule, const CapabilityProfile& profile,

@@ -120,7 +120,8 @@ TEST(OffloadDecision, IceTakesOneActionPerRule) {
   TcFlowerRule rule = tcp_forward_rule();
   rule.actions.insert(rule.actions.begin(), TcVlanPushAction{htons(0x8100), 10, 0});
   rule.actions.insert(rule.actions.begin(), TcTunnelKeyUnsetAction{});
-  EXPECT_EQ(refusal(rule, builtin("ice-e810")), "ice-e810 profile: one action per rule, flow has 3");
+  EXPECT_EQ(refusal(rule, builtin("ice-e810")),
+            "refused by profile ice-e810: one action per rule, flow has 3");
   EXPECT_EQ(refusal(rule, builtin("tc-software")), "accepted");
 }
 
@@ -128,31 +129,32 @@ TEST(OffloadDecision, IceWantsExactMasks) {
   TcFlowerRule rule = tcp_forward_rule();
   rule.match.set(decision_key(F::kIpv4Dst, {10, 0, 0, 0}, {255, 255, 255, 0}));
   EXPECT_EQ(refusal(rule, builtin("ice-e810")),
-            "ice-e810 profile: ipv4_dst needs an exact mask, flow has /24");
+            "refused by profile ice-e810: ipv4_dst needs an exact mask, flow has /24");
   EXPECT_EQ(refusal(rule, builtin("mlx5-connectx6dx")), "accepted");
 
   TcFlowerRule port_range = tcp_forward_rule();
   port_range.match.set(decision_key(F::kTcpDst, {0x1f, 0x00}, {0xff, 0x00}));
   EXPECT_EQ(refusal(port_range, builtin("ice-e810")),
-            "ice-e810 profile: tcp_dst needs an exact mask, flow has mask 0xff00");
+            "refused by profile ice-e810: tcp_dst needs an exact mask, flow has mask 0xff00");
 
   TcFlowerRule mac = tcp_forward_rule();
   mac.match.set(decision_key(F::kEthDst, {0x01, 0, 0, 0, 0, 0}, {0x01, 0, 0, 0, 0, 0}));
   EXPECT_EQ(refusal(mac, builtin("ice-e810")),
-            "ice-e810 profile: eth_dst needs an exact mask, flow has mask 01:00:00:00:00:00");
+            "refused by profile ice-e810: eth_dst needs an exact mask, flow has mask 01:00:00:00:00:00");
 }
 
 TEST(OffloadDecision, AFieldTheTargetCannotMatchIsNamed) {
   TcFlowerRule rule = tcp_forward_rule();
   rule.match.set(decision_key(F::kTcpFlags, {0x00, 0x02}, {0x0f, 0xff}));
-  EXPECT_EQ(refusal(rule, builtin("ice-e810")), "ice-e810 profile: match on tcp_flags not supported");
+  EXPECT_EQ(refusal(rule, builtin("ice-e810")),
+            "refused by profile ice-e810: match on tcp_flags not supported");
   EXPECT_EQ(refusal(rule, builtin("mlx5-connectx6dx")), "accepted");
 
   TcFlowerRule sctp = tcp_forward_rule();
   sctp.match.set(decision_key(F::kIpProto, {132}));
   sctp.match.set(decision_key(F::kSctpDst, {0x0b, 0x59}));
   EXPECT_EQ(refusal(sctp, builtin("mlx5-connectx6dx")),
-            "mlx5-connectx6dx profile: match on sctp_dst not supported");
+            "refused by profile mlx5-connectx6dx: match on sctp_dst not supported");
 }
 
 TEST(OffloadDecision, AKeyWithAZeroMaskIsNoMatchAtAll) {
@@ -164,15 +166,17 @@ TEST(OffloadDecision, AKeyWithAZeroMaskIsNoMatchAtAll) {
 TEST(OffloadDecision, IceRefusesEveryActionButRedirectAndDrop) {
   TcFlowerRule pedit = tcp_forward_rule();
   pedit.actions = {TcPeditAction{{pedit_rewriting(TCA_PEDIT_KEY_EX_HDR_TYPE_IP4, 8, {0xff, 0, 0, 0})}}};
-  EXPECT_EQ(refusal(pedit, builtin("ice-e810")), "ice-e810 profile: action pedit not supported");
+  EXPECT_EQ(refusal(pedit, builtin("ice-e810")), "refused by profile ice-e810: action pedit not supported");
 
   TcFlowerRule mirror = tcp_forward_rule();
   std::get<TcMirredAction>(mirror.actions[0]).redirect = false;
-  EXPECT_EQ(refusal(mirror, builtin("ice-e810")), "ice-e810 profile: action mirred mirror not supported");
+  EXPECT_EQ(refusal(mirror, builtin("ice-e810")),
+            "refused by profile ice-e810: action mirred mirror not supported");
 
   TcFlowerRule go = tcp_forward_rule();
   go.actions = {TcGotoChainAction{4}};
-  EXPECT_EQ(refusal(go, builtin("ice-e810")), "ice-e810 profile: action gact goto_chain not supported");
+  EXPECT_EQ(refusal(go, builtin("ice-e810")),
+            "refused by profile ice-e810: action gact goto_chain not supported");
 
   TcFlowerRule drop = tcp_forward_rule();
   drop.actions = {TcDropAction{}};
@@ -181,49 +185,50 @@ TEST(OffloadDecision, IceRefusesEveryActionButRedirectAndDrop) {
   TcFlowerRule none = tcp_forward_rule();
   none.actions.clear();
   EXPECT_EQ(refusal(none, builtin("ice-e810")),
-            "ice-e810 profile: a rule needs at least 1 action(s), flow has none");
+            "refused by profile ice-e810: a rule needs at least 1 action(s), flow has none");
   EXPECT_EQ(refusal(none, builtin("tc-software")), "accepted");
 }
 
 TEST(OffloadDecision, ChainsNeedTheTargetsSupport) {
   TcFlowerRule rule = tcp_forward_rule();
   rule.chain = 3;
-  EXPECT_EQ(refusal(rule, builtin("ice-e810")), "ice-e810 profile: chains not supported, flow is in chain 3");
+  EXPECT_EQ(refusal(rule, builtin("ice-e810")),
+            "refused by profile ice-e810: chains not supported, flow is in chain 3");
   EXPECT_EQ(refusal(rule, builtin("mlx5-connectx6dx")), "accepted");
 
   rule.chain = 0x10000000;
   EXPECT_EQ(refusal(rule, builtin("tc-software")),
-            "tc-software profile: chain 268435456 above the chain limit 268435455");
+            "refused by profile tc-software: chain 268435456 above the chain limit 268435455");
 
   TcFlowerRule go = tcp_forward_rule();
   go.actions = {TcGotoChainAction{0x10000000}};
   EXPECT_EQ(refusal(go, builtin("tc-software")),
-            "tc-software profile: goto chain 268435456 above the chain limit 268435455");
+            "refused by profile tc-software: goto chain 268435456 above the chain limit 268435455");
   CapabilityProfile no_chains = edited_tc_software([](Json& j) {
     j["limits"]["chains"] = {{"supported", false}, {"source", "test"}};
   });
   go.actions = {TcGotoChainAction{5}};
-  EXPECT_EQ(refusal(go, no_chains), "custom profile: chains not supported (goto chain 5)");
+  EXPECT_EQ(refusal(go, no_chains), "refused by profile custom: chains not supported (goto chain 5)");
 }
 
 TEST(OffloadDecision, TheRuleLimitIsReachedOnTheDevice) {
   const TcFlowerRule rule = tcp_forward_rule();
   EXPECT_EQ(refusal(rule, builtin("ice-e810"), {.rules_on_device = 16383}), "accepted");
   EXPECT_EQ(refusal(rule, builtin("ice-e810"), {.rules_on_device = 16384}),
-            "ice-e810 profile: rule limit 16384 reached on eth2");
+            "refused by profile ice-e810: rule limit 16384 reached on eth2");
   EXPECT_EQ(refusal(rule, builtin("tc-software"), {.rules_on_device = 10'000'000}), "accepted");
 
   CapabilityProfile per_port =
       edited_tc_software([](Json& j) { j["limits"]["rules_per_port"]["value"] = 2; });
   EXPECT_EQ(refusal(rule, per_port, {.rules_on_device = 5, .rules_on_port = 2}),
-            "custom profile: per-port rule limit 2 reached on eth2");
+            "refused by profile custom: per-port rule limit 2 reached on eth2");
 }
 
 TEST(OffloadDecision, AStructuralReasonComesBeforeAFullTable) {
   TcFlowerRule rule = tcp_forward_rule();
   rule.actions.push_back(TcDropAction{});
   EXPECT_EQ(refusal(rule, builtin("ice-e810"), {.rules_on_device = 20000}),
-            "ice-e810 profile: one action per rule, flow has 2");
+            "refused by profile ice-e810: one action per rule, flow has 2");
 }
 
 TEST(OffloadDecision, Mlx5RewritesAtMostTwoVlanTags) {
@@ -233,13 +238,13 @@ TEST(OffloadDecision, Mlx5RewritesAtMostTwoVlanTags) {
   EXPECT_EQ(refusal(rule, builtin("mlx5-connectx6dx")), "accepted");
   rule.actions.insert(rule.actions.begin(), TcVlanPopAction{});
   EXPECT_EQ(refusal(rule, builtin("mlx5-connectx6dx")),
-            "mlx5-connectx6dx profile: at most 2 VLAN push/pop actions per rule, flow has 3");
+            "refused by profile mlx5-connectx6dx: at most 2 VLAN push/pop actions per rule, flow has 3");
   EXPECT_EQ(refusal(rule, builtin("tc-software")), "accepted");
 
   TcFlowerRule tpid = tcp_forward_rule();
   tpid.actions.insert(tpid.actions.begin(), TcVlanPushAction{htons(0x9100), 10, 0});
   EXPECT_EQ(refusal(tpid, builtin("mlx5-connectx6dx")),
-            "mlx5-connectx6dx profile: vlan push with TPID 0x9100 not supported");
+            "refused by profile mlx5-connectx6dx: vlan push with TPID 0x9100 not supported");
 }
 
 TEST(OffloadDecision, Mlx5RewritesTheVidButNotThePriority) {
@@ -248,14 +253,15 @@ TEST(OffloadDecision, Mlx5RewritesTheVidButNotThePriority) {
   EXPECT_EQ(refusal(rule, builtin("mlx5-connectx6dx")), "accepted");
   std::get<TcVlanModifyAction>(rule.actions[0]).prio = 3;
   EXPECT_EQ(refusal(rule, builtin("mlx5-connectx6dx")),
-            "mlx5-connectx6dx profile: vlan modify of the priority not supported (flow sets priority 3)");
+            "refused by profile mlx5-connectx6dx: vlan modify of the priority not supported (flow sets "
+            "priority 3)");
 }
 
 TEST(OffloadDecision, Mlx5OffloadsNoPlainEthernetMpls) {
   TcFlowerRule rule = tcp_forward_rule();
   rule.actions.insert(rule.actions.begin(), TcMplsPushAction{htons(0x8847), 100, 0, 64, 1});
   EXPECT_EQ(refusal(rule, builtin("mlx5-connectx6dx")),
-            "mlx5-connectx6dx profile: action mpls not supported");
+            "refused by profile mlx5-connectx6dx: action mpls not supported");
   EXPECT_EQ(refusal(rule, builtin("tc-software")), "accepted");
 }
 
@@ -266,13 +272,14 @@ TEST(OffloadDecision, Mlx5DecapRulesMatchEncDstPortExactly) {
   rule.match.set(decision_key(F::kEncIpv4Dst, {192, 168, 1, 1}));
   rule.actions.insert(rule.actions.begin(), TcTunnelKeyUnsetAction{});
   EXPECT_EQ(refusal(rule, builtin("mlx5-connectx6dx")),
-            "mlx5-connectx6dx profile: a tunnel match needs enc_dst_port, flow has none");
+            "refused by profile mlx5-connectx6dx: a tunnel match needs enc_dst_port, flow has none");
   rule.match.set(decision_key(F::kEncUdpDstPort, {0x12, 0x00}, {0xff, 0x00}));
   EXPECT_EQ(refusal(rule, builtin("mlx5-connectx6dx")),
-            "mlx5-connectx6dx profile: enc_dst_port needs an exact mask, flow has mask 0xff00");
+            "refused by profile mlx5-connectx6dx: enc_dst_port needs an exact mask, flow has mask 0xff00");
   rule.match.set(decision_key(F::kEncUdpDstPort, {0x12, 0xb5}));
   EXPECT_EQ(refusal(rule, builtin("mlx5-connectx6dx")), "accepted");
-  EXPECT_EQ(refusal(rule, builtin("ice-e810")), "ice-e810 profile: one action per rule, flow has 2");
+  EXPECT_EQ(refusal(rule, builtin("ice-e810")),
+            "refused by profile ice-e810: one action per rule, flow has 2");
 }
 
 TEST(OffloadDecision, Mlx5MatchesOnlyTheIsFragmentFlag) {
@@ -281,9 +288,11 @@ TEST(OffloadDecision, Mlx5MatchesOnlyTheIsFragmentFlag) {
   EXPECT_EQ(refusal(rule, builtin("mlx5-connectx6dx")), "accepted");
   rule.match.set(decision_key(F::kIpFlags, {0, 0, 0, 3}, {0, 0, 0, 3}));
   EXPECT_EQ(refusal(rule, builtin("mlx5-connectx6dx")),
-            "mlx5-connectx6dx profile: ip_flags mask 0x00000003 has bits outside the supported 0x00000001");
+            "refused by profile mlx5-connectx6dx: ip_flags mask 0x00000003 has bits outside the supported "
+            "0x00000001");
   EXPECT_EQ(refusal(rule, builtin("tc-software")), "accepted");
-  EXPECT_EQ(refusal(rule, builtin("ice-e810")), "ice-e810 profile: match on ip_flags not supported");
+  EXPECT_EQ(refusal(rule, builtin("ice-e810")),
+            "refused by profile ice-e810: match on ip_flags not supported");
 }
 
 TEST(OffloadDecision, Mlx5PeditRewritesDscpButNotEcnNorUnnamedBytes) {
@@ -295,20 +304,21 @@ TEST(OffloadDecision, Mlx5PeditRewritesDscpButNotEcnNorUnnamedBytes) {
   TcFlowerRule ecn = tcp_forward_rule();
   ecn.actions.insert(ecn.actions.begin(), TcPeditAction{{pedit_rewriting(ip4, 0, {0, 0x03, 0, 0})}});
   EXPECT_EQ(refusal(ecn, builtin("mlx5-connectx6dx")),
-            "mlx5-connectx6dx profile: pedit of ip_ecn not supported");
+            "refused by profile mlx5-connectx6dx: pedit of ip_ecn not supported");
 
   TcFlowerRule checksum = tcp_forward_rule();
   checksum.actions.insert(checksum.actions.begin(),
                           TcPeditAction{{pedit_rewriting(ip4, 8, {0, 0, 0xff, 0xff})}});
-  EXPECT_EQ(refusal(checksum, builtin("mlx5-connectx6dx")),
-            "mlx5-connectx6dx profile: pedit of ip4 byte 10 not supported (no rewritable field there)");
+  EXPECT_EQ(
+      refusal(checksum, builtin("mlx5-connectx6dx")),
+      "refused by profile mlx5-connectx6dx: pedit of ip4 byte 10 not supported (no rewritable field there)");
 
   TcFlowerRule legacy = tcp_forward_rule();
   legacy.actions.insert(
       legacy.actions.begin(),
       TcPeditAction{{pedit_rewriting(TCA_PEDIT_KEY_EX_HDR_TYPE_NETWORK, 0, {0xff, 0, 0, 0})}});
   EXPECT_EQ(refusal(legacy, builtin("mlx5-connectx6dx")),
-            "mlx5-connectx6dx profile: pedit of network headers not supported");
+            "refused by profile mlx5-connectx6dx: pedit of network headers not supported");
   EXPECT_EQ(refusal(ecn, builtin("tc-software")), "accepted");
   EXPECT_EQ(refusal(legacy, builtin("tc-software")), "accepted");
 }
@@ -322,7 +332,7 @@ TEST(OffloadDecision, Mlx5CountsPeditKeys) {
   EXPECT_EQ(refusal(rule, builtin("mlx5-connectx6dx")), "accepted");
   std::get<TcPeditAction>(rule.actions[0]).keys.push_back(pedit.keys[0]);
   EXPECT_EQ(refusal(rule, builtin("mlx5-connectx6dx")),
-            "mlx5-connectx6dx profile: at most 16 pedit keys per rule, flow has 17");
+            "refused by profile mlx5-connectx6dx: at most 16 pedit keys per rule, flow has 17");
 }
 
 TEST(OffloadDecision, Mlx5RecomputesChecksumsOnlyAfterAPeditAndOnlyForIpTcpUdp) {
@@ -330,7 +340,7 @@ TEST(OffloadDecision, Mlx5RecomputesChecksumsOnlyAfterAPeditAndOnlyForIpTcpUdp) 
   alone.actions.insert(alone.actions.begin(),
                        TcCsumAction{TCA_CSUM_UPDATE_FLAG_IPV4HDR | TCA_CSUM_UPDATE_FLAG_TCP});
   EXPECT_EQ(refusal(alone, builtin("mlx5-connectx6dx")),
-            "mlx5-connectx6dx profile: csum needs a pedit in the same rule");
+            "refused by profile mlx5-connectx6dx: csum needs a pedit in the same rule");
   EXPECT_EQ(refusal(alone, builtin("tc-software")), "accepted");
 
   TcFlowerRule sctp = tcp_forward_rule();
@@ -340,7 +350,7 @@ TEST(OffloadDecision, Mlx5RecomputesChecksumsOnlyAfterAPeditAndOnlyForIpTcpUdp) 
       sctp.actions.begin(),
       TcPeditAction{{pedit_rewriting(TCA_PEDIT_KEY_EX_HDR_TYPE_IP4, 16, {0xff, 0xff, 0xff, 0xff})}});
   EXPECT_EQ(refusal(sctp, builtin("mlx5-connectx6dx")),
-            "mlx5-connectx6dx profile: csum of sctp not supported");
+            "refused by profile mlx5-connectx6dx: csum of sctp not supported");
   std::get<TcCsumAction>(sctp.actions[1]).update_flags =
       TCA_CSUM_UPDATE_FLAG_IPV4HDR | TCA_CSUM_UPDATE_FLAG_TCP;
   EXPECT_EQ(refusal(sctp, builtin("mlx5-connectx6dx")), "accepted");
@@ -355,9 +365,10 @@ TEST(OffloadDecision, ActionCountLimitsOfAUsersProfile) {
   rule.actions.insert(rule.actions.begin(), TcTunnelKeySetAction{});
   EXPECT_EQ(refusal(rule, profile), "accepted");
   rule.actions.insert(rule.actions.begin(), TcTunnelKeySetAction{});
-  EXPECT_EQ(refusal(rule, profile), "custom profile: at most 1 tunnel_key set actions per rule, flow has 2");
+  EXPECT_EQ(refusal(rule, profile),
+            "refused by profile custom: at most 1 tunnel_key set actions per rule, flow has 2");
   rule.actions.insert(rule.actions.begin(), TcDropAction{});
-  EXPECT_EQ(refusal(rule, profile), "custom profile: at most 3 actions per rule, flow has 4");
+  EXPECT_EQ(refusal(rule, profile), "refused by profile custom: at most 3 actions per rule, flow has 4");
 }
 
 TEST(OffloadDecision, PrefixMasksAndPriorityLimitsOfAUsersProfile) {
@@ -370,17 +381,17 @@ TEST(OffloadDecision, PrefixMasksAndPriorityLimitsOfAUsersProfile) {
   EXPECT_EQ(refusal(rule, profile), "accepted");
   rule.match.set(decision_key(F::kIpv4Dst, {10, 0, 0, 0}, {255, 0, 255, 0}));
   EXPECT_EQ(refusal(rule, profile),
-            "custom profile: ipv4_dst needs a prefix mask, flow has mask 255.0.255.0");
+            "refused by profile custom: ipv4_dst needs a prefix mask, flow has mask 255.0.255.0");
   TcFlowerRule high = tcp_forward_rule();
   high.priority = 17;
-  EXPECT_EQ(refusal(high, profile), "custom profile: priority 17 above the limit 16");
+  EXPECT_EQ(refusal(high, profile), "refused by profile custom: priority 17 above the limit 16");
 }
 
 TEST(OffloadDecision, AnUnlistedActionKindIsRefused) {
   CapabilityProfile profile = edited_tc_software([](Json& j) { j["actions"].erase("mpls"); });
   TcFlowerRule rule = tcp_forward_rule();
   rule.actions.insert(rule.actions.begin(), TcMplsPopAction{htons(0x0800)});
-  EXPECT_EQ(refusal(rule, profile), "custom profile: action mpls not supported");
+  EXPECT_EQ(refusal(rule, profile), "refused by profile custom: action mpls not supported");
   EXPECT_EQ(profile.kind(TcActionKind::kMpls).source, "not listed in the profile");
 }
 
@@ -388,19 +399,20 @@ TEST(OffloadDecision, EthertypesOfPushesAndRewritesAreChecked) {
   TcFlowerRule modify = tcp_forward_rule();
   modify.actions.insert(modify.actions.begin(), TcVlanModifyAction{htons(0x88a8), 30, 0});
   EXPECT_EQ(refusal(modify, builtin("mlx5-connectx6dx")),
-            "mlx5-connectx6dx profile: vlan modify with TPID 0x88a8 not supported");
+            "refused by profile mlx5-connectx6dx: vlan modify with TPID 0x88a8 not supported");
   EXPECT_EQ(refusal(modify, builtin("tc-software")), "accepted");
 
   TcFlowerRule mpls = tcp_forward_rule();
   mpls.actions.insert(mpls.actions.begin(), TcMplsPushAction{htons(0x0800), 100, 0, 64, 1});
   EXPECT_EQ(refusal(mpls, builtin("tc-software")),
-            "tc-software profile: mpls push of ethertype 0x0800 not supported");
+            "refused by profile tc-software: mpls push of ethertype 0x0800 not supported");
 }
 
 TEST(OffloadDecision, APeditHeaderTypeTheKernelDoesNotDefineIsRefused) {
   TcFlowerRule rule = tcp_forward_rule();
   rule.actions.insert(rule.actions.begin(), TcPeditAction{{pedit_rewriting(7, 0, {0xff, 0, 0, 0})}});
-  EXPECT_EQ(refusal(rule, builtin("tc-software")), "tc-software profile: pedit header type 7 not supported");
+  EXPECT_EQ(refusal(rule, builtin("tc-software")),
+            "refused by profile tc-software: pedit header type 7 not supported");
 }
 
 }  // namespace

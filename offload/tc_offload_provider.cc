@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "offload/megaflow_to_tc.h"
+#include "offload/net_device_driver.h"
 #include "offload/offload_decision.h"
 #include "offload/tc_qdisc.h"
 
@@ -70,20 +71,43 @@ Result<TcPolicy> parse_tc_policy(std::string_view text) {
 }
 
 Result<std::unique_ptr<TcOffloadProvider>> TcOffloadProvider::open(TcOffloadConfig config) {
-  Result<CapabilityProfile> profile = load_capability_profile(config.profile);
-  if (!profile) return profile.status().with_context("offload profile");
+  Result<TcProfileBook> profiles = TcProfileBook::load(config.profile, config.device_profiles);
+  if (!profiles) return profiles.status();
   Result<TcNetlinkSession> session = TcNetlinkSession::open(config.session);
   if (!session) return session.status().with_context("tc netlink session");
-  return std::make_unique<TcOffloadProvider>(std::move(*session), std::move(*profile), std::move(config));
+  return std::make_unique<TcOffloadProvider>(std::move(*session), std::move(*profiles), std::move(config));
 }
 
-TcOffloadProvider::TcOffloadProvider(TcNetlinkSession session, CapabilityProfile profile,
-                                     TcOffloadConfig config)
-    : session_(std::move(session)), profile_(std::move(profile)), config_(std::move(config)) {
+TcOffloadProvider::TcOffloadProvider(TcNetlinkSession session, TcProfileBook profiles, TcOffloadConfig config)
+    : session_(std::move(session)), profiles_(std::move(profiles)), config_(std::move(config)) {
   if (!config_.resolve_ifindex)
     config_.resolve_ifindex = [](const std::string& name) {
       return static_cast<uint32_t>(if_nametoindex(name.c_str()));
     };
+  if (!config_.read_driver)
+    config_.read_driver = [](const std::string& name) { return net_device_driver(name); };
+}
+
+TcDeviceProfile TcOffloadProvider::profile_of(const std::string& device) const {
+  if (auto it = device_profiles_.find(device); it != device_profiles_.end()) return it->second;
+  return profiles_.choose(device, Status(ENODEV, "not a port the provider was given"));
+}
+
+std::vector<TcOffloadDeviceReport> TcOffloadProvider::device_reports() const {
+  std::lock_guard lock(mutex_);
+  std::vector<TcOffloadDeviceReport> reports;
+  for (const auto& [device, chosen] : device_profiles_) {
+    TcOffloadDeviceReport report;
+    report.device = device;
+    report.driver = chosen.driver;
+    report.driver_problem = chosen.driver_problem;
+    report.profile = chosen.profile->name;
+    report.origin = chosen.origin;
+    report.policy = policy_of(device);
+    report.judged_by = report.policy == TcPolicy::kSkipHw ? profiles_.software()->name : chosen.profile->name;
+    reports.push_back(std::move(report));
+  }
+  return reports;
 }
 
 TcPolicy TcOffloadProvider::policy_of(const std::string& device) const {
@@ -99,11 +123,15 @@ size_t TcOffloadProvider::stale_filters_removed() const {
 void TcOffloadProvider::set_ports(std::vector<OffloadPort> ports) {
   std::lock_guard lock(mutex_);
   ports_.clear();
+  device_profiles_.clear();
   for (const OffloadPort& port : ports) {
     // Dummy ports have no device; a port whose device is gone cannot carry filters.
     if (port.type == DpifPortType::kDummy) continue;
     const uint32_t ifindex = config_.resolve_ifindex(port.name);
     if (ifindex == 0) continue;
+    // Asked again at every port change: a device deleted and created again
+    // under its name may be another kind of device.
+    device_profiles_[port.name] = profiles_.choose(port.name, config_.read_driver(port.name));
     ports_.set(port.number,
                TcPortInfo{ifindex, port.name, port.type == DpifPortType::kVxlan, port.vxlan_udp_port});
     if (!seen_devices_.count(ifindex)) {
@@ -140,6 +168,16 @@ size_t TcOffloadProvider::rules_in_hardware(std::optional<uint32_t> ifindex) con
   return count;
 }
 
+size_t TcOffloadProvider::rules_in_hardware_judged_by(const std::string& profile) const {
+  size_t count = 0;
+  for (const auto& [ufid, held] : held_) {
+    if (held.placement != MegaflowPlacement::kInHardware) continue;
+    auto device = device_profiles_.find(held.rule.device);
+    if (device != device_profiles_.end() && device->second.profile->name == profile) ++count;
+  }
+  return count;
+}
+
 Status TcOffloadProvider::ensure_device(uint32_t ifindex, const std::string& device) {
   if (clsact_ready_[ifindex]) return Status::ok();
   Status status = ensure_clsact(session_, ifindex);
@@ -158,16 +196,31 @@ Result<TcOffloadProvider::PendingPut> TcOffloadProvider::prepare(size_t index, c
 
   const TcPolicy policy = policy_of(filter.device);
   filter.policy = policy;
+  // TC's software path is the kernel's own flower: tc-software judges what
+  // goes there, whatever NIC the device is. Rules in hardware do not count
+  // against it (software flower has no rule limit of its own).
+  const CapabilityProfile& software = *profiles_.software();
   if (policy == TcPolicy::kSkipHw) {
+    OffloadDecision in_software = decide_offload(filter, software, OffloadUsage{});
+    if (!in_software.accepted) return Status(EOPNOTSUPP, in_software.reason + " (policy skip_hw)");
     pending.soft_reason = "policy skip_hw on " + filter.device;
   } else {
+    const TcDeviceProfile device = profile_of(filter.device);
     OffloadUsage usage;
-    usage.rules_on_device = rules_in_hardware(std::nullopt);
+    usage.rules_on_device = rules_in_hardware_judged_by(device.profile->name);
     usage.rules_on_port = rules_in_hardware(filter.ifindex);
-    OffloadDecision decision = decide_offload(filter, profile_, usage);
+    OffloadDecision decision = decide_offload(filter, *device.profile, usage);
     if (!decision.accepted) {
       if (policy == TcPolicy::kSkipSw) return Status(EOPNOTSUPP, decision.reason + " (policy skip_sw)");
-      // Policy none: TC's software path takes what the hardware cannot.
+      // Policy none: TC's software path takes what the hardware cannot,
+      // when the kernel's flower can (the device's profile may be
+      // tc-software itself: then its refusal is final).
+      if (device.profile->name != software.name) {
+        OffloadDecision in_software = decide_offload(filter, software, OffloadUsage{});
+        if (!in_software.accepted) return Status(EOPNOTSUPP, decision.reason + "; " + in_software.reason);
+      } else {
+        return Status(EOPNOTSUPP, decision.reason);
+      }
       filter.policy = TcPolicy::kSkipHw;
       pending.soft_reason = decision.reason;
     }

@@ -4,16 +4,22 @@
 //
 //   megaflow --megaflow_to_tc--> rule  (or refused: TC cannot express it)
 //            --policy of the device--> skip_sw / none / skip_hw
-//            --capability profile--> refused for hardware (reason)
+//            --the device's capability profile--> refused for hardware (reason)
+//            --tc-software, for what goes to TC's software path--> refused (reason)
 //            --priority per (protocol, mask shape)-->
 //            --RTM_NEWTFILTER, echoed--> handle and the kernel's flags
 //
-// A refusal that leaves no way into TC goes back to the caller (the flow
-// then lives in the datapath with the reason). Under policy none a profile
-// refusal still installs the filter, with skip_hw, so that TC's software
-// path keeps it (placement tc_sw, with the profile's reason): that is what
-// "hardware if it can, else TC software" means for a rule the hardware
-// cannot take. Under skip_sw it is a refusal.
+// Each device has its own profile (tc_profile_book.h: DEV= given, else by
+// the device's driver, else the daemon-wide default), read at set_ports; a
+// refusal names the profile that refused ("refused by profile ice-e810:
+// ..."). A refusal that leaves no way into TC goes back to the caller (the
+// flow then lives in the datapath with the reason). Under policy none a
+// hardware profile's refusal still installs the filter, with skip_hw, so
+// that TC's software path keeps it (placement tc_sw, with the profile's
+// reason): that is what "hardware if it can, else TC software" means for a
+// rule the hardware cannot take. Under skip_sw it is a refusal. Whatever
+// goes to TC's software path (skip_hw, or that fallback) is judged by
+// tc-software, the kernel's own flower, whatever the device's NIC.
 //
 // Placement is never guessed: in_hw needs TCA_CLS_FLAGS_IN_HW (and an
 // in_hw_count of at least 1 when the kernel gives one); NOT_IN_HW or skip_hw
@@ -51,6 +57,7 @@
 #include "offload/tc_netlink_session.h"
 #include "offload/tc_port_table.h"
 #include "offload/tc_priority_allocator.h"
+#include "offload/tc_profile_book.h"
 
 namespace flowlift {
 
@@ -71,18 +78,36 @@ uint64_t tc_software_uncounted_bytes_per_packet(const Match& match);
 struct TcOffloadConfig {
   TcPolicy default_policy = TcPolicy::kNone;
   std::map<std::string, TcPolicy> device_policies;  // by device name
-  std::string profile = "tc-software";              // built-in name or file
+  // The daemon-wide profile (built-in name or file): for devices with no
+  // profile of their own and a driver no built-in profile names.
+  std::string profile = "tc-software";
+  std::map<std::string, std::string> device_profiles;  // device name -> built-in name or file
   TcNetlinkSessionOptions session;
   // Device name -> ifindex; if_nametoindex unless a test gives its own.
   std::function<uint32_t(const std::string&)> resolve_ifindex;
+  // Device name -> its driver; net_device_driver unless a test gives its own.
+  std::function<Result<std::string>(const std::string&)> read_driver;
+};
+
+// One offload device as the provider judges it, for `flowlift show`.
+struct TcOffloadDeviceReport {
+  std::string device;
+  std::string driver;          // empty when unknown
+  std::string driver_problem;  // why it is unknown
+  std::string profile;         // the device's own profile
+  TcProfileOrigin origin = TcProfileOrigin::kDefault;
+  TcPolicy policy = TcPolicy::kNone;
+  std::string judged_by;  // the profile that judges its filters: tc-software under skip_hw
 };
 
 class TcOffloadProvider final : public OffloadProvider {
  public:
-  // Opens the rtnetlink session and loads the profile. Errors name the profile or the socket.
+  // Opens the rtnetlink session and loads the profiles (TcProfileBook::load).
+  // Errors name the profile (and its device) or the socket.
   static Result<std::unique_ptr<TcOffloadProvider>> open(TcOffloadConfig config);
-  // Over a given session and profile (tests).
-  TcOffloadProvider(TcNetlinkSession session, CapabilityProfile profile, TcOffloadConfig config);
+  // Over a given session and profiles (tests); config.profile and
+  // config.device_profiles are not read.
+  TcOffloadProvider(TcNetlinkSession session, TcProfileBook profiles, TcOffloadConfig config);
 
   std::string_view name() const override { return "tc"; }
   void set_ports(std::vector<OffloadPort> ports) override;
@@ -95,7 +120,9 @@ class TcOffloadProvider final : public OffloadProvider {
   Status flush() override;
   std::vector<std::string> maintain() override;
 
-  const CapabilityProfile& profile() const { return profile_; }
+  const TcProfileBook& profiles() const { return profiles_; }
+  // The profile of each device set_ports gave, with its driver and policy.
+  std::vector<TcOffloadDeviceReport> device_reports() const;
   TcPolicy policy_of(const std::string& device) const;
   // Filters found carrying a cookie at first sight of a device, and removed.
   size_t stale_filters_removed() const;
@@ -137,11 +164,20 @@ class TcOffloadProvider final : public OffloadProvider {
   Megaflow report(const HeldFlow& held) const;
   void absorb_counters(HeldFlow& held, const TcParsedFilter& filter) const;
   size_t rules_in_hardware(std::optional<uint32_t> ifindex) const;
+  // The NIC-wide rule count a profile's rules_per_device bounds: flowlift
+  // cannot tell which ports share one physical NIC (that is the switchdev
+  // parent id, not read here), so it counts the rules in hardware on every
+  // device judged by the same profile: two NICs of one model share one
+  // count, which errs on the side of refusing early.
+  size_t rules_in_hardware_judged_by(const std::string& profile) const;
+  // The device's choice; the daemon-wide default for a device set_ports did not give.
+  TcDeviceProfile profile_of(const std::string& device) const;
 
   mutable std::mutex mutex_;
   mutable TcNetlinkSession session_;
-  CapabilityProfile profile_;
+  TcProfileBook profiles_;
   TcOffloadConfig config_;
+  std::map<std::string, TcDeviceProfile> device_profiles_;  // by device name, chosen at set_ports
   TcPortTable ports_;
   TcPriorityAllocator priorities_;
   std::map<uint32_t, std::string> seen_devices_;  // ifindex -> name: stale filters already removed

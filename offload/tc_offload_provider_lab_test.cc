@@ -11,6 +11,7 @@
 
 #include "kmod/frame_builder_for_tests.h"
 #include "kmod/kernel_dpif.h"
+#include "kmod/lab_datapath_for_tests.h"
 #include "kmod/lab_test_support.h"
 #include "kmod/netns_test_support.h"
 #include "kmod/odp_text_actions.h"
@@ -39,12 +40,7 @@ std::vector<uint8_t> udp_frame(uint8_t last_octet, uint16_t destination_port) {
   return frame.frame();
 }
 
-Ufid ufid_of(uint8_t id) {
-  Ufid ufid;
-  ufid.bytes[0] = id;
-  ufid.bytes[15] = 0x7c;
-  return ufid;
-}
+Ufid ufid_of(uint8_t id) { return testing::lab_ufid(id, 0x7c); }
 
 class TcOffloadLab : public LabTest {
  protected:
@@ -59,11 +55,8 @@ class TcOffloadLab : public LabTest {
     b_ = "tb" + tag;
     peer_ = std::make_unique<TestNetns>(unique_netns_name("tcpeer"));
     ASSERT_TRUE(peer_->created());
-    for (const std::string& name : {a_, b_}) {
-      ASSERT_TRUE(run_ip("link add " + name + " type veth peer name " + name + "p netns " + peer_->name()));
-      ASSERT_TRUE(run_ip("link set " + name + " up"));
-      peer_->ip("link set " + name + "p up");
-    }
+    for (const std::string& name : {a_, b_})
+      ASSERT_TRUE(testing::add_peer_veth(name, *peer_)) << "veth " << name;
   }
   void TearDown() override {
     dpif_.reset();
@@ -88,15 +81,7 @@ class TcOffloadLab : public LabTest {
   }
 
   DpifFlowPut put_of(uint8_t id, const std::string& match, const std::string& actions) {
-    DpifFlowPut put;
-    put.flow.ufid = ufid_of(id);
-    auto parsed_match = parse_match(match);
-    EXPECT_TRUE(parsed_match) << match << ": " << parsed_match.status().message();
-    if (parsed_match) put.flow.match = *parsed_match;
-    auto parsed_actions = parse_actions(actions);
-    EXPECT_TRUE(parsed_actions) << actions << ": " << parsed_actions.status().message();
-    if (parsed_actions) put.flow.actions = *parsed_actions;
-    return put;
+    return testing::dpctl_text_put(ufid_of(id), match, actions);
   }
   // UDP to 10.0.0.<octet> from port a to port b.
   DpifFlowPut forward_a_to_b(uint8_t id, uint8_t octet) {
@@ -146,6 +131,24 @@ class TcOffloadLab : public LabTest {
   TcOffloadProvider* provider_ = nullptr;
   uint32_t port_a_ = 0, port_b_ = 0;
 };
+
+TEST_F(TcOffloadLab, AVethPortIsDetectedAsVethAndJudgedByTcSoftware) {
+  open(TcPolicy::kNone, "ice-e810");
+  // veth_get_drvinfo says "veth", which no built-in profile names: the
+  // daemon-wide profile (here ice-e810) applies, as to any unknown driver.
+  std::vector<TcOffloadDeviceReport> reports = provider_->device_reports();
+  ASSERT_EQ(reports.size(), 2u);
+  for (const TcOffloadDeviceReport& report : reports) {
+    EXPECT_EQ(report.driver, "veth") << report.device << ": " << report.driver_problem;
+    EXPECT_EQ(report.profile, "ice-e810") << report.device;
+    EXPECT_EQ(report.origin, TcProfileOrigin::kDefault) << report.device;
+  }
+  open(TcPolicy::kSkipHw);
+  for (const TcOffloadDeviceReport& report : provider_->device_reports()) {
+    EXPECT_EQ(report.profile, "tc-software") << report.device;
+    EXPECT_EQ(report.judged_by, "tc-software") << report.device;
+  }
+}
 
 TEST_F(TcOffloadLab, AnOffloadedFlowIsForwardedByTcAndCountedThereNotInTheDatapath) {
   open(TcPolicy::kSkipHw);

@@ -20,6 +20,7 @@
 #include <sstream>
 #include <utility>
 
+#include "offload/tc_profile_book.h"
 #include "slowpath/control_client.h"
 #include "slowpath/json_text.h"
 
@@ -130,7 +131,16 @@ Result<DaemonOptions> parse_daemon_options(std::span<const std::string> argument
     } else if (name == "--offload-profile") {
       if (Status ok = take_value(); !ok) return ok;
       if (value.empty()) return invalid_argument("--offload-profile needs a profile name or file");
-      options.offload_profile = value;
+      if (!is_tc_device_profile_argument(value)) {
+        options.offload_profile = value;
+        continue;
+      }
+      Result<std::pair<std::string, std::string>> device_profile = parse_tc_device_profile_argument(value);
+      if (!device_profile) return device_profile.status();
+      auto [it, inserted] = options.offload_device_profiles.emplace(*device_profile);
+      if (!inserted)
+        return invalid_argument("--offload-profile " + value + ": " + it->first + " already has profile " +
+                                it->second + " (one profile per device)");
     } else if (name == "--log-level") {
       if (Status ok = take_value(); !ok) return ok;
       if (value == "error") {
@@ -166,7 +176,7 @@ std::string daemon_usage_text() {
   return "usage: flowliftd [--config FILE] [--control PATH] [--pidfile FILE] [--handlers N]\n"
          "                 [--datapath userspace|kernel] [--datapath-name NAME]\n"
          "                 [--offload none|tc] [--tc-policy P] [--tc-port-policy DEV=P]...\n"
-         "                 [--offload-profile NAME|FILE]\n"
+         "                 [--offload-profile NAME|FILE] [--offload-profile DEV=NAME|FILE]...\n"
          "                 [--log-level error|warning|info|debug] [--check-config]\n"
          "  --config FILE    bridges, ports and flows to set up at start (JSON)\n"
          "  --control PATH   the control socket (default " +
@@ -181,8 +191,10 @@ std::string daemon_usage_text() {
          "                   or the profile refuses stays in the kernel datapath, with the reason\n"
          "  --tc-policy P    none (default: hardware if it can, else TC software), skip_sw (hardware\n"
          "                   only) or skip_hw (TC software only); --tc-port-policy DEV=P per device\n"
-         "  --offload-profile NAME|FILE  the NIC's capability profile: tc-software (default),\n"
-         "                   mlx5-connectx6dx, ice-e810, or a profile file\n"
+         "  --offload-profile DEV=NAME|FILE  device DEV's capability profile: a built-in\n"
+         "                   (tc-software, mlx5-connectx6dx, ice-e810) or a profile file; without it\n"
+         "                   a device's profile follows its driver (ethtool -i: mlx5_core, mlx5e_rep,\n"
+         "                   ice), else --offload-profile NAME|FILE (default tc-software)\n"
          "  --log-level L    least severe level logged on stderr (default info)\n"
          "  --check-config   validate the configuration, print why it is wrong, exit 0 or 1\n"
          "SIGTERM, SIGINT or SIGHUP stop the daemon cleanly.\n";

@@ -57,8 +57,12 @@ struct DaemonOptions {
   // "skip_hw"); --tc-port-policy DEV=POLICY overrides it per device.
   std::string tc_policy = "none";
   std::map<std::string, std::string> tc_port_policies;
-  // --offload-profile: a built-in capability profile or a profile file.
+  // --offload-profile NAME|FILE: a built-in capability profile or a profile
+  // file, for devices with no profile of their own and a driver no built-in
+  // profile names; --offload-profile DEV=NAME|FILE gives one device its own
+  // (offload/tc_profile_book.h has the order).
   std::string offload_profile = "tc-software";
+  std::map<std::string, std::string> offload_device_profiles;
   bool check_config = false;  // validate the configuration and exit 0/1
   bool help = false;
 };

@@ -32,9 +32,19 @@ Result<std::unique_ptr<Dpif>> open_daemon_datapath(const DaemonOptions& options,
     config.device_policies[device] = *device_policy;
   }
   config.profile = options.offload_profile;
+  config.device_profiles = options.offload_device_profiles;
   Result<std::unique_ptr<TcOffloadProvider>> provider = TcOffloadProvider::open(config);
   if (!provider) return provider.status().with_context("cannot start TC offload");
-  log.info("TC offload: profile " + (*provider)->profile().name + ", default policy " + options.tc_policy);
+  // Each port's own choice is known once the ports exist: `flowlift show`.
+  std::string given;
+  for (const auto& [device, profile] : options.offload_device_profiles)
+    given += (given.empty() ? "given " : ", ") + device + " -> " + profile;
+  std::string drivers;
+  for (const auto& [driver, profile] : (*provider)->profiles().driver_table())
+    drivers += (drivers.empty() ? "" : ", ") + driver + " -> " + profile;
+  log.info("TC offload: default policy " + options.tc_policy +
+           "; profiles: " + (given.empty() ? "" : given + "; ") + "by driver " + drivers + "; else " +
+           (*provider)->profiles().default_profile()->name);
   // The datapath is deleted when the daemon stops; its offloaded flows go
   // with it, so that a clean stop leaves no filter behind.
   return std::unique_ptr<Dpif>(std::make_unique<OffloadingDpif>(std::move(*opened), std::move(*provider),

@@ -66,6 +66,32 @@ TEST(DaemonOptions, TcOffloadNeedsTheKernelDatapathAndTakesPoliciesPerDevice) {
             "--tc-port-policy==skip_hw: expected DEVICE=none|skip_sw|skip_hw");
 }
 
+TEST(DaemonOptions, OffloadProfilesArePerDeviceBesideTheDaemonWideDefault) {
+  auto options = parse_daemon_options(
+      Words{"--datapath=kernel", "--offload=tc", "--offload-profile", "enp3s0f0=mlx5-connectx6dx",
+            "--offload-profile=ens1f0=/etc/flowlift/e810.json", "--offload-profile", "./my=profile.json"});
+  ASSERT_TRUE(options.is_ok()) << options.status().message();
+  EXPECT_EQ(options->offload_profile, "./my=profile.json");
+  EXPECT_EQ(options->offload_device_profiles,
+            (std::map<std::string, std::string>{{"enp3s0f0", "mlx5-connectx6dx"},
+                                                {"ens1f0", "/etc/flowlift/e810.json"}}));
+  EXPECT_EQ(parse_daemon_options(Words{}).value().offload_profile, "tc-software");
+  EXPECT_TRUE(parse_daemon_options(Words{}).value().offload_device_profiles.empty());
+}
+
+TEST(DaemonOptions, ABadDeviceProfileTokenIsNamed) {
+  EXPECT_EQ(parse_daemon_options(Words{"--offload-profile", "eth0="}).status().message(),
+            "--offload-profile eth0=: no profile after '=' (expected eth0=NAME|FILE)");
+  EXPECT_EQ(parse_daemon_options(Words{"--offload-profile==ice-e810"}).status().message(),
+            "--offload-profile =ice-e810: no device before '=' (expected DEV=NAME|FILE)");
+  EXPECT_EQ(
+      parse_daemon_options(
+          Words{"--offload-profile", "eth0=ice-e810", "--offload-profile", "eth0=mlx5-connectx6dx"})
+          .status()
+          .message(),
+      "--offload-profile eth0=mlx5-connectx6dx: eth0 already has profile ice-e810 (one profile per device)");
+}
+
 TEST(DaemonOptions, EveryOptionInBothSpellings) {
   auto options =
       parse_daemon_options(Words{"--config", "/etc/f.json", "--control=/tmp/c.sock", "--pidfile", "/tmp/p",

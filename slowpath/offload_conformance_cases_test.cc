@@ -13,6 +13,9 @@
 #include "kmod/flow_extract.h"
 #include "kmod/odp_text_actions.h"
 #include "kmod/odp_text_key.h"
+#include "offload/capability_profile.h"
+#include "offload/megaflow_to_tc.h"
+#include "offload/offload_decision.h"
 
 namespace flowlift {
 namespace {
@@ -69,6 +72,37 @@ TEST(OffloadConformanceCases, EveryMatchAndActionListParsesOnceItsPortsAreResolv
     EXPECT_TRUE(actions) << c.name << ": " << *actions_text << ": " << actions.status().message();
     EXPECT_EQ(match_text->find('{'), std::string::npos) << c.name;
   }
+}
+
+// Under skip_hw the provider judges every rule by tc-software before sending
+// it; the conformance suite runs skip_hw and expects TC to take every case
+// without an expected refusal, so the profile must take each such rule
+// (else the lab would see the flow in the datapath, refused by a profile
+// stricter than the kernel's flower).
+TEST(OffloadConformanceCases, TcSoftwareTakesEveryRuleTheCasesExpectTcToTake) {
+  Result<CapabilityProfile> software = load_capability_profile("tc-software");
+  ASSERT_TRUE(software) << software.status().message();
+  TcPortTable tc_ports;
+  tc_ports.set(3, TcPortInfo{13, "cfin", false, 0});
+  tc_ports.set(4, TcPortInfo{14, "cfout", false, 0});
+  tc_ports.set(5, TcPortInfo{15, "vxlan_sys_4789", true, 4789});
+  size_t judged = 0;
+  for (const OffloadConformanceCase& c : table()) {
+    if (!c.expected_refusal.empty()) continue;
+    Megaflow flow;
+    auto match = parse_match(*resolve_conformance_placeholders(c.match, ports()));
+    auto actions = parse_actions(*resolve_conformance_placeholders(c.actions, ports()));
+    ASSERT_TRUE(match && actions) << c.name;
+    flow.match = *match;
+    flow.actions = *actions;
+    Result<TcFlowerRule> rule = megaflow_to_tc(flow, tc_ports);
+    ASSERT_TRUE(rule) << c.name << ": " << rule.status().message();
+    rule->policy = TcPolicy::kSkipHw;
+    OffloadDecision decision = decide_offload(*rule, *software, OffloadUsage{});
+    EXPECT_TRUE(decision.accepted) << c.name << ": " << decision.reason;
+    ++judged;
+  }
+  EXPECT_GE(judged, 20u);
 }
 
 TEST(OffloadConformanceCases, EveryFrameSentIsMatchedByItsOwnMegaflow) {

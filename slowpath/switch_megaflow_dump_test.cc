@@ -138,7 +138,7 @@ class SwitchCoreOffloadedMegaflowDump : public SwitchCoreFixture {
     put(1, MegaflowPlacement::kInHardware, "", 7, 2);
     put(2, MegaflowPlacement::kTcSoftware, "policy skip_hw on p1", 0, 5);
     put(3, MegaflowPlacement::kUnknown, "", 0, 0);
-    put(4, MegaflowPlacement::kDatapath, "ice-e810 profile: action pedit not supported", 0, 0);
+    put(4, MegaflowPlacement::kDatapath, "refused by profile ice-e810: action pedit not supported", 0, 0);
   }
   std::vector<std::string> ufids(const std::string& filter) {
     std::vector<std::string> out;
@@ -164,8 +164,8 @@ TEST_F(SwitchCoreOffloadedMegaflowDump, LinesSayTheProviderPlacementAndReason) {
   EXPECT_THAT(text, HasSubstr("dp:tc, offloaded:no, placement:tc_sw (policy skip_hw on p1), actions:2"));
   EXPECT_THAT(text, HasSubstr("dp:tc, offloaded:unknown, placement:unknown, actions:2"));
   EXPECT_THAT(ok("dump-megaflows", {{"filter", "type=datapath"}})["text"].get<std::string>(),
-              HasSubstr("dp:userspace, offloaded:no, placement:datapath (ice-e810 profile: action pedit not "
-                        "supported), actions:2"));
+              HasSubstr("dp:userspace, offloaded:no, placement:datapath (refused by profile ice-e810: action "
+                        "pedit not supported), actions:2"));
 }
 
 TEST_F(SwitchCoreOffloadedMegaflowDump, CountersAreSplitByWhereTheyWereCounted) {
@@ -178,7 +178,7 @@ TEST_F(SwitchCoreOffloadedMegaflowDump, CountersAreSplitByWhereTheyWereCounted) 
   EXPECT_EQ(flows[1]["counters"]["tc_software"]["bytes"], 500);
   EXPECT_EQ(flows[0]["where"]["offloaded"], true);
   EXPECT_EQ(flows[2]["where"]["offloaded"], false) << "no flags from the kernel is never offloaded";
-  EXPECT_EQ(flows[3]["where"]["reason"], "ice-e810 profile: action pedit not supported");
+  EXPECT_EQ(flows[3]["where"]["reason"], "refused by profile ice-e810: action pedit not supported");
 }
 
 TEST_F(SwitchCoreMegaflowDump, AMatchFilterSelectsFlowsAgreeingWithIt) {

@@ -14,6 +14,7 @@
 
 #include "slowpath/of_ports.h"
 #include "slowpath/switch_commands.h"
+#include "slowpath/switch_offload_ports.h"
 
 namespace flowlift {
 
@@ -344,6 +345,7 @@ SwitchCommandResult switch_show(SwitchCoreState& state, const SwitchCommandArgs&
   }
   std::map<uint32_t, DpifPort> datapath_ports;
   for (DpifPort& port : state.dpif.port_dump()) datapath_ports.emplace(port.number, std::move(port));
+  const std::map<std::string, TcOffloadDeviceReport> offload_devices = switch_tc_offload_devices(state.dpif);
 
   SwitchReply reply;
   reply.result["datapath"] = std::string(state.dpif.type());
@@ -385,6 +387,10 @@ SwitchCommandResult switch_show(SwitchCoreState& state, const SwitchCommandArgs&
                                   {"error", error},
                                   {"counters", counters_json(stats)},
                                   {"counters_shared", type == DpifPortType::kVxlan}};
+      // By the datapath port's netdev: VXLAN ports share vxlan_sys_<port>'s.
+      auto offload = offload_devices.find(datapath_name);
+      if (offload != offload_devices.end())
+        port_json["offload"] = switch_tc_offload_device_json(offload->second);
       bridge_json["ports"].push_back(std::move(port_json));
       reply.text += " " + std::to_string(port.ofp_port) + "(" + port.name + "): type " +
                     std::string(dpif_port_type_name(type)) + ", datapath port " +
@@ -392,6 +398,8 @@ SwitchCommandResult switch_show(SwitchCoreState& state, const SwitchCommandArgs&
       if (type == DpifPortType::kVxlan) reply.text += " (" + datapath_name + ", counters shared)";
       if (!options.empty()) reply.text += ", options: " + format_options(options);
       reply.text += "\n" + format_counter_line(stats);
+      if (offload != offload_devices.end())
+        reply.text += "     offload: " + switch_tc_offload_device_text(offload->second) + "\n";
       if (!error.empty()) reply.text += "     error: " + error + "\n";
     }
     reply.result["bridges"].push_back(std::move(bridge_json));

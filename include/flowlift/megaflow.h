@@ -75,8 +75,8 @@ inline const char* megaflow_placement_name(MegaflowPlacement placement) {
 // counted. Megaflow::stats is always the total.
 struct MegaflowLocation {
   MegaflowPlacement placement = MegaflowPlacement::kDatapath;
-  // kDatapath: why the offload provider refused it ("ice-e810 profile: one
-  // action per rule, flow has 3", or the kernel's extack text); empty when
+  // kDatapath: why the offload provider refused it ("refused by profile
+  // ice-e810: one action per rule, flow has 3", or the kernel's extack text); empty when
   // no provider was asked. kTcSoftware: why it is not in hardware.
   std::string reason;
   std::string provider;  // "tc" when a provider holds the flow; empty otherwise

@@ -26,7 +26,6 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 
 #include <chrono>
@@ -42,8 +41,7 @@
 #include "kmod/frame_builder_for_tests.h"
 #include "kmod/netns_test_support.h"
 #include "slowpath/control_client.h"
-
-extern char** environ;
+#include "tests/host/spawned_process_for_tests.h"
 
 namespace flowlift {
 
@@ -129,6 +127,7 @@ class SwitchScenarioTest : public ::testing::TestWithParam<std::string> {
       daemon_pid_ = 0;
     }
     for (pid_t pid : helper_pids_) {
+      if (pid <= 0) continue;  // never started: kill(0) would signal our own process group
       ::kill(pid, SIGTERM);
       ::waitpid(pid, nullptr, 0);
     }
@@ -167,12 +166,13 @@ class SwitchScenarioTest : public ::testing::TestWithParam<std::string> {
       return host;
     }
     const std::string log = (work_ / "vlan-host.log").string();
-    pid_t pid =
-        spawn({"ip", "netns", "exec", host.name(), FLOWLIFT_VLAN_TAP_HOST, "vlan100", "eth0", "100"}, log);
+    pid_t pid = testing::spawn_with_log(
+        {"ip", "netns", "exec", host.name(), FLOWLIFT_VLAN_TAP_HOST, "vlan100", "eth0", "100"}, log);
     helper_pids_.push_back(pid);
-    for (int i = 0; i < 50 && read_file(log).find("ready") == std::string::npos; ++i)
+    for (int i = 0; i < 50 && testing::read_whole_file(log).find("ready") == std::string::npos; ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    EXPECT_NE(read_file(log).find("ready"), std::string::npos) << read_file(log);
+    EXPECT_NE(testing::read_whole_file(log).find("ready"), std::string::npos)
+        << testing::read_whole_file(log);
     host.ip("link set vlan100 address " + mac_text(mac));
     host.ip("addr add " + address + "/24 dev vlan100");
     host.ip("link set vlan100 up");
@@ -215,10 +215,11 @@ class SwitchScenarioTest : public ::testing::TestWithParam<std::string> {
   void start_switch(const json& config) {
     const std::string config_path = (work_ / "switch.json").string();
     std::ofstream(config_path) << config.dump(2);
-    daemon_pid_ = spawn(
+    daemon_pid_ = testing::spawn_with_log(
         {"ip", "netns", "exec", switch_->name(), FLOWLIFT_FLOWLIFTD, "--config", config_path, "--control",
          socket_path(), "--pidfile", (work_ / "flowliftd.pid").string(), "--datapath",
-         kernel() ? "kernel" : "userspace", "--offload", tc_offload() ? "tc" : "none", "--tc-policy", "skip_hw"},
+         kernel() ? "kernel" : "userspace", "--offload", tc_offload() ? "tc" : "none", "--tc-policy",
+         "skip_hw"},
         (work_ / "flowliftd.log").string());
     for (int i = 0; i < 100; ++i) {
       if (control_request(socket_path(), {{"command", "counters"}}, std::chrono::milliseconds(500))) return;
@@ -286,27 +287,7 @@ class SwitchScenarioTest : public ::testing::TestWithParam<std::string> {
   }
 
   std::string socket_path() const { return (work_ / "flowliftd.sock").string(); }
-  std::string daemon_log() const { return read_file((work_ / "flowliftd.log").string()); }
-
-  static std::string read_file(const std::string& path) {
-    std::ifstream in(path);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }
-
-  static pid_t spawn(const std::vector<std::string>& argv, const std::string& log) {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    pid_t pid = 0;
-    int error = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    EXPECT_EQ(error, 0) << "cannot start " << argv[0];
-    return pid;
-  }
+  std::string daemon_log() const { return testing::read_whole_file((work_ / "flowliftd.log").string()); }
 
   std::filesystem::path work_;
   std::unique_ptr<TestNetns> switch_;
@@ -382,14 +363,16 @@ TEST_P(SwitchScenarioTest, TtlAndAddressRewritesKeepChecksumsRightForTheReceivin
   ASSERT_EQ(out.exit_code, 0) << out.output << daemon_log();
   // The TCP connection to the service address completes only if the IPv4
   // and TCP checksums are right after every rewrite (both directions).
-  helper_pids_.push_back(spawn({"ip", "netns", "exec", h2.name(), "timeout", "10", "nc", "-l", "9090"},
-                               (work_ / "nc-server.log").string()));
+  helper_pids_.push_back(
+      testing::spawn_with_log({"ip", "netns", "exec", h2.name(), "timeout", "10", "nc", "-l", "9090"},
+                              (work_ / "nc-server.log").string()));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   out = h1.exec("sh -c 'echo rewritten-and-checked | timeout 5 nc -w 2 -N 10.0.0.100 8080'");
   EXPECT_EQ(out.exit_code, 0) << out.output << daemon_log();
-  for (int i = 0; i < 20 && read_file((work_ / "nc-server.log").string()).empty(); ++i)
+  for (int i = 0; i < 20 && testing::read_whole_file((work_ / "nc-server.log").string()).empty(); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  EXPECT_NE(read_file((work_ / "nc-server.log").string()).find("rewritten-and-checked"), std::string::npos);
+  EXPECT_NE(testing::read_whole_file((work_ / "nc-server.log").string()).find("rewritten-and-checked"),
+            std::string::npos);
   // The receiving kernel's own verdict: no checksum errors at all.
   NetnsCommandOutput snmp = h2.exec("cat /proc/net/snmp");
   ASSERT_EQ(snmp.exit_code, 0);
