@@ -9,6 +9,7 @@
 #include <benchmark/benchmark.h>
 #include <malloc.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <map>
@@ -193,6 +194,38 @@ void BM_InsertThenRemove(benchmark::State& state) {
   state.counters["removes/s"] = total / remove_seconds;
 }
 BENCHMARK(BM_InsertThenRemove)->Arg(1)->Arg(16)->Arg(256)->Unit(benchmark::kMillisecond);
+
+// The same inserts as BM_InsertThenRemove, in batches of 64 through
+// insert_batch (a handler's batch: one lock, buckets prefetched for the whole
+// batch first). inserts/s beside BM_InsertThenRemove's is what the batch buys.
+void BM_InsertBatchThenRemove(benchmark::State& state) {
+  const auto masks = static_cast<uint32_t>(state.range(0));
+  constexpr uint32_t kFlows = 20000, kBatch = 64;
+  std::vector<Megaflow> flows;
+  for (uint32_t i = 0; i < kFlows; ++i) flows.push_back(bench_flow(i % masks, i / masks, i + 1));
+  std::vector<MaskedFlowTable::InsertRequest> requests;
+  for (const Megaflow& flow : flows) requests.push_back({&flow, MaskedFlowTable::kCreate});
+  double insert_seconds = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto table = std::make_unique<MaskedFlowTable>();
+    state.ResumeTiming();
+    auto start = std::chrono::steady_clock::now();
+    for (size_t first = 0; first < requests.size(); first += kBatch) {
+      const size_t n = std::min<size_t>(kBatch, requests.size() - first);
+      for (const Result<InsertOutcome>& outcome : table->insert_batch({requests.data() + first, n}))
+        if (!outcome.is_ok()) std::abort();
+    }
+    insert_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    for (const Megaflow& flow : flows)
+      if (!table->remove(flow.ufid).is_ok()) std::abort();
+    state.PauseTiming();
+    table.reset();
+    state.ResumeTiming();
+  }
+  state.counters["inserts/s"] = static_cast<double>(state.iterations()) * kFlows / insert_seconds;
+}
+BENCHMARK(BM_InsertBatchThenRemove)->Arg(1)->Arg(16)->Arg(256)->Unit(benchmark::kMillisecond);
 
 // Heap bytes per installed megaflow (flow, its one-action list, bucket and
 // UFID index slots, allocator overhead) for a 200k-flow table over 16

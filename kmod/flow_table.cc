@@ -251,9 +251,12 @@ std::vector<Result<InsertOutcome>> MaskedFlowTable::insert_batch(std::span<const
 
 void MaskedFlowTable::prefetch_for_insert(const Megaflow& flow, bool chains) const {
   if (!flow.ufid.is_zero()) ufid_index_.prefetch(flow.ufid, chains);
-  // Every mask is searched for the key (find_by_key); past a few masks the
-  // hashing would cost more than the misses it hides.
-  constexpr size_t kMasksWorthPrefetching = 4;
+  // Every mask is searched for the key (find_by_key), but only the first is
+  // prefetched: each costs a masked hash, and bench/flow_table_bench.cc
+  // (BM_InsertBatchThenRemove) lost 25% of its inserts/s at 16 masks when four
+  // were, while the first (the busiest, once rebalanced) is where a flow
+  // setup's misses were.
+  constexpr size_t kMasksWorthPrefetching = 1;
   const std::vector<FlowMaskEntry*>& masks = current_masks().masks;
   for (size_t i = 0; i < masks.size() && i < kMasksWorthPrefetching; ++i)
     masks[i]->prefetch(flow.match.key, chains);
