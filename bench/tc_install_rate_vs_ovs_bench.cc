@@ -37,6 +37,8 @@
 //   dump per line that dpctl does to resolve names (lib/dpctl.c,
 //   dpctl_put_flow_dpif). Revalidators are paused so that they do not remove
 //   flows no OpenFlow rule made while the file is being read.
+// Before the first N, one untimed round of each kind (300 filters): under
+// TCG the first run of a kernel path pays for translating its code.
 // Each installer's result is checked (N filters on fa, skip_hw, in TC, and
 // every action with no_percpu or none, as meant), and the first filter's
 // flower keys of each are printed for comparison. Beside each rate, the CPU
@@ -112,18 +114,21 @@ double seconds_since(Clock::time_point start) {
 }
 
 // CPU seconds, user and system, of this process (all its threads) or of its
-// waited-for children.
+// waited-for children, and its voluntary context switches: a thread that
+// sleeps in the kernel (a contended mutex, a wait for the socket) switches
+// voluntarily, so these say whether parallel installers wait on each other.
 struct InstallCpu {
-  double user = 0, system = 0;
+  double user = 0, system = 0, voluntary_switches = 0;
 };
 InstallCpu cpu_of(int who) {
   rusage usage{};
   ::getrusage(who, &usage);
   auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
-  return {seconds(usage.ru_utime), seconds(usage.ru_stime)};
+  return {seconds(usage.ru_utime), seconds(usage.ru_stime), static_cast<double>(usage.ru_nvcsw)};
 }
 InstallCpu cpu_spent(const InstallCpu& before, const InstallCpu& after) {
-  return {after.user - before.user, after.system - before.system};
+  return {after.user - before.user, after.system - before.system,
+          after.voluntary_switches - before.voluntary_switches};
 }
 
 // One installer's run: filters per second and CPU per filter.
@@ -243,7 +248,7 @@ Result<InstallRate> flowlift_rate(size_t n, size_t threads, TcActionCounters cou
   // N-1 filters in `elapsed` (the first went in untimed).
   const double timed = static_cast<double>(n - 1);
   rate.filters_per_second = timed / elapsed;
-  rate.cpu_per_filter = {spent.user / timed, spent.system / timed};
+  rate.cpu_per_filter = {spent.user / timed, spent.system / timed, spent.voluntary_switches / timed};
   return rate;
 }
 
@@ -271,7 +276,8 @@ Result<InstallRate> tc_batch_rate(size_t n, bool no_percpu) {
   if (Status s = expect_filters(n, "tc -b", no_percpu, rate); !s) return s;
   if (Status s = remove_clsact(); !s) return s;
   rate.filters_per_second = static_cast<double>(n) / elapsed;
-  rate.cpu_per_filter = {spent.user / static_cast<double>(n), spent.system / static_cast<double>(n)};
+  const double filters = static_cast<double>(n);
+  rate.cpu_per_filter = {spent.user / filters, spent.system / filters, spent.voluntary_switches / filters};
   return rate;
 }
 
@@ -356,8 +362,9 @@ Result<std::string> enter_private_namespace() {
 }
 
 void print_rate(const char* installer, const InstallRate& rate, const InstallRate* against) {
-  std::printf("  %-24s %10.0f %11.0f %11.0f", installer, rate.filters_per_second,
-              rate.cpu_per_filter.system * 1e6, rate.cpu_per_filter.user * 1e6);
+  std::printf("  %-24s %10.0f %11.0f %11.0f %9.2f", installer, rate.filters_per_second,
+              rate.cpu_per_filter.system * 1e6, rate.cpu_per_filter.user * 1e6,
+              rate.cpu_per_filter.voluntary_switches);
   if (against) std::printf(" %10.2f", rate.filters_per_second / against->filters_per_second);
   std::printf("\n");
 }
@@ -376,11 +383,29 @@ int run(const std::vector<size_t>& sizes) {
     return 1;
   }
   int failures = 0;
-  std::printf("guest: %u CPUs online, load average %s\n", std::thread::hardware_concurrency(),
-              load_average().c_str());
+  // Per-CPU counters cost in proportion to the possible CPUs (one slot
+  // each, allocated and summed): said here, since it sizes what no_percpu saves.
+  std::string possible = "?";
+  if (Result<std::string> read = run_shell("cat /sys/devices/system/cpu/possible"); read) possible = *read;
+  if (!possible.empty() && possible.back() == '\n') possible.pop_back();
+  std::printf("guest: %u CPUs online, possible %s, load average %s\n", std::thread::hardware_concurrency(),
+              possible.c_str(), load_average().c_str());
   std::printf("kernel CPU profile: %s\n", ::access("/proc/lock_stat", R_OK) == 0
                                               ? "/proc/lock_stat present (not read)"
                                               : "no /proc/lock_stat; CPU times from getrusage below");
+  // Under TCG a kernel path runs slowly the first times, until its code is
+  // translated: whoever ran first would pay for it. One untimed round of
+  // every kind of install first.
+  {
+    constexpr size_t kWarmUp = 300;
+    for (const auto& warm : {tc_batch_rate(kWarmUp, false), tc_batch_rate(kWarmUp, true),
+                             flowlift_rate(kWarmUp, 2, TcActionCounters::kPerCpu),
+                             flowlift_rate(kWarmUp, 2, TcActionCounters::kNoPerCpu)})
+      if (!warm) {
+        std::fprintf(stderr, "warm-up: %s\n", warm.status().message().c_str());
+        ++failures;
+      }
+  }
   for (size_t n : sizes) {
     struct Installer {
       const char* name;
@@ -406,8 +431,8 @@ int run(const std::vector<size_t>& sizes) {
       }
     }
     std::printf("N=%zu (load average %s)\n", n, load_average().c_str());
-    std::printf("  %-24s %10s %11s %11s %10s\n", "installer", "filters/s", "sys us/flt", "user us/flt",
-                "/ tc -b");
+    std::printf("  %-24s %10s %11s %11s %9s %10s\n", "installer", "filters/s", "sys us/flt", "user us/flt",
+                "vcsw/flt", "/ tc -b");
     double best_ratio = 0;
     for (const Installer& installer : installers) {
       if (!installer.rate) {

@@ -59,6 +59,9 @@ struct DaemonOptions {
   std::map<std::string, std::string> tc_port_policies;
   // --offload-profile: a built-in capability profile or a profile file.
   std::string offload_profile = "tc-software";
+  // --tc-action-counters: "auto" (shared counters where hardware carries the
+  // traffic), "percpu" or "no_percpu" (TcActionCounters).
+  std::string tc_action_counters = "auto";
   bool check_config = false;  // validate the configuration and exit 0/1
   bool help = false;
 };

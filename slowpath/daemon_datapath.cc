@@ -32,9 +32,13 @@ Result<std::unique_ptr<Dpif>> open_daemon_datapath(const DaemonOptions& options,
     config.device_policies[device] = *device_policy;
   }
   config.profile = options.offload_profile;
+  Result<TcActionCounters> counters = parse_tc_action_counters(options.tc_action_counters);
+  if (!counters) return counters.status();
+  config.action_counters = *counters;
   Result<std::unique_ptr<TcOffloadProvider>> provider = TcOffloadProvider::open(config);
   if (!provider) return provider.status().with_context("cannot start TC offload");
-  log.info("TC offload: profile " + (*provider)->profile().name + ", default policy " + options.tc_policy);
+  log.info("TC offload: profile " + (*provider)->profile().name + ", default policy " + options.tc_policy +
+           ", action counters " + options.tc_action_counters);
   // The datapath is deleted when the daemon stops; its offloaded flows go
   // with it, so that a clean stop leaves no filter behind.
   return std::unique_ptr<Dpif>(std::make_unique<OffloadingDpif>(std::move(*opened), std::move(*provider),
