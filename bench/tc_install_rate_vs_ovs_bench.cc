@@ -37,6 +37,9 @@
 //   dump per line that dpctl does to resolve names (lib/dpctl.c,
 //   dpctl_put_flow_dpif). Revalidators are paused so that they do not remove
 //   flows no OpenFlow rule made while the file is being read.
+// After them, for N again, raw trains of requests over one session that do
+// part of a filter's work (refused at once; a filter without actions; the
+// whole filter), to say where the kernel's time goes.
 // Before the first N, one untimed round of each kind (300 filters): under
 // TCG the first run of a kernel path pays for translating its code.
 // Each installer's result is checked (N filters on fa, skip_hw, in TC, and
@@ -48,6 +51,8 @@
 // time goes without a profiler (the lab image has no perf, and Debian's
 // kernel no lock_stat).
 #include <fcntl.h>
+#include <linux/pkt_sched.h>
+#include <net/if.h>
 #include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -70,7 +75,9 @@
 #include "bench/ovs_sandbox.h"
 #include "kmod/odp_text_actions.h"
 #include "kmod/odp_text_key.h"
+#include "offload/megaflow_to_tc.h"
 #include "offload/tc_offload_provider.h"
+#include "offload/tc_qdisc.h"
 
 namespace flowlift {
 namespace {
@@ -252,6 +259,64 @@ Result<InstallRate> flowlift_rate(size_t n, size_t threads, TcActionCounters cou
   return rate;
 }
 
+// Where the kernel's time per filter goes, without a profiler: the same
+// trains of requests over one session as flowlift K=1 sends, for requests
+// that do only part of the work.
+enum class KernelPart : uint8_t {
+  kRefusedRequest,         // netlink and rtnetlink's dispatch only: refused at the parent lookup
+  kFilterWithoutActions,   // cls_flower's insert, no action created
+  kFilterWithMirredAction  // the whole filter, as flowlift sends it
+};
+
+Result<InstallRate> kernel_part_rate(size_t n, KernelPart part) {
+  if (Status s = fresh_veth_pair(); !s) return s;
+  Result<TcNetlinkSession> session = TcNetlinkSession::open();
+  if (!session) return session.status();
+  TcPortTable ports;
+  ports.set(1, TcPortInfo{static_cast<uint32_t>(if_nametoindex("fa")), "fa", false, 0});
+  ports.set(2, TcPortInfo{static_cast<uint32_t>(if_nametoindex("fb")), "fb", false, 0});
+  if (Status made = ensure_clsact(*session, ports.find(1)->ifindex); !made) return made;
+  std::vector<std::vector<uint8_t>> requests;
+  for (size_t i = 0; i < n; ++i) {
+    Megaflow flow;
+    flow.ufid = install_rate_ufid(i);
+    Result<Match> match = parse_match(megaflow_key_text(i, "1"));
+    if (!match) return match.status();
+    flow.match = *match;
+    Result<ActionList> actions = parse_actions("2");
+    if (!actions) return actions.status();
+    flow.actions = *actions;
+    Result<TcFlowerRule> rule = megaflow_to_tc(flow, ports);
+    if (!rule) return rule.status();
+    rule->priority = 1;
+    rule->policy = TcPolicy::kSkipHw;
+    if (part == KernelPart::kFilterWithoutActions) rule->actions.clear();
+    if (part == KernelPart::kRefusedRequest) rule->parent = TC_H_MAKE(0xabcdu << 16, 0);  // no such qdisc
+    requests.push_back(encode_tc_filter_new(*rule, TcFilterWrite::kCreate, 0));
+  }
+  const InstallCpu cpu_before = cpu_of(RUSAGE_SELF);
+  const Clock::time_point start = Clock::now();
+  size_t refused = 0;
+  for (size_t at = 0; at < n; at += kFlowliftBatch) {
+    const size_t count = std::min(kFlowliftBatch, n - at);
+    for (const TcRequestOutcome& outcome :
+         session->transact(std::span<const std::vector<uint8_t>>(requests.data() + at, count)))
+      refused += outcome.error != 0 || outcome.lost;
+  }
+  const double elapsed = seconds_since(start);
+  const InstallCpu spent = cpu_spent(cpu_before, cpu_of(RUSAGE_SELF));
+  const size_t expected_refused = part == KernelPart::kRefusedRequest ? n : 0;
+  if (refused != expected_refused)
+    return Status(EIO, "kernel part: " + std::to_string(refused) + " of " + std::to_string(n) +
+                           " requests refused, expected " + std::to_string(expected_refused));
+  InstallRate rate;
+  rate.filters_per_second = static_cast<double>(n) / elapsed;
+  const double filters = static_cast<double>(n);
+  rate.cpu_per_filter = {spent.user / filters, spent.system / filters, spent.voluntary_switches / filters};
+  if (Status s = remove_clsact(); !s) return s;
+  return rate;
+}
+
 // tc -b: the same filters from one batch file.
 Result<InstallRate> tc_batch_rate(size_t n, bool no_percpu) {
   if (Status s = fresh_veth_pair(); !s) return s;
@@ -423,6 +488,12 @@ int run(const std::vector<size_t>& sizes) {
     installers.push_back(
         {"flowlift K=2 no_percpu", [n] { return flowlift_rate(n, 2, TcActionCounters::kNoPerCpu); }, 1});
     installers.push_back({"Open vSwitch dpctl", [&] { return open_vswitch_rate(n, *netns); }});
+    installers.push_back(
+        {"kernel: refused request", [n] { return kernel_part_rate(n, KernelPart::kRefusedRequest); }});
+    installers.push_back(
+        {"kernel: no actions", [n] { return kernel_part_rate(n, KernelPart::kFilterWithoutActions); }});
+    installers.push_back(
+        {"kernel: whole filter", [n] { return kernel_part_rate(n, KernelPart::kFilterWithMirredAction); }});
     for (Installer& installer : installers) {
       installer.rate = installer.install();
       if (!installer.rate) {
@@ -447,10 +518,12 @@ int run(const std::vector<size_t>& sizes) {
         best_ratio = std::max(best_ratio, installer.rate->filters_per_second / against->filters_per_second);
     }
     std::printf(
-        "  (/ tc -b: against tc -b installing the same filters, per-CPU or no_percpu counters alike)\n");
+        "  (/ tc -b: against tc -b installing the same filters, per-CPU or no_percpu counters alike;\n"
+        "   kernel: raw trains of 64 over one session: refused at once (netlink's own cost), filters\n"
+        "   without actions (cls_flower's insert), whole filters (the mirred action created too))\n");
     std::printf("  first filter's flower keys:\n");
     for (const Installer& installer : installers)
-      if (installer.rate)
+      if (installer.rate && !installer.rate->first_keys.empty())
         std::printf("    %-24s %s%s\n", installer.name, installer.rate->first_keys.c_str(),
                     installer.rate->actions_no_percpu ? " (actions no_percpu)" : "");
     std::printf("  target flowlift >= 5x tc -b: %s (best %.2f)\n", best_ratio >= 5.0 ? "met" : "NOT met",

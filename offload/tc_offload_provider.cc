@@ -156,6 +156,17 @@ void TcOffloadProvider::set_ports(std::vector<OffloadPort> ports) {
       // Without a session nothing can be removed now; flush() still finds them.
       if (lease) remove_stale_filters(lease->session(), ifindex, port.name);
     }
+    // The clsact qdisc now, before traffic, not at the port's first filter
+    // (Open vSwitch likewise adds its ingress qdisc at port add): grafting
+    // it deactivates the device's transmit queues for a moment
+    // (qdisc_graft calls dev_deactivate for an ingress-slot qdisc as for a
+    // root one, Linux 6.1 net/sched/sch_api.c), and packets other filters
+    // redirect to the device then are dropped (mirred counts them as
+    // overlimits, the kernel logs nothing). Most likely how the lab's switch
+    // test lost bursts: an ARP drop filter, the first on its egress port,
+    // was put mid-burst. A failure here (an `ingress` qdisc in the slot) is
+    // reported by the first put on the device.
+    if (lease) (void)ensure_device(lease->session(), ifindex, port.name);
   }
 }
 

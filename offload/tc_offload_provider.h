@@ -28,8 +28,10 @@
 // Devices: at the first sight of a device the provider removes filters that
 // carry a 16-byte action cookie under its clsact ingress (a previous
 // flowlift's, left by an unclean exit: flowlift owns its ports' ingress
-// hooks, as OVS does), and later keeps a clsact qdisc there while it holds
-// flows on it, re-creating it and its filters if someone deletes it.
+// hooks, as OVS does) and adds a clsact qdisc there (before traffic: adding
+// one mid-traffic briefly stops the device's transmit queues), and later
+// keeps it while it holds flows on the device, re-creating it and its
+// filters if someone deletes it.
 //
 // Action counters: each filter's actions get per-CPU counters (the
 // kernel's default) or one shared counter (TCA_ACT_FLAGS_NO_PERCPU_STATS),

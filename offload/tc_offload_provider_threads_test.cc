@@ -113,6 +113,10 @@ class ScriptedFlowerKernel {
     return changed_.wait_for(lock, kHangGuard, [&] { return new_requests_.count(cookie.bytes) != 0; });
   }
 
+  bool has_clsact(uint32_t ifindex) const {
+    std::lock_guard lock(mutex_);
+    return clsact_.count(ifindex) != 0;
+  }
   size_t most_inside() const {
     std::lock_guard lock(mutex_);
     return most_inside_;
@@ -455,6 +459,15 @@ TEST(TcOffloadProviderThreads, FlushWaitsForPutsInFlightAndLeavesNothingBehind) 
   // The flush ran after the batch settled (it waits for puts in flight):
   // nothing held and nothing in the kernel, not a filter held but deleted.
   EXPECT_EQ(scripted.provider->flow_count(), 0u);
+  EXPECT_TRUE(scripted.kernel->filters().empty());
+}
+
+TEST(TcOffloadProviderPorts, EveryPortGetsItsClsactBeforeAnyFilterIsPut) {
+  // Grafting a clsact stops the device's transmit queues for a moment; done
+  // at port setup, it never happens under traffic redirected to the port.
+  ScriptedProvider scripted(skip_hw_config(1));
+  EXPECT_TRUE(scripted.kernel->has_clsact(kIfindexP1));
+  EXPECT_TRUE(scripted.kernel->has_clsact(kIfindexP2));
   EXPECT_TRUE(scripted.kernel->filters().empty());
 }
 
