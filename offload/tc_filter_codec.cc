@@ -449,6 +449,12 @@ void put_actions(nlmsghdr* header, const TcFlowerRule& rule) {
     std::visit(TcActionOptionsWriter{header}, action);
     mnl_attr_nest_end(header, options);
     mnl_attr_put(header, TCA_ACT_COOKIE, rule.cookie.bytes.size(), rule.cookie.bytes.data());
+    if (rule.actions_without_percpu_stats) {
+      // nla_bitfield32: the bits set (value) and the bits this request
+      // speaks for (selector); the kernel rejects bits it does not know.
+      const nla_bitfield32 flags{TCA_ACT_FLAGS_NO_PERCPU_STATS, TCA_ACT_FLAGS_NO_PERCPU_STATS};
+      mnl_attr_put(header, TCA_ACT_FLAGS, sizeof flags, &flags);
+    }
     mnl_attr_nest_end(header, entry);
   }
   mnl_attr_nest_end(header, list);
@@ -585,6 +591,7 @@ struct TcActionExtras {
   TcFilterStats total, hardware;
   bool has_cookie = false;
   Ufid cookie;
+  bool without_percpu_stats = false;  // TCA_ACT_FLAGS carried NO_PERCPU_STATS
 };
 
 Status read_action_times(const TcNetlinkAttribute& attribute, std::string_view name, TcActionExtras& extras) {
@@ -935,8 +942,16 @@ Result<TcAction> parse_action(std::span<const uint8_t> bytes, TcActionExtras& ex
         return Status::ok();
       case TCA_ACT_STATS:
         return parse_action_stats(a.payload, extras);
+      case TCA_ACT_FLAGS: {
+        // The kernel dumps every flag the action holds (value = selector);
+        // only NO_PERCPU_STATS is the model's.
+        nla_bitfield32 flags{};
+        if (Status read = read_exact(a, "TCA_ACT_FLAGS", flags); !read) return read;
+        extras.without_percpu_stats = (flags.value & flags.selector & TCA_ACT_FLAGS_NO_PERCPU_STATS) != 0;
+        return Status::ok();
+      }
       default:
-        return Status::ok();  // index, flags, hw_stats kinds, in_hw_count, padding
+        return Status::ok();  // index, hw_stats kinds, in_hw_count, padding
     }
   });
   if (!status) return status;
@@ -976,6 +991,7 @@ uint64_t ticks_to_ms(uint64_t ticks) {
 // run in priority order.
 Status parse_actions(std::span<const uint8_t> bytes, TcParsedFilter& filter) {
   std::vector<std::pair<uint16_t, TcAction>> ordered;
+  size_t without_percpu_stats = 0;  // actions whose TCA_ACT_FLAGS said NO_PERCPU_STATS
   Status status = for_each_attribute(bytes, "TCA_FLOWER_ACT", [&](const TcNetlinkAttribute& entry) -> Status {
     const std::string where = "action " + std::to_string(entry.type);
     if (entry.type == 0 || entry.type > TCA_ACT_MAX_PRIO) {
@@ -1005,9 +1021,13 @@ Status parse_actions(std::span<const uint8_t> bytes, TcParsedFilter& filter) {
       filter.has_cookie = true;
       filter.rule.cookie = extras.cookie;
     }
+    if (extras.without_percpu_stats) ++without_percpu_stats;
     return Status::ok();
   });
   if (!status) return status;
+  // The model's flag is the filter's: set when every action carries it (as
+  // the encoder writes it), so a mixed filter is not mistaken for ours.
+  filter.rule.actions_without_percpu_stats = !ordered.empty() && without_percpu_stats == ordered.size();
   std::sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   filter.rule.actions.clear();
   for (auto& [priority, action] : ordered) filter.rule.actions.push_back(std::move(action));

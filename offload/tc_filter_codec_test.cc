@@ -399,6 +399,30 @@ TEST(TcFilterCodecBytes, EveryActionCarriesTheUfidAsItsCookie) {
   }
 }
 
+TEST(TcFilterCodecBytes, NoPercpuStatsIsABitfield32OnEveryActionAndAbsentByDefault) {
+  TcFlowerRule rule = tc_example_mpls_rule();
+  ASSERT_GE(rule.actions.size(), 2u);
+  const Bytes plain = encode_tc_filter_new(rule, TcFilterWrite::kCreate, 1);
+  for (uint16_t priority = 1; priority <= rule.actions.size(); ++priority)
+    EXPECT_EQ(find_attribute(plain, {TCA_OPTIONS, TCA_FLOWER_ACT, priority, TCA_ACT_FLAGS}), nullptr)
+        << "action " << priority << ": per-CPU counters are the kernel's default, no flag needed";
+
+  rule.actions_without_percpu_stats = true;
+  const Bytes message = encode_tc_filter_new(rule, TcFilterWrite::kCreate, 1);
+  for (uint16_t priority = 1; priority <= rule.actions.size(); ++priority) {
+    const nlattr* flags = find_attribute(message, {TCA_OPTIONS, TCA_FLOWER_ACT, priority, TCA_ACT_FLAGS});
+    ASSERT_NE(flags, nullptr) << "action " << priority;
+    // NLA_POLICY_BITFIELD32 in act_api.c: exactly 8 bytes, value then selector.
+    ASSERT_EQ(mnl_attr_get_payload_len(flags), sizeof(nla_bitfield32));
+    const auto bits = struct_of<nla_bitfield32>(flags);
+    EXPECT_EQ(bits.value, 1u) << "TCA_ACT_FLAGS_NO_PERCPU_STATS is bit 0";
+    EXPECT_EQ(bits.selector, 1u) << "the request speaks for that bit only";
+  }
+  Result<TcParsedFilter> parsed = parse_tc_filter_message(message);
+  ASSERT_TRUE(parsed.is_ok()) << parsed.status().message();
+  EXPECT_EQ(parsed->rule, rule);
+}
+
 TEST(TcFilterCodecBytes, DropIsGactShotAndGotoChainPutsTheChainInTheVerdict) {
   const Bytes drop = encode_tc_filter_new(tc_example_ipv6_rule(), TcFilterWrite::kCreate, 1);
   EXPECT_STREQ(mnl_attr_get_str(find_attribute(drop, {TCA_OPTIONS, TCA_FLOWER_ACT, 1, TCA_ACT_KIND})),
@@ -613,6 +637,68 @@ TEST(TcFilterCodecKernelForm, FilterCountersAreTheLargestActionCountNotTheirSum)
   ASSERT_TRUE(parsed.is_ok()) << parsed.status().message();
   EXPECT_EQ(parsed->total, (TcFilterStats{10, 1000}));  // the vlan pop's, the first action's
   EXPECT_EQ(parsed->hardware, (TcFilterStats{7, 700}));
+}
+
+// The kernel dumps an action's whole tcfa_flags (value = selector), other
+// bits included; only NO_PERCPU_STATS on every action makes the rule's flag.
+Bytes kernel_dump_with_action_flags(std::initializer_list<uint32_t> flags_per_action) {
+  TcFilterTestMessage message;
+  message.tc()->tcm_info = TC_H_MAKE(1u << 16, htons(0x0800));
+  message.flower([&](nlmsghdr* h) {
+    mnl_attr_put_u32(h, TCA_FLOWER_FLAGS, TCA_CLS_FLAGS_SKIP_HW | TCA_CLS_FLAGS_NOT_IN_HW);
+    nlattr* actions = mnl_attr_nest_start(h, TCA_FLOWER_ACT);
+    uint16_t priority = 1;
+    for (uint32_t flags : flags_per_action) {
+      nlattr* entry = mnl_attr_nest_start(h, priority++);
+      mnl_attr_put_strz(h, TCA_ACT_KIND, "gact");
+      nlattr* options = mnl_attr_nest_start(h, TCA_ACT_OPTIONS);
+      tc_gact parms{};
+      parms.action = TC_ACT_SHOT;
+      mnl_attr_put(h, TCA_GACT_PARMS, sizeof parms, &parms);
+      mnl_attr_nest_end(h, options);
+      if (flags != 0) {
+        const nla_bitfield32 bits{flags, flags};
+        mnl_attr_put(h, TCA_ACT_FLAGS, sizeof bits, &bits);
+      }
+      mnl_attr_nest_end(h, entry);
+    }
+    mnl_attr_nest_end(h, actions);
+  });
+  return message.bytes();
+}
+
+TEST(TcFilterCodecKernelForm, NoPercpuStatsIsReadFromTheActionsFlagsAmongOtherBits) {
+  constexpr uint32_t kSkipHwAction = TCA_ACT_FLAGS_SKIP_HW;
+  Result<TcParsedFilter> both = parse_tc_filter_message(kernel_dump_with_action_flags(
+      {TCA_ACT_FLAGS_NO_PERCPU_STATS | kSkipHwAction, TCA_ACT_FLAGS_NO_PERCPU_STATS}));
+  ASSERT_TRUE(both.is_ok()) << both.status().message();
+  EXPECT_TRUE(both->rule.actions_without_percpu_stats);
+
+  Result<TcParsedFilter> one =
+      parse_tc_filter_message(kernel_dump_with_action_flags({TCA_ACT_FLAGS_NO_PERCPU_STATS, kSkipHwAction}));
+  ASSERT_TRUE(one.is_ok()) << one.status().message();
+  EXPECT_FALSE(one->rule.actions_without_percpu_stats) << "the second action keeps per-CPU counters";
+
+  Result<TcParsedFilter> none = parse_tc_filter_message(kernel_dump_with_action_flags({0, 0}));
+  ASSERT_TRUE(none.is_ok()) << none.status().message();
+  EXPECT_FALSE(none->rule.actions_without_percpu_stats);
+}
+
+TEST(TcFilterCodecErrors, AnActionFlagsAttributeOfTheWrongSizeIsNamed) {
+  TcFilterTestMessage message;
+  message.tc()->tcm_info = TC_H_MAKE(1u << 16, htons(0x0800));
+  message.flower([](nlmsghdr* h) {
+    nlattr* actions = mnl_attr_nest_start(h, TCA_FLOWER_ACT);
+    nlattr* entry = mnl_attr_nest_start(h, 1);
+    mnl_attr_put_strz(h, TCA_ACT_KIND, "gact");
+    mnl_attr_put_u32(h, TCA_ACT_FLAGS, TCA_ACT_FLAGS_NO_PERCPU_STATS);  // 4 bytes, not a bitfield32
+    mnl_attr_nest_end(h, entry);
+    mnl_attr_nest_end(h, actions);
+  });
+  Result<TcParsedFilter> parsed = parse_tc_filter_message(message.bytes());
+  ASSERT_FALSE(parsed.is_ok());
+  EXPECT_NE(parsed.status().message().find("TCA_ACT_FLAGS: 4 bytes, expected 8"), std::string::npos)
+      << parsed.status().message();
 }
 
 TEST(TcFilterCodecKernelForm, ANotOffloadedFilterSaysSoAndItsPolicy) {

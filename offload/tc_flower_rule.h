@@ -258,6 +258,13 @@ struct TcFlowerRule {
   TcFlowerMatch match;
   std::vector<TcAction> actions;
   Ufid cookie;  // the megaflow's UFID, as every action's TCA_ACT_COOKIE
+  // TCA_ACT_FLAGS_NO_PERCPU_STATS on every action (Linux 5.5+): the kernel
+  // then gives each action one spinlocked counter instead of per-CPU ones,
+  // which makes creating the action cheaper (no per-CPU allocation under the
+  // action table's mutex) and counting in TC's software path costlier (one
+  // contended lock per packet). Meant for filters whose traffic hardware
+  // counts; the provider decides (TcActionCounters).
+  bool actions_without_percpu_stats = false;
 
   bool operator==(const TcFlowerRule&) const = default;
 };

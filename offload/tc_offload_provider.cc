@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <numeric>
 #include <set>
 #include <utility>
 #include <variant>
@@ -70,6 +71,25 @@ Result<TcPolicy> parse_tc_policy(std::string_view text) {
   return invalid_argument("tc policy " + std::string(text) + ": expected none, skip_sw or skip_hw");
 }
 
+Result<TcActionCounters> parse_tc_action_counters(std::string_view text) {
+  if (text == "auto") return TcActionCounters::kAuto;
+  if (text == "percpu") return TcActionCounters::kPerCpu;
+  if (text == "no_percpu") return TcActionCounters::kNoPerCpu;
+  return invalid_argument("tc action counters " + std::string(text) + ": expected auto, percpu or no_percpu");
+}
+
+std::string_view tc_action_counters_name(TcActionCounters counters) {
+  switch (counters) {
+    case TcActionCounters::kAuto:
+      return "auto";
+    case TcActionCounters::kPerCpu:
+      return "percpu";
+    case TcActionCounters::kNoPerCpu:
+      return "no_percpu";
+  }
+  return "auto";
+}
+
 Result<std::unique_ptr<TcOffloadProvider>> TcOffloadProvider::open(TcOffloadConfig config) {
   Result<TcProfileBook> profiles = TcProfileBook::load(config.profile, config.device_profiles);
   if (!profiles) return profiles.status();
@@ -78,8 +98,19 @@ Result<std::unique_ptr<TcOffloadProvider>> TcOffloadProvider::open(TcOffloadConf
   return std::make_unique<TcOffloadProvider>(std::move(*session), std::move(*profiles), std::move(config));
 }
 
+namespace {
+
+TcNetlinkSessionPool::Opener session_opener(const TcOffloadConfig& config) {
+  if (config.open_session) return config.open_session;
+  return [options = config.session] { return TcNetlinkSession::open(options); };
+}
+
+}  // namespace
+
 TcOffloadProvider::TcOffloadProvider(TcNetlinkSession session, TcProfileBook profiles, TcOffloadConfig config)
-    : session_(std::move(session)), profiles_(std::move(profiles)), config_(std::move(config)) {
+    : sessions_(std::move(session), session_opener(config), config.most_sessions),
+      profiles_(std::move(profiles)),
+      config_(std::move(config)) {
   if (!config_.resolve_ifindex)
     config_.resolve_ifindex = [](const std::string& name) {
       return static_cast<uint32_t>(if_nametoindex(name.c_str()));
@@ -120,8 +151,22 @@ size_t TcOffloadProvider::stale_filters_removed() const {
   return stale_filters_removed_;
 }
 
+void TcOffloadProvider::wait_until_no_put_in_flight(std::unique_lock<std::mutex>& lock) const {
+  ++whole_table_waiting_;
+  settled_.wait(lock, [this] { return in_flight_.empty(); });
+  --whole_table_waiting_;
+  // Puts held back by this wait look again (they run once the lock is free).
+  settled_.notify_all();
+}
+
+void TcOffloadProvider::wait_until_settled(std::unique_lock<std::mutex>& lock, const Ufid& ufid) const {
+  settled_.wait(lock, [&] { return in_flight_.count(ufid) == 0; });
+}
+
 void TcOffloadProvider::set_ports(std::vector<OffloadPort> ports) {
-  std::lock_guard lock(mutex_);
+  Result<TcNetlinkSessionPool::Lease> lease = sessions_.borrow();
+  std::unique_lock lock(mutex_);
+  wait_until_no_put_in_flight(lock);
   ports_.clear();
   device_profiles_.clear();
   for (const OffloadPort& port : ports) {
@@ -136,15 +181,28 @@ void TcOffloadProvider::set_ports(std::vector<OffloadPort> ports) {
                TcPortInfo{ifindex, port.name, port.type == DpifPortType::kVxlan, port.vxlan_udp_port});
     if (!seen_devices_.count(ifindex)) {
       seen_devices_[ifindex] = port.name;
-      remove_stale_filters(ifindex, port.name);
+      // Without a session nothing can be removed now; flush() still finds them.
+      if (lease) remove_stale_filters(lease->session(), ifindex, port.name);
     }
+    // The clsact qdisc now, before traffic, not at the port's first filter
+    // (Open vSwitch likewise adds its ingress qdisc at port add): grafting
+    // it deactivates the device's transmit queues for a moment
+    // (qdisc_graft calls dev_deactivate for an ingress-slot qdisc as for a
+    // root one, Linux 6.1 net/sched/sch_api.c), and packets other filters
+    // redirect to the device then are dropped (mirred counts them as
+    // overlimits, the kernel logs nothing). Most likely how the lab's switch
+    // test lost bursts: an ARP drop filter, the first on its egress port,
+    // was put mid-burst. A failure here (an `ingress` qdisc in the slot) is
+    // reported by the first put on the device.
+    if (lease) (void)ensure_device(lease->session(), ifindex, port.name);
   }
 }
 
-void TcOffloadProvider::remove_stale_filters(uint32_t ifindex, const std::string& device) {
-  Result<bool> present = has_clsact(session_, ifindex);
+void TcOffloadProvider::remove_stale_filters(TcNetlinkSession& session, uint32_t ifindex,
+                                             const std::string& device) {
+  Result<bool> present = has_clsact(session, ifindex);
   if (!present || !*present) return;  // no hook, no filters; nothing to create for now
-  Result<std::vector<TcParsedFilter>> filters = dump_device(ifindex);
+  Result<std::vector<TcParsedFilter>> filters = dump_device(session, ifindex);
   if (!filters) return;
   std::vector<std::vector<uint8_t>> deletes;
   for (TcParsedFilter& filter : *filters) {
@@ -152,7 +210,7 @@ void TcOffloadProvider::remove_stale_filters(uint32_t ifindex, const std::string
     filter.rule.device = device;
     deletes.push_back(encode_tc_filter_delete(filter.rule, 0));
   }
-  for (const TcRequestOutcome& outcome : session_.transact(deletes))
+  for (const TcRequestOutcome& outcome : session.transact(deletes))
     if (outcome.error == 0 && !outcome.lost) ++stale_filters_removed_;
 }
 
@@ -165,6 +223,10 @@ size_t TcOffloadProvider::rules_in_hardware(std::optional<uint32_t> ifindex) con
   for (const auto& [ufid, held] : held_)
     if (held.placement == MegaflowPlacement::kInHardware && (!ifindex || held.rule.ifindex == *ifindex))
       ++count;
+  // New flows on their way may land in hardware too: counted, so that
+  // concurrent batches cannot together pass a profile's limit.
+  for (const auto& [ufid, put] : in_flight_)
+    if (put.counts_for_hardware && (!ifindex || put.ifindex == *ifindex)) ++count;
   return count;
 }
 
@@ -175,18 +237,38 @@ size_t TcOffloadProvider::rules_in_hardware_judged_by(const std::string& profile
     auto device = device_profiles_.find(held.rule.device);
     if (device != device_profiles_.end() && device->second.profile->name == profile) ++count;
   }
+  // As rules_in_hardware: puts on their way count too.
+  for (const auto& [ufid, put] : in_flight_)
+    if (put.counts_for_hardware && put.profile == profile) ++count;
   return count;
 }
 
-Status TcOffloadProvider::ensure_device(uint32_t ifindex, const std::string& device) {
+bool TcOffloadProvider::shared_action_counters_for(TcPolicy installed, const std::string& device_profile) const {
+  switch (config_.action_counters) {
+    case TcActionCounters::kPerCpu:
+      return false;
+    case TcActionCounters::kNoPerCpu:
+      return true;
+    case TcActionCounters::kAuto:
+      break;
+  }
+  if (installed == TcPolicy::kSkipSw) return true;  // software never runs the actions
+  // Without skip_hw under a hardware profile the NIC carries (and counts)
+  // the traffic; TC software sees what it misses.
+  return installed == TcPolicy::kNone && device_profile != profiles_.software()->name;
+}
+
+Status TcOffloadProvider::ensure_device(TcNetlinkSession& session, uint32_t ifindex,
+                                        const std::string& device) {
   if (clsact_ready_[ifindex]) return Status::ok();
-  Status status = ensure_clsact(session_, ifindex);
+  Status status = ensure_clsact(session, ifindex);
   if (!status) return status.with_context("cannot add a clsact qdisc to " + device);
   clsact_ready_[ifindex] = true;
   return Status::ok();
 }
 
-Result<TcOffloadProvider::PendingPut> TcOffloadProvider::prepare(size_t index, const DpifFlowPut& put) {
+Result<TcOffloadProvider::PendingPut> TcOffloadProvider::prepare(TcNetlinkSession& session, size_t index,
+                                                                 const DpifFlowPut& put) {
   PendingPut pending;
   pending.index = index;
   Result<TcFlowerRule> rule = megaflow_to_tc(put.flow, ports_);
@@ -226,10 +308,13 @@ Result<TcOffloadProvider::PendingPut> TcOffloadProvider::prepare(size_t index, c
     }
   }
 
+  filter.actions_without_percpu_stats =
+      shared_action_counters_for(filter.policy, profile_of(filter.device).profile->name);
+
   Result<uint16_t> priority = priorities_.priority_for(filter);
   if (!priority) return Status(priority.status().code(), "tc: " + priority.status().message());
   filter.priority = *priority;
-  if (Status ready = ensure_device(filter.ifindex, filter.device); !ready)
+  if (Status ready = ensure_device(session, filter.ifindex, filter.device); !ready)
     return Status(ready.code(), "tc: " + ready.message());
   return pending;
 }
@@ -249,14 +334,14 @@ void TcOffloadProvider::place(HeldFlow& held, const TcParsedFilter& filter) cons
   }
 }
 
-OffloadPutResult TcOffloadProvider::settle(PendingPut& pending, const DpifFlowPut& put,
-                                           const TcRequestOutcome& outcome) {
+OffloadPutResult TcOffloadProvider::settle(TcNetlinkSession& session, PendingPut& pending,
+                                           const DpifFlowPut& put, const TcRequestOutcome& outcome) {
   const Ufid& ufid = put.flow.ufid;
   std::optional<TcParsedFilter> installed;
   if (outcome.lost) {
     // The kernel's answer was dropped (overrun): whether the filter is there
     // is read from the device itself, never assumed.
-    Result<std::vector<TcParsedFilter>> filters = dump_device(pending.rule.ifindex);
+    Result<std::vector<TcParsedFilter>> filters = dump_device(session, pending.rule.ifindex);
     if (filters) {
       for (TcParsedFilter& filter : *filters)
         if (filter.rule.cookie == ufid && same_place(filter.rule, pending.rule))
@@ -265,7 +350,7 @@ OffloadPutResult TcOffloadProvider::settle(PendingPut& pending, const DpifFlowPu
     if (!installed) {
       // Not there: send it once more, alone.
       TcRequestOutcome again =
-          session_.transact_one(encode_tc_filter_new(pending.rule, TcFilterWrite::kCreate, 0));
+          session.transact_one(encode_tc_filter_new(pending.rule, TcFilterWrite::kCreate, 0));
       if (again.lost || again.error) {
         held_.erase(ufid);
         return refuse(again.lost ? "tc: the kernel's answer was lost twice (" + again.lost_reason + ")"
@@ -278,7 +363,7 @@ OffloadPutResult TcOffloadProvider::settle(PendingPut& pending, const DpifFlowPu
     if (pending.replaced) {
       // A refused replace leaves the old filter in place: remove it, so that
       // a refusal leaves nothing of the flow behind.
-      (void)delete_filter(pending.replaced->rule);
+      (void)delete_filter(session, pending.replaced->rule);
     }
     held_.erase(ufid);
     return refuse(kernel_refusal(outcome), outcome.error == EEXIST ? EEXIST : 0);
@@ -291,7 +376,7 @@ OffloadPutResult TcOffloadProvider::settle(PendingPut& pending, const DpifFlowPu
     if (std::string lost = setting_the_kernel_dropped(pending.rule, *installed); !lost.empty()) {
       TcFlowerRule placed = pending.rule;
       placed.handle = installed->rule.handle;
-      (void)delete_filter(placed);
+      (void)delete_filter(session, placed);
       held_.erase(ufid);
       return refuse(lost);
     }
@@ -329,21 +414,57 @@ OffloadPutResult TcOffloadProvider::settle(PendingPut& pending, const DpifFlowPu
 }
 
 std::vector<OffloadPutResult> TcOffloadProvider::put(std::span<const DpifFlowPut> puts) {
-  std::lock_guard lock(mutex_);
   std::vector<OffloadPutResult> results(puts.size());
+  // The session first, the lock second: waiting for a session while holding
+  // the lock would keep the session's holder from settling and returning it.
+  Result<TcNetlinkSessionPool::Lease> lease = sessions_.borrow();
+  if (!lease) {
+    for (OffloadPutResult& result : results) result = refuse("tc: " + lease.status().message());
+    return results;
+  }
+  std::unique_lock lock(mutex_);
+  settled_.wait(lock, [this] { return whole_table_waiting_ == 0; });
+  std::vector<size_t> round(puts.size());
+  std::iota(round.begin(), round.end(), size_t{0});
+  while (!round.empty()) {
+    std::vector<size_t> deferred = put_round(lease->session(), lock, puts, round, results);
+    if (deferred.empty()) break;
+    // Their UFIDs were being installed (by another caller, or earlier in this
+    // batch): once that is settled they are handled as if they came after it.
+    settled_.wait(lock, [&] {
+      if (whole_table_waiting_ != 0) return false;
+      for (size_t i : deferred)
+        if (in_flight_.count(puts[i].flow.ufid)) return false;
+      return true;
+    });
+    round = std::move(deferred);
+  }
+  return results;
+}
+
+std::vector<size_t> TcOffloadProvider::put_round(TcNetlinkSession& session,
+                                                 std::unique_lock<std::mutex>& lock,
+                                                 std::span<const DpifFlowPut> puts,
+                                                 std::span<const size_t> indices,
+                                                 std::vector<OffloadPutResult>& results) {
+  std::vector<size_t> deferred;
   std::vector<PendingPut> pending;
   std::vector<std::vector<uint8_t>> requests;
-  for (size_t i = 0; i < puts.size(); ++i) {
+  for (size_t i : indices) {
     const DpifFlowPut& put = puts[i];
+    if (in_flight_.count(put.flow.ufid)) {
+      deferred.push_back(i);
+      continue;
+    }
     auto held = held_.find(put.flow.ufid);
     if (held != held_.end() && !put.modify) {
       results[i] = refuse("tc: the flow is already offloaded", EEXIST);
       continue;
     }
-    Result<PendingPut> prepared = prepare(i, put);
+    Result<PendingPut> prepared = prepare(session, i, put);
     if (!prepared) {
       if (held != held_.end()) {
-        (void)delete_filter(held->second.rule);
+        (void)delete_filter(session, held->second.rule);
         held_.erase(held);
       }
       results[i] = refuse(prepared.status().message());
@@ -358,18 +479,28 @@ std::vector<OffloadPutResult> TcOffloadProvider::put(std::span<const DpifFlowPut
       } else {
         // Another priority or chain: the new filter goes in beside the old
         // one, which goes once the new one is in.
-        (void)delete_filter(held->second.rule);
+        (void)delete_filter(session, held->second.rule);
       }
     }
+    in_flight_[put.flow.ufid] =
+        InFlightPut{prepared->rule.ifindex, held == held_.end() && prepared->rule.policy != TcPolicy::kSkipHw,
+                    profile_of(prepared->rule.device).profile->name};
     requests.push_back(encode_tc_filter_new(prepared->rule, write, 0));
     pending.push_back(std::move(*prepared));
   }
-  if (!requests.empty()) {
-    std::vector<TcRequestOutcome> outcomes = session_.transact(requests);
-    for (size_t k = 0; k < pending.size(); ++k)
-      results[pending[k].index] = settle(pending[k], puts[pending[k].index], outcomes[k]);
+  if (requests.empty()) return deferred;
+  // The kernel's part, the long one, without the lock: other callers'
+  // batches go to the kernel meanwhile over their own sessions.
+  lock.unlock();
+  std::vector<TcRequestOutcome> outcomes = session.transact(requests);
+  lock.lock();
+  for (size_t k = 0; k < pending.size(); ++k) {
+    const DpifFlowPut& put = puts[pending[k].index];
+    results[pending[k].index] = settle(session, pending[k], put, outcomes[k]);
+    in_flight_.erase(put.flow.ufid);
   }
-  return results;
+  settled_.notify_all();
+  return deferred;
 }
 
 bool TcOffloadProvider::holds(const Ufid& ufid) const {
@@ -416,9 +547,10 @@ Megaflow TcOffloadProvider::report(const HeldFlow& held) const {
   return flow;
 }
 
-Result<std::vector<TcParsedFilter>> TcOffloadProvider::dump_device(uint32_t ifindex) const {
+Result<std::vector<TcParsedFilter>> TcOffloadProvider::dump_device(TcNetlinkSession& session,
+                                                                   uint32_t ifindex) const {
   Result<std::vector<std::vector<uint8_t>>> messages =
-      session_.dump(encode_tc_filter_dump(ifindex, kTcIngressParent, 0));
+      session.dump(encode_tc_filter_dump(ifindex, kTcIngressParent, 0));
   if (!messages) return messages.status();
   std::vector<TcParsedFilter> filters;
   for (const std::vector<uint8_t>& message : *messages) {
@@ -432,11 +564,14 @@ Result<std::vector<TcParsedFilter>> TcOffloadProvider::dump_device(uint32_t ifin
 }
 
 Result<Megaflow> TcOffloadProvider::get(const Ufid& ufid) const {
-  std::lock_guard lock(mutex_);
+  Result<TcNetlinkSessionPool::Lease> lease = sessions_.borrow();
+  std::unique_lock lock(mutex_);
+  wait_until_settled(lock, ufid);
   auto it = held_.find(ufid);
   if (it == held_.end()) return Status(ENOENT, "flow is not offloaded");
   HeldFlow& held = it->second;
-  TcRequestOutcome outcome = session_.transact_one(encode_tc_filter_get(held.rule, 0));
+  if (!lease) return report(held);  // the last counters read
+  TcRequestOutcome outcome = lease->session().transact_one(encode_tc_filter_get(held.rule, 0));
   if (!outcome.lost && !outcome.error) {
     Result<TcParsedFilter> filter = parse_tc_filter_message(outcome.echoed);
     if (filter) {
@@ -447,8 +582,8 @@ Result<Megaflow> TcOffloadProvider::get(const Ufid& ufid) const {
   return report(held);
 }
 
-Status TcOffloadProvider::delete_filter(const TcFlowerRule& rule) {
-  TcRequestOutcome outcome = session_.transact_one(encode_tc_filter_delete(rule, 0));
+Status TcOffloadProvider::delete_filter(TcNetlinkSession& session, const TcFlowerRule& rule) {
+  TcRequestOutcome outcome = session.transact_one(encode_tc_filter_delete(rule, 0));
   if (outcome.lost)
     return Status(EIO, "tc: deleting the filter on " + rule.device + ": " + outcome.lost_reason);
   // Already gone (ENOENT), or its device is (ENODEV): nothing left to delete.
@@ -459,30 +594,38 @@ Status TcOffloadProvider::delete_filter(const TcFlowerRule& rule) {
 }
 
 Result<Megaflow> TcOffloadProvider::del(const Ufid& ufid) {
-  std::lock_guard lock(mutex_);
+  Result<TcNetlinkSessionPool::Lease> lease = sessions_.borrow();
+  if (!lease) return Status(lease.status().code(), "tc: " + lease.status().message());
+  TcNetlinkSession& session = lease->session();
+  std::unique_lock lock(mutex_);
+  wait_until_settled(lock, ufid);
   auto it = held_.find(ufid);
   if (it == held_.end()) return Status(ENOENT, "flow is not offloaded");
   HeldFlow& held = it->second;
   // The final counters first, as OVS reads a filter's stats before deleting it.
-  TcRequestOutcome got = session_.transact_one(encode_tc_filter_get(held.rule, 0));
+  TcRequestOutcome got = session.transact_one(encode_tc_filter_get(held.rule, 0));
   if (!got.lost && !got.error) {
     Result<TcParsedFilter> filter = parse_tc_filter_message(got.echoed);
     if (filter) absorb_counters(held, *filter);
   }
   Megaflow last = report(held);
-  Status deleted = delete_filter(held.rule);
+  Status deleted = delete_filter(session, held.rule);
   if (!deleted) return deleted;
   held_.erase(it);
   return last;
 }
 
 std::vector<Megaflow> TcOffloadProvider::dump() const {
-  std::lock_guard lock(mutex_);
+  Result<TcNetlinkSessionPool::Lease> lease = sessions_.borrow();
+  std::unique_lock lock(mutex_);
+  wait_until_no_put_in_flight(lock);
   std::set<uint32_t> devices;
-  for (const auto& [ufid, held] : held_) devices.insert(held.rule.ifindex);
+  // Without a session the flows keep their last counters, shown as missing.
+  if (lease)
+    for (const auto& [ufid, held] : held_) devices.insert(held.rule.ifindex);
   std::unordered_map<Ufid, bool, UfidHasher> seen;
   for (uint32_t ifindex : devices) {
-    Result<std::vector<TcParsedFilter>> filters = dump_device(ifindex);
+    Result<std::vector<TcParsedFilter>> filters = dump_device(lease->session(), ifindex);
     if (!filters) continue;  // the flows keep their last counters; maintain() reports the device
     for (const TcParsedFilter& filter : *filters) {
       auto it = held_.find(filter.rule.cookie);
@@ -507,19 +650,23 @@ std::vector<Megaflow> TcOffloadProvider::dump() const {
 }
 
 Status TcOffloadProvider::flush() {
-  std::lock_guard lock(mutex_);
+  Result<TcNetlinkSessionPool::Lease> lease = sessions_.borrow();
+  if (!lease) return Status(lease.status().code(), "tc: " + lease.status().message());
+  TcNetlinkSession& session = lease->session();
+  std::unique_lock lock(mutex_);
+  wait_until_no_put_in_flight(lock);
   Status first;
   for (const auto& [ifindex, device] : seen_devices_) {
-    Result<bool> present = has_clsact(session_, ifindex);
+    Result<bool> present = has_clsact(session, ifindex);
     if (!present || !*present) continue;
-    Result<std::vector<TcParsedFilter>> filters = dump_device(ifindex);
+    Result<std::vector<TcParsedFilter>> filters = dump_device(session, ifindex);
     if (!filters) {
       if (first) first = filters.status().with_context("tc: dumping " + device);
       continue;
     }
     for (TcParsedFilter& filter : *filters) {
       filter.rule.device = device;
-      Status deleted = delete_filter(filter.rule);
+      Status deleted = delete_filter(session, filter.rule);
       if (!deleted && first) first = deleted;
     }
   }
@@ -528,13 +675,17 @@ Status TcOffloadProvider::flush() {
 }
 
 std::vector<std::string> TcOffloadProvider::maintain() {
-  std::lock_guard lock(mutex_);
+  Result<TcNetlinkSessionPool::Lease> lease = sessions_.borrow();
+  if (!lease) return {"tc: " + lease.status().message()};
+  TcNetlinkSession& session = lease->session();
+  std::unique_lock lock(mutex_);
+  wait_until_no_put_in_flight(lock);
   std::vector<std::string> problems;
   std::map<uint32_t, std::vector<Ufid>> by_device;
   for (const auto& [ufid, held] : held_) by_device[held.rule.ifindex].push_back(ufid);
   for (auto& [ifindex, ufids] : by_device) {
     const std::string device = held_.at(ufids.front()).rule.device;
-    Result<bool> present = has_clsact(session_, ifindex);
+    Result<bool> present = has_clsact(session, ifindex);
     if (!present) {
       problems.push_back("cannot read the qdiscs of " + device + ": " + present.status().message());
       continue;
@@ -542,13 +693,13 @@ std::vector<std::string> TcOffloadProvider::maintain() {
     std::set<std::array<uint8_t, 16>> in_tc;
     if (!*present) {
       clsact_ready_[ifindex] = false;
-      if (Status ready = ensure_device(ifindex, device); !ready) {
+      if (Status ready = ensure_device(session, ifindex, device); !ready) {
         problems.push_back("the clsact qdisc of " + device +
                            " was deleted and cannot be re-created: " + ready.message());
         continue;
       }
     } else {
-      Result<std::vector<TcParsedFilter>> filters = dump_device(ifindex);
+      Result<std::vector<TcParsedFilter>> filters = dump_device(session, ifindex);
       if (!filters) {
         problems.push_back("cannot dump the filters of " + device + ": " + filters.status().message());
         continue;
@@ -572,7 +723,7 @@ std::vector<std::string> TcOffloadProvider::maintain() {
       reinstalled.push_back(ufid);
     }
     if (requests.empty()) continue;
-    std::vector<TcRequestOutcome> outcomes = session_.transact(requests);
+    std::vector<TcRequestOutcome> outcomes = session.transact(requests);
     size_t failed = 0;
     for (size_t k = 0; k < outcomes.size(); ++k) {
       HeldFlow& held = held_.at(reinstalled[k]);

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "kmod/frame_builder_for_tests.h"
 #include "kmod/kernel_dpif.h"
@@ -65,13 +66,15 @@ class TcOffloadLab : public LabTest {
     peer_.reset();
   }
 
-  void open(TcPolicy policy, std::string profile = "tc-software") {
+  void open(TcPolicy policy, std::string profile = "tc-software",
+            TcActionCounters counters = TcActionCounters::kAuto) {
     dpif_.reset();
     auto kernel = KernelDpif::open(datapath_name_);
     ASSERT_TRUE(kernel) << kernel.status().message();
     TcOffloadConfig config;
     config.default_policy = policy;
     config.profile = std::move(profile);
+    config.action_counters = counters;
     auto provider = TcOffloadProvider::open(config);
     ASSERT_TRUE(provider) << provider.status().message();
     provider_ = provider->get();
@@ -273,6 +276,66 @@ TEST_F(TcOffloadLab, ABatchOfPutsIsInstalledInOneTransactionAndAllAreForwarded) 
     EXPECT_EQ(result.placement, MegaflowPlacement::kTcSoftware) << result.reason;
   EXPECT_EQ(tc_filters(a_).size(), 50u);
   EXPECT_EQ(send_through(udp_frame(33, 53), 1), 1);
+  EXPECT_TRUE(dpif_->flow_flush());
+  EXPECT_TRUE(tc_filters(a_).empty());
+}
+
+// iproute2 prints `no_percpu` on an action whose TCA_ACT_FLAGS the kernel
+// dumps with NO_PERCPU_STATS: the kernel kept what the provider asked for.
+size_t actions_without_percpu_counters(const nlohmann::json& filter) {
+  size_t count = 0;
+  for (const nlohmann::json& action : filter["options"]["actions"])
+    if (action.value("no_percpu", false)) ++count;
+  return count;
+}
+
+TEST_F(TcOffloadLab, ActionsWithSharedCountersAreKeptByTheKernelAndStillCount) {
+  open(TcPolicy::kSkipHw, "tc-software", TcActionCounters::kNoPerCpu);
+  DpifFlowPut put = forward_a_to_b(1, 2);
+  put.flow.actions = *parse_actions("push_vlan(vid=5,pcp=0)," + std::to_string(port_b_));
+  ASSERT_EQ(*dpif_->flow_put(put), DpifPutOutcome::kCreated);
+  nlohmann::json filters = tc_filters(a_);
+  ASSERT_EQ(filters.size(), 1u);
+  ASSERT_EQ(filters[0]["options"]["actions"].size(), 2u) << filters.dump(2);
+  EXPECT_EQ(actions_without_percpu_counters(filters[0]), 2u) << filters.dump(2);
+
+  // The tag stays in the skb's metadata, which a packet socket reads apart
+  // (PACKET_AUXDATA): the frame reads as it was sent.
+  EXPECT_EQ(send_through(udp_frame(2, 53), 1), 1);
+  Megaflow flow = only_flow();
+  EXPECT_EQ(flow.location.placement, MegaflowPlacement::kTcSoftware);
+  EXPECT_EQ(flow.stats.packets, 1u) << "a shared counter counts as the per-CPU ones do";
+}
+
+TEST_F(TcOffloadLab, SkipHwFiltersKeepPerCpuCountersUnlessAsked) {
+  open(TcPolicy::kSkipHw);  // TcActionCounters::kAuto: TC software carries these
+  ASSERT_TRUE(dpif_->flow_put(forward_a_to_b(1, 2)));
+  nlohmann::json filters = tc_filters(a_);
+  ASSERT_EQ(filters.size(), 1u);
+  EXPECT_EQ(actions_without_percpu_counters(filters[0]), 0u) << filters.dump(2);
+}
+
+TEST_F(TcOffloadLab, BatchesFromTwoThreadsAreAllInstalledOverTheirOwnSessions) {
+  open(TcPolicy::kSkipHw);
+  std::vector<DpifFlowPut> first, second;
+  for (uint8_t i = 0; i < 40; ++i) {
+    first.push_back(forward_a_to_b(static_cast<uint8_t>(10 + i), static_cast<uint8_t>(10 + i)));
+    second.push_back(forward_a_to_b(static_cast<uint8_t>(60 + i), static_cast<uint8_t>(60 + i)));
+  }
+  std::vector<OffloadPutResult> first_results, second_results;
+  std::thread other([&] { second_results = dpif_->provider().put(second); });
+  first_results = dpif_->provider().put(first);
+  other.join();
+  for (const auto* results : {&first_results, &second_results}) {
+    ASSERT_EQ(results->size(), 40u);
+    for (const OffloadPutResult& result : *results)
+      EXPECT_EQ(result.placement, MegaflowPlacement::kTcSoftware) << result.reason;
+  }
+  EXPECT_EQ(dpif_->provider().flow_count(), 80u);
+  EXPECT_EQ(tc_filters(a_).size(), 80u);
+  EXPECT_LE(provider_->sessions_open(), 2u);
+  EXPECT_EQ(send_through(udp_frame(70, 53), 1), 1);
+  EXPECT_EQ(send_through(udp_frame(20, 53), 1), 1);
   EXPECT_TRUE(dpif_->flow_flush());
   EXPECT_TRUE(tc_filters(a_).empty());
 }

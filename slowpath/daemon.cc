@@ -128,6 +128,11 @@ Result<DaemonOptions> parse_daemon_options(std::span<const std::string> argument
       if (equals == std::string::npos || equals == 0 || !is_tc_policy(value.substr(equals + 1)))
         return invalid_argument("--tc-port-policy=" + value + ": expected DEVICE=none|skip_sw|skip_hw");
       options.tc_port_policies[value.substr(0, equals)] = value.substr(equals + 1);
+    } else if (name == "--tc-action-counters") {
+      if (Status ok = take_value(); !ok) return ok;
+      if (value != "auto" && value != "percpu" && value != "no_percpu")
+        return invalid_argument("--tc-action-counters=" + value + ": expected auto, percpu or no_percpu");
+      options.tc_action_counters = value;
     } else if (name == "--offload-profile") {
       if (Status ok = take_value(); !ok) return ok;
       if (value.empty()) return invalid_argument("--offload-profile needs a profile name or file");
@@ -177,6 +182,7 @@ std::string daemon_usage_text() {
          "                 [--datapath userspace|kernel] [--datapath-name NAME]\n"
          "                 [--offload none|tc] [--tc-policy P] [--tc-port-policy DEV=P]...\n"
          "                 [--offload-profile NAME|FILE] [--offload-profile DEV=NAME|FILE]...\n"
+         "                 [--tc-action-counters auto|percpu|no_percpu]\n"
          "                 [--log-level error|warning|info|debug] [--check-config]\n"
          "  --config FILE    bridges, ports and flows to set up at start (JSON)\n"
          "  --control PATH   the control socket (default " +
@@ -195,6 +201,10 @@ std::string daemon_usage_text() {
          "                   (tc-software, mlx5-connectx6dx, ice-e810) or a profile file; without it\n"
          "                   a device's profile follows its driver (ethtool -i: mlx5_core, mlx5e_rep,\n"
          "                   ice), else --offload-profile NAME|FILE (default tc-software)\n"
+         "  --tc-action-counters C  per-CPU counters for the filters' actions (percpu), one shared\n"
+         "                   counter (no_percpu: faster to install, a lock per packet in TC software),\n"
+         "                   or auto (default): no_percpu for skip_sw and for a hardware profile's\n"
+         "                   filters without skip_hw, percpu where TC software carries the traffic\n"
          "  --log-level L    least severe level logged on stderr (default info)\n"
          "  --check-config   validate the configuration, print why it is wrong, exit 0 or 1\n"
          "SIGTERM, SIGINT or SIGHUP stop the daemon cleanly.\n";

@@ -63,6 +63,9 @@ struct DaemonOptions {
   // (offload/tc_profile_book.h has the order).
   std::string offload_profile = "tc-software";
   std::map<std::string, std::string> offload_device_profiles;
+  // --tc-action-counters: "auto" (shared counters where hardware carries the
+  // traffic), "percpu" or "no_percpu" (TcActionCounters).
+  std::string tc_action_counters = "auto";
   bool check_config = false;  // validate the configuration and exit 0/1
   bool help = false;
 };

@@ -33,6 +33,9 @@ Result<std::unique_ptr<Dpif>> open_daemon_datapath(const DaemonOptions& options,
   }
   config.profile = options.offload_profile;
   config.device_profiles = options.offload_device_profiles;
+  Result<TcActionCounters> counters = parse_tc_action_counters(options.tc_action_counters);
+  if (!counters) return counters.status();
+  config.action_counters = *counters;
   Result<std::unique_ptr<TcOffloadProvider>> provider = TcOffloadProvider::open(config);
   if (!provider) return provider.status().with_context("cannot start TC offload");
   // Each port's own choice is known once the ports exist: `flowlift show`.
@@ -44,7 +47,7 @@ Result<std::unique_ptr<Dpif>> open_daemon_datapath(const DaemonOptions& options,
     drivers += (drivers.empty() ? "" : ", ") + driver + " -> " + profile;
   log.info("TC offload: default policy " + options.tc_policy +
            "; profiles: " + (given.empty() ? "" : given + "; ") + "by driver " + drivers + "; else " +
-           (*provider)->profiles().default_profile()->name);
+           (*provider)->profiles().default_profile()->name + "; action counters " + options.tc_action_counters);
   // The datapath is deleted when the daemon stops; its offloaded flows go
   // with it, so that a clean stop leaves no filter behind.
   return std::unique_ptr<Dpif>(std::make_unique<OffloadingDpif>(std::move(*opened), std::move(*provider),

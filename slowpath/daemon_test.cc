@@ -43,15 +43,19 @@ TEST(DaemonOptions, TheKernelDatapathIsChosenByNameAndBadChoicesAreNamed) {
 }
 
 TEST(DaemonOptions, TcOffloadNeedsTheKernelDatapathAndTakesPoliciesPerDevice) {
-  auto options =
-      parse_daemon_options(Words{"--datapath=kernel", "--offload", "tc", "--tc-policy=skip_hw",
-                                 "--tc-port-policy", "eth1=skip_sw", "--offload-profile=ice-e810"});
+  auto options = parse_daemon_options(Words{"--datapath=kernel", "--offload", "tc", "--tc-policy=skip_hw",
+                                            "--tc-port-policy", "eth1=skip_sw", "--offload-profile=ice-e810",
+                                            "--tc-action-counters", "no_percpu"});
   ASSERT_TRUE(options.is_ok()) << options.status().message();
   EXPECT_EQ(options->offload, "tc");
   EXPECT_EQ(options->tc_policy, "skip_hw");
   EXPECT_EQ(options->tc_port_policies, (std::map<std::string, std::string>{{"eth1", "skip_sw"}}));
   EXPECT_EQ(options->offload_profile, "ice-e810");
+  EXPECT_EQ(options->tc_action_counters, "no_percpu");
   EXPECT_EQ(parse_daemon_options(Words{}).value().offload, "none");
+  EXPECT_EQ(parse_daemon_options(Words{}).value().tc_action_counters, "auto");
+  EXPECT_EQ(parse_daemon_options(Words{"--tc-action-counters=shared"}).status().message(),
+            "--tc-action-counters=shared: expected auto, percpu or no_percpu");
   EXPECT_EQ(
       parse_daemon_options(Words{"--offload=tc"}).status().message(),
       "--offload tc needs --datapath kernel: TC flower filters sit on the Linux devices that are the kernel "
