@@ -34,12 +34,13 @@ fi
 (cd build && ctest --output-on-failure -L lab)
 
 step "clang ASan+UBSan build with libFuzzer targets"
+# The lab VM's kernel is the one setup.sh put in build/lab (lab.offload.asan).
 CC=clang-14 CXX=clang++-14 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
-  -DFLOWLIFT_SANITIZE=ON -DFLOWLIFT_FUZZ=ON -DFLOWLIFT_BENCH=OFF \
+  -DFLOWLIFT_SANITIZE=ON -DFLOWLIFT_FUZZ=ON -DFLOWLIFT_BENCH=OFF -DFLOWLIFT_LAB_DIR="$PWD/build/lab" \
   -DFLOWLIFT_FUZZ_SECONDS="$fuzz_seconds" >/dev/null
 ninja -C build-asan -j"$jobs"
 
-step "unit tests under ASan+UBSan, then fuzzers (${fuzz_seconds}s each)"
+step "unit tests under ASan+UBSan, the TC offload lab suite under them, then fuzzers (${fuzz_seconds}s each)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 cd build-asan && ctest -j"$jobs" --output-on-failure
