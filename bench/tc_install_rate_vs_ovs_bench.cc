@@ -76,6 +76,7 @@
 #include "kmod/odp_text_actions.h"
 #include "kmod/odp_text_key.h"
 #include "offload/megaflow_to_tc.h"
+#include "offload/tc_flower_rule.h"
 #include "offload/tc_offload_provider.h"
 #include "offload/tc_qdisc.h"
 
@@ -99,16 +100,6 @@ Ufid install_rate_ufid(size_t i) {
   for (int b = 0; b < 8; ++b) ufid.bytes[b] = static_cast<uint8_t>(i >> (8 * b));
   ufid.bytes[15] = 0x5b;
   return ufid;
-}
-
-std::string hex_of(const Ufid& ufid) {
-  std::string text;
-  char pair[3];
-  for (uint8_t byte : ufid.bytes) {
-    std::snprintf(pair, sizeof pair, "%02x", byte);
-    text += pair;
-  }
-  return text;
 }
 
 std::string megaflow_key_text(size_t i, const std::string& in_port) {
@@ -327,7 +318,7 @@ Result<InstallRate> tc_batch_rate(size_t n, bool no_percpu) {
       batch << "filter add dev fa ingress protocol ip prio 1 flower skip_hw dst_mac " << kDestinationMac
             << " src_mac " << kSourceMac << " ip_proto udp dst_ip " << destination_of(i)
             << " dst_port 53 ip_flags nofrag action mirred egress redirect dev fb cookie "
-            << hex_of(install_rate_ufid(i)) << (no_percpu ? " no_percpu" : "") << "\n";
+            << tc_cookie_text(install_rate_ufid(i)) << (no_percpu ? " no_percpu" : "") << "\n";
   }
   if (auto made = run_shell("tc qdisc add dev fa clsact"); !made) return made.status();
   const InstallCpu cpu_before = cpu_of(RUSAGE_CHILDREN);

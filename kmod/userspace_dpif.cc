@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "kmod/actions_validate.h"
+#include "kmod/dpif_create_batch.h"
 
 namespace flowlift {
 
@@ -234,29 +235,11 @@ Result<DpifPutOutcome> UserspaceDpif::flow_put(const DpifFlowPut& put) {
 }
 
 std::vector<Result<DpifPutOutcome>> UserspaceDpif::flow_put_batch(std::span<const DpifFlowPut> puts) {
-  const bool all_creates =
-      std::all_of(puts.begin(), puts.end(), [](const DpifFlowPut& put) { return put.create && !put.modify; });
-  if (!all_creates || puts.size() < 2) return Dpif::flow_put_batch(puts);
-  // The same checks as flow_put, then one table batch for the puts that pass.
-  std::vector<Result<DpifPutOutcome>> outcomes(puts.size(), Result<DpifPutOutcome>(DpifPutOutcome::kCreated));
-  std::vector<MaskedFlowTable::InsertRequest> requests;
-  std::vector<size_t> request_put;
-  requests.reserve(puts.size());
-  request_put.reserve(puts.size());
-  for (size_t i = 0; i < puts.size(); ++i) {
-    if (Status s = validate_actions(puts[i].flow.actions, puts[i].flow.match); !s) {
-      outcomes[i] = s;
-      continue;
-    }
-    requests.push_back(
-        {&puts[i].flow, static_cast<uint16_t>(MaskedFlowTable::kCreate | MaskedFlowTable::kExclusive)});
-    request_put.push_back(i);
-  }
-  std::vector<Result<InsertOutcome>> inserted = table_.insert_batch(requests);
-  for (size_t k = 0; k < inserted.size(); ++k) {
-    if (!inserted[k]) outcomes[request_put[k]] = inserted[k].status();
-  }
-  return outcomes;
+  if (!is_create_batch(puts)) return Dpif::flow_put_batch(puts);
+  // The same action check as flow_put, then one table batch for the puts that pass.
+  return insert_create_batch(table_, puts, [](const DpifFlowPut& put) {
+    return validate_actions(put.flow.actions, put.flow.match);
+  });
 }
 
 Result<Megaflow> UserspaceDpif::flow_get(const Ufid& ufid) const { return table_.get(ufid); }

@@ -24,6 +24,7 @@
 
 #include "kmod/lab_test_support.h"
 #include "offload/tc_filter_codec.h"
+#include "offload/tc_flower_rule.h"
 #include "offload/tc_flower_rule_examples_for_tests.h"
 
 namespace flowlift {
@@ -109,16 +110,6 @@ TcLabReply transact(mnl_socket* socket, const Bytes& request) {
       header = mnl_nlmsg_next(header, &left);
     }
   }
-}
-
-std::string hex_of(const Ufid& ufid) {
-  std::string text;
-  char byte[3];
-  for (uint8_t b : ufid.bytes) {
-    std::snprintf(byte, sizeof byte, "%02x", b);
-    text += byte;
-  }
-  return text;
 }
 
 class TcFilterCodecLab : public LabTest {
@@ -345,7 +336,7 @@ TEST_F(TcFilterCodecLab, TheKernelTakesOurFiltersAndIproute2AndOurParserReadThem
         const TcAction& action = rule.actions[i];
         EXPECT_EQ(shown_action.value("order", 0u), i + 1) << context;
         EXPECT_EQ(shown_action.value("kind", ""), tc_action_kind(action)) << context;
-        EXPECT_EQ(shown_action.value("cookie", ""), hex_of(rule.cookie)) << context;
+        EXPECT_EQ(shown_action.value("cookie", ""), tc_cookie_text(rule.cookie)) << context;
         EXPECT_TRUE(shown_action.contains("stats")) << "-s shows each action's counters; " << context;
         if (const auto* mirred = std::get_if<TcMirredAction>(&action)) {
           EXPECT_EQ(shown_action.value("mirred_action", ""), mirred->redirect ? "redirect" : "mirror")
@@ -456,7 +447,7 @@ TEST_F(TcFilterCodecLab, ReplaceRewritesByHandleCreateRefusesATakenHandleAndSkip
 // dumped messages are printed as hex (the source of the recorded replies in
 // tc_filter_codec_test.cc).
 TEST_F(TcFilterCodecLab, FiltersIproute2CreatedParseToTheRulesWeWouldHaveSent) {
-  auto cookie = [](const TcFlowerRule& rule) { return " cookie " + hex_of(rule.cookie); };
+  auto cookie = [](const TcFlowerRule& rule) { return " cookie " + tc_cookie_text(rule.cookie); };
   auto without = [](TcFlowerRule rule, std::initializer_list<TcFlowerField> fields) {
     for (TcFlowerField field : fields)
       std::erase_if(rule.match.keys, [&](const TcFlowerKey& key) { return key.field == field; });

@@ -269,4 +269,17 @@ struct TcFlowerRule {
   bool operator==(const TcFlowerRule&) const = default;
 };
 
+// A cookie as iproute2 prints it (`tc -j filter show`: "cookie") and reads it
+// (`action ... cookie HEX`): its bytes in order, two lowercase hex digits each.
+inline std::string tc_cookie_text(const Ufid& cookie) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string text;
+  text.reserve(2 * cookie.bytes.size());
+  for (uint8_t byte : cookie.bytes) {
+    text += kDigits[byte >> 4];
+    text += kDigits[byte & 0xf];
+  }
+  return text;
+}
+
 }  // namespace flowlift

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "flowlift/dpif.h"
+#include "kmod/dpif_create_batch.h"
 #include "kmod/flow_extract.h"
 #include "kmod/flow_table.h"
 #include "slowpath/test_upcall_fifo.h"
@@ -83,26 +84,9 @@ class UdpifTestDpif final : public Dpif {
   // Creates as one table batch, as UserspaceDpif does, so that the flow
   // setup benchmark measures the same installation path.
   std::vector<Result<DpifPutOutcome>> flow_put_batch(std::span<const DpifFlowPut> puts) override {
-    bool all_creates = puts.size() > 1 && !recording_;
-    for (const DpifFlowPut& put : puts) all_creates = all_creates && put.create && !put.modify;
-    if (!all_creates) return Dpif::flow_put_batch(puts);
-    std::vector<MaskedFlowTable::InsertRequest> requests;
-    requests.reserve(puts.size());
-    for (const DpifFlowPut& put : puts)
-      requests.push_back(
-          {&put.flow, static_cast<uint16_t>(MaskedFlowTable::kCreate | MaskedFlowTable::kExclusive)});
+    if (recording_ || !is_create_batch(puts)) return Dpif::flow_put_batch(puts);
     std::lock_guard lock(mutex_);
-    std::vector<Result<InsertOutcome>> inserted = table_.insert_batch(requests);
-    std::vector<Result<DpifPutOutcome>> outcomes;
-    outcomes.reserve(inserted.size());
-    for (Result<InsertOutcome>& outcome : inserted) {
-      if (outcome) {
-        outcomes.emplace_back(DpifPutOutcome::kCreated);
-      } else {
-        outcomes.emplace_back(outcome.status());
-      }
-    }
-    return outcomes;
+    return insert_create_batch(table_, puts, nullptr);
   }
   Result<Megaflow> flow_get(const Ufid& ufid) const override {
     std::lock_guard lock(mutex_);
