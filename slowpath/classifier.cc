@@ -171,6 +171,7 @@ class ClassifierImpl {
   const ClsRule* lookup(OfVersion version, const OfFlow& flow, ClsWildcards* wildcards,
                         bool allow_conjunctive) const;
   const ClsRule* find_exactly(const OfMatch& match, int32_t priority, OfVersion version) const;
+  void prefetch(const OfFlow& flow, ClsPrefetchStep step) const;
   void for_each_within(const OfMatch& target, OfVersion version,
                        const std::function<void(const ClsRule&)>& visit) const;
   size_t size() const { return n_rules_; }
@@ -328,6 +329,16 @@ void ClassifierImpl::remove(const ClsRule* rule) {
 
 // OVS's classifier_lookup__(). Priorities are compared as 64-bit values so
 // that even INT32_MIN rules can be found (OVS asks clients not to use it).
+// Only the first subtables: a lookup usually stops early (at the first
+// subtable whose rule beats every later subtable's priority), and every hint
+// costs a hash of the flow under that subtable's mask.
+constexpr size_t kPrefetchedSubtables = 4;
+
+void ClassifierImpl::prefetch(const OfFlow& flow, ClsPrefetchStep step) const {
+  const size_t n = std::min(by_priority_.size(), kPrefetchedSubtables);
+  for (size_t i = 0; i < n; ++i) by_priority_[i].subtable->prefetch(flow, step);
+}
+
 const ClsRule* ClassifierImpl::lookup(OfVersion version, const OfFlow& flow, ClsWildcards* wildcards,
                                       bool allow_conjunctive) const {
   // Every subtable reads the flow, stage by stage with a probe between
@@ -483,6 +494,8 @@ Status Classifier::set_prefix_fields(std::span<const OfFieldId> fields) {
 }
 
 void Classifier::insert(const ClsRule* rule) { impl_->insert(rule); }
+
+void Classifier::prefetch(const OfFlow& flow, ClsPrefetchStep step) const { impl_->prefetch(flow, step); }
 
 void Classifier::remove(const ClsRule* rule) { impl_->remove(rule); }
 

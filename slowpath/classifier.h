@@ -57,7 +57,10 @@ class ClsRule {
  public:
   ClsRule(const OfMatch& match, int32_t priority, std::vector<ClsConjunction> conjunctions = {},
           OfVersion add_version = kOfVersionMin)
-      : match_(match), priority_(priority), conjunctions_(std::move(conjunctions)), add_version_(add_version) {}
+      : match_(match),
+        priority_(priority),
+        conjunctions_(std::move(conjunctions)),
+        add_version_(add_version) {}
   virtual ~ClsRule() = default;
   ClsRule(const ClsRule&) = delete;
   ClsRule& operator=(const ClsRule&) = delete;
@@ -69,9 +72,7 @@ class ClsRule {
 
   OfVersion add_version() const { return add_version_; }
   OfVersion remove_version() const { return remove_version_.load(std::memory_order_acquire); }
-  bool visible_in(OfVersion version) const {
-    return add_version_ <= version && version < remove_version();
-  }
+  bool visible_in(OfVersion version) const { return add_version_ <= version && version < remove_version(); }
   // Makes the rule invisible from `version` on (a delete inside a bundle).
   void set_remove_version(OfVersion version) { remove_version_.store(version, std::memory_order_release); }
   // Undoes set_remove_version() (a bundle that is rolled back).
@@ -95,6 +96,14 @@ struct ClassifierConfig {
 };
 
 class ClassifierImpl;
+
+// The two steps of a lookup hint (Classifier::prefetch). A handler with a
+// batch of flows to translate gives every flow kSlots first (hash the flow
+// per subtable, start fetching the index and table slots), then kRules (read
+// those slots, now close, and start fetching the rule each would return),
+// and only then looks them up: with thousands of rules every one of those
+// reads misses the cache, and one lookup alone takes them in series.
+enum class ClsPrefetchStep { kSlots, kRules };
 
 class Classifier {
  public:
@@ -121,6 +130,10 @@ class Classifier {
   // lookup examined is ORed into it (its range is kept up to date), except
   // conj_id's, which is the lookup's own scratch field and not a packet's.
   const ClsRule* lookup(OfVersion version, const OfFlow& flow, OfMask* wildcards) const;
+
+  // Starts the cache fills that lookup(flow) will need, in the first few
+  // subtables by priority (see ClsPrefetchStep); changes nothing.
+  void prefetch(const OfFlow& flow, ClsPrefetchStep step) const;
 
   // The rule with exactly this match and priority visible in `version`.
   const ClsRule* find_exactly(const OfMatch& match, int32_t priority, OfVersion version) const;

@@ -101,6 +101,17 @@ class ClsMatchTable {
   // Every match of the table is `n_words` masked words long.
   explicit ClsMatchTable(size_t n_words) : n_words_(n_words), stride_(n_words + kHeadWords) {}
 
+  // Starts fetching the slot find(hash, ...) probes first.
+  void prefetch_slot(uint64_t hash) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[to_key(hash) & slot_mask_]);
+  }
+  // Starts fetching the head rule of the list find(hash, words) returns
+  // (reading the slot and the record, which prefetch_slot() warmed).
+  void prefetch_head(uint64_t hash, const uint64_t* words) const {
+    const uint32_t list = find(hash, words);
+    if (list != kNoList) __builtin_prefetch(head(list));
+  }
+
   // The list under `hash` whose match words are `words`, or kNoList.
   uint32_t find(uint64_t hash, const uint64_t* words) const {
     if (slots_.empty()) return kNoList;

@@ -164,6 +164,18 @@ std::array<uint64_t, ClsSubtable::kMaxStages> ClsSubtable::hash_stages(const OfF
   return hashes;
 }
 
+void ClsSubtable::prefetch(const OfFlow& flow, ClsPrefetchStep step) const {
+  MaskedWords words;
+  const std::array<uint64_t, kMaxStages> hashes = hash_stages(flow, words);
+  const uint64_t key = table_key(hashes);
+  if (step == ClsPrefetchStep::kSlots) {
+    for (int stage = 0; stage + 1 < n_stages_; ++stage) indices_[stage].prefetch(hashes[stage]);
+    matches_.prefetch_slot(key);
+  } else {
+    matches_.prefetch_head(key, words.data());
+  }
+}
+
 const ClsMatchList* ClsSubtable::find_list(const OfMatch& match) const {
   MaskedWords words;
   const uint32_t list = matches_.find(table_key(hash_stages(match.flow, words)), words.data());

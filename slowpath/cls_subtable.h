@@ -119,6 +119,11 @@ class ClsSubtable {
   ClsMatchHit find_tracking_wildcards(OfVersion version, const OfFlow& flow, int64_t must_beat,
                                       std::span<ClsTrieLookup> tries, ClsWildcards& wildcards) const;
 
+  // Lookup hints for a batch of lookups (see ClsPrefetchStep): they change
+  // nothing and find nothing, they only start cache fills, so that the
+  // misses of many lookups overlap rather than come one after another.
+  void prefetch(const OfFlow& flow, ClsPrefetchStep step) const;
+
   // The rules whose match is exactly `match` (whose mask must be this
   // subtable's), or null.
   const ClsMatchList* find_list(const OfMatch& match) const;

@@ -28,7 +28,8 @@ inline std::vector<ClsConjunction> conjunctions_of(const OfActionList& actions) 
 class OfPipelineRule : public ClsRule {
  public:
   OfPipelineRule(OfRule rule, OfVersion add_version)
-      : ClsRule(rule.match, rule.priority, conjunctions_of(rule.actions), add_version), rule_(std::move(rule)) {}
+      : ClsRule(rule.match, rule.priority, conjunctions_of(rule.actions), add_version),
+        rule_(std::move(rule)) {}
 
   // Table, priority, cookie, match, actions and timeouts as added.
   const OfRule& rule() const { return rule_; }
@@ -51,6 +52,11 @@ class OfPipeline {
   // into `wildcards` when it is not null.
   virtual const OfPipelineRule* lookup(OfVersion version, uint8_t table_id, const OfFlow& flow,
                                        OfMask* wildcards) const = 0;
+
+  // A hint that lookup(..., table_id, flow, ...) comes soon (see
+  // ClsPrefetchStep); a pipeline without a classifier ignores it.
+  virtual void prefetch_lookup(uint8_t /*table_id*/, const OfFlow& /*flow*/, ClsPrefetchStep /*step*/) const {
+  }
 };
 
 }  // namespace flowlift

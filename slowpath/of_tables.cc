@@ -25,6 +25,10 @@ const OfPipelineRule* OfTables::lookup(OfVersion version, uint8_t table_id, cons
   return static_cast<const OfTableRule*>(tables_[table_id]->classifier().lookup(version, flow, wildcards));
 }
 
+void OfTables::prefetch_lookup(uint8_t table_id, const OfFlow& flow, ClsPrefetchStep step) const {
+  if (table_id < kTableCount) tables_[table_id]->classifier().prefetch(flow, step);
+}
+
 size_t OfTables::n_rules() const {
   size_t n = 0;
   for (const auto& table : tables_) n += table->n_flows();

@@ -88,6 +88,7 @@ class OfTables final : public OfPipeline {
   OfVersion current_version() const override { return version_.load(std::memory_order_acquire); }
   const OfPipelineRule* lookup(OfVersion version, uint8_t table_id, const OfFlow& flow,
                                OfMask* wildcards) const override;
+  void prefetch_lookup(uint8_t table_id, const OfFlow& flow, ClsPrefetchStep step) const override;
 
   // `table_id` 0..254.
   const OfTable& table(uint8_t table_id) const { return *tables_.at(table_id); }

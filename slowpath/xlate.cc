@@ -112,6 +112,9 @@ bool needs_parsed_l3(const OfAction& action) {
   return true;
 }
 
+// Frag handling "normal": a fragment's table lookups see no transport ports.
+bool lookup_hides_ports(const OfFlow& flow) { return (flow.nw_frag & kOfFragAny) != 0; }
+
 class Translation {
  public:
   Translation(const XlateBridge& bridge, const OfPipeline& pipeline, const OfFlow& flow,
@@ -195,9 +198,11 @@ class Translation {
   XlateResult& result_;
   OfVersion version_ = 0;
 
-  const OfFlow initial_;  // the packet as received (OVS's upcall flow)
-  XlateHeaders flow_;     // the packet as the actions so far made it
-  XlateHeaders base_;     // the packet as the datapath actions so far made it
+  // The packet as received (OVS's upcall flow): the caller's, which outlives
+  // the translation and is never written.
+  const OfFlow& initial_;
+  XlateHeaders flow_;  // the packet as the actions so far made it
+  XlateHeaders base_;  // the packet as the datapath actions so far made it
   // The megaflow's mask, built where the result keeps it (no copy at the end).
   OfMask& wildcards_;
   Be32 original_tunnel_dst_ = 0;
@@ -323,14 +328,17 @@ bool Translation::process_tunnel_ecn() {
 }
 
 const OfPipelineRule* Translation::lookup(uint8_t table_id, uint32_t in_port) {
+  wildcards_.recompute_range();
+  // The flow itself when it is the lookup's key (the common case): a copy
+  // is 264 bytes written and read again.
+  if (!lookup_hides_ports(f()) && f().in_port == in_port)
+    return pipeline_.lookup(version_, table_id, f(), &wildcards_);
   OfFlow key = f();
-  // Frag handling "normal": no fragment, the first included, shows its ports.
-  if (key.nw_frag & kOfFragAny) {
+  if (lookup_hides_ports(key)) {
     key.tp_src = 0;
     key.tp_dst = 0;
   }
   key.in_port = in_port;
-  wildcards_.recompute_range();
   return pipeline_.lookup(version_, table_id, key, &wildcards_);
 }
 
@@ -879,6 +887,18 @@ std::vector<XlateTraceNode>* Translation::report_table(const OfPipelineRule* rul
 }
 
 }  // namespace
+
+void prefetch_translation(const OfPipeline& pipeline, const OfFlow& flow, ClsPrefetchStep step) {
+  // Table 0 is looked up with the flow as received (Translation::run).
+  if (!lookup_hides_ports(flow)) {
+    pipeline.prefetch_lookup(0, flow, step);
+    return;
+  }
+  OfFlow key = flow;
+  key.tp_src = 0;
+  key.tp_dst = 0;
+  pipeline.prefetch_lookup(0, key, step);
+}
 
 XlateResult translate(const XlateBridge& bridge, const OfPipeline& pipeline, const OfFlow& flow,
                       const XlateOptions& options) {

@@ -106,6 +106,10 @@ struct XlateResult {
 // datapath port to it); for a packet received from a tunnel, flow carries
 // the tunnel metadata (tun_id, tun_src, tun_dst, tun_tos, tun_ttl, tun_flags).
 // The pipeline is read at one version throughout.
+// A hint that translate(..., flow) comes soon: starts the cache fills of its
+// first table lookup (ClsPrefetchStep says how a batch uses the two steps).
+void prefetch_translation(const OfPipeline& pipeline, const OfFlow& flow, ClsPrefetchStep step);
+
 XlateResult translate(const XlateBridge& bridge, const OfPipeline& pipeline, const OfFlow& flow,
                       const XlateOptions& options = {});
 
