@@ -201,6 +201,9 @@ class Translation {
   // The packet as received (OVS's upcall flow): the caller's, which outlives
   // the translation and is never written.
   const OfFlow& initial_;
+  // Whether the packet came from a tunnel (a destination is set), asked
+  // three times per translation.
+  const bool tunneled_ = tunnel_destination_set(initial_);
   XlateHeaders flow_;  // the packet as the actions so far made it
   XlateHeaders base_;  // the packet as the datapath actions so far made it
   // The megaflow's mask, built where the result keeps it (no copy at the end).
@@ -270,7 +273,7 @@ void Translation::init_wildcards() {
   m.recirc_id = 0xffffffffu;
   if (is_ip_packet(initial_)) m.nw_frag |= kOfFragMask;
   // tnl_wc_init(): a tunnel packet's megaflow keys on what tunnel port it came from.
-  if (tunnel_destination_set(initial_)) {
+  if (tunneled_) {
     m.tun_id = ~Be64{0};
     if (initial_.tun_dst) {
       m.tun_src = 0xffffffffu;
@@ -311,12 +314,12 @@ void Translation::finish_wildcards() {
     m.vlan_tci = 0;
     m.vlan_tpid = 0;
   }
-  if (!tunnel_destination_set(initial_)) clear_tunnel(m);
+  if (!tunneled_) clear_tunnel(m);
   wildcards_.recompute_range();
 }
 
 bool Translation::process_tunnel_ecn() {
-  if (!tunnel_destination_set(initial_) || !is_ip_packet(f())) return true;
+  if (!tunneled_ || !is_ip_packet(f())) return true;
   if ((f().tun_tos & kIpEcnMask) != kIpEcnCe) return true;
   if ((f().nw_tos & kIpEcnMask) == 0) {
     // OVS logs this and installs a drop flow; it is not a translation error.
