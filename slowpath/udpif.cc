@@ -46,6 +46,7 @@
 #include "slowpath/of_flow_syntax.h"
 #include "slowpath/oracle_trace_replay.h"
 #include "slowpath/slow_path_cookie.h"
+#include "slowpath/udpif_lookup_hints.h"
 #include "slowpath/udpif_round_policy.h"
 #include "slowpath/xlate.h"
 
@@ -294,6 +295,8 @@ size_t Udpif::State::handle_upcalls(size_t max) {
   puts.clear();
   misses.reserve(batch.size());
   const UpcallBatch shared{.bridges = bridges.snapshot(), .now_ms = now()};
+  // The batch's lookups overlap their cache misses (udpif_lookup_hints.h).
+  hint_batch_lookups(shared.bridges, batch);
   for (DpifUpcall& upcall : batch) {
     if (upcall.kind == DpifUpcall::Kind::kMiss)
       prepare_miss(shared, upcall, misses.emplace_back(), puts);
