@@ -171,7 +171,7 @@ class ClassifierImpl {
   const ClsRule* lookup(OfVersion version, const OfFlow& flow, ClsWildcards* wildcards,
                         bool allow_conjunctive) const;
   const ClsRule* find_exactly(const OfMatch& match, int32_t priority, OfVersion version) const;
-  void prefetch(const OfFlow& flow, ClsPrefetchStep step) const;
+  const ClsRule* prefetch(const OfFlow& flow, ClsPrefetchStep step) const;
   void for_each_within(const OfMatch& target, OfVersion version,
                        const std::function<void(const ClsRule&)>& visit) const;
   size_t size() const { return n_rules_; }
@@ -334,9 +334,14 @@ void ClassifierImpl::remove(const ClsRule* rule) {
 // costs a hash of the flow under that subtable's mask.
 constexpr size_t kPrefetchedSubtables = 4;
 
-void ClassifierImpl::prefetch(const OfFlow& flow, ClsPrefetchStep step) const {
+const ClsRule* ClassifierImpl::prefetch(const OfFlow& flow, ClsPrefetchStep step) const {
   const size_t n = std::min(by_priority_.size(), kPrefetchedSubtables);
-  for (size_t i = 0; i < n; ++i) by_priority_[i].subtable->prefetch(flow, step);
+  const ClsRule* likely = nullptr;
+  for (size_t i = 0; i < n; ++i) {
+    const ClsRule* head = by_priority_[i].subtable->prefetch(flow, step);
+    if (likely == nullptr) likely = head;
+  }
+  return likely;
 }
 
 const ClsRule* ClassifierImpl::lookup(OfVersion version, const OfFlow& flow, ClsWildcards* wildcards,
@@ -495,7 +500,9 @@ Status Classifier::set_prefix_fields(std::span<const OfFieldId> fields) {
 
 void Classifier::insert(const ClsRule* rule) { impl_->insert(rule); }
 
-void Classifier::prefetch(const OfFlow& flow, ClsPrefetchStep step) const { impl_->prefetch(flow, step); }
+const ClsRule* Classifier::prefetch(const OfFlow& flow, ClsPrefetchStep step) const {
+  return impl_->prefetch(flow, step);
+}
 
 void Classifier::remove(const ClsRule* rule) { impl_->remove(rule); }
 

@@ -57,10 +57,10 @@ class ClsRule {
  public:
   ClsRule(const OfMatch& match, int32_t priority, std::vector<ClsConjunction> conjunctions = {},
           OfVersion add_version = kOfVersionMin)
-      : match_(match),
-        priority_(priority),
+      : priority_(priority),
+        add_version_(add_version),
         conjunctions_(std::move(conjunctions)),
-        add_version_(add_version) {}
+        match_(match) {}
   virtual ~ClsRule() = default;
   ClsRule(const ClsRule&) = delete;
   ClsRule& operator=(const ClsRule&) = delete;
@@ -78,12 +78,19 @@ class ClsRule {
   // Undoes set_remove_version() (a bundle that is rolled back).
   void clear_remove_version() { set_remove_version(kOfVersionNotRemoved); }
 
+  // Starts fetching what a lookup reads of the rule (see the member order).
+  void prefetch_for_lookup() const { __builtin_prefetch(this); }
+
  private:
-  OfMatch match_;
+  // What a lookup reads of a rule it found (priority, versions, whether it
+  // is conjunctive) shares the first cache line; the match, 536 bytes that
+  // a lookup never reads (the subtable compares its own copy of the words),
+  // comes after.
   int32_t priority_;
-  std::vector<ClsConjunction> conjunctions_;
   OfVersion add_version_;
   std::atomic<OfVersion> remove_version_{kOfVersionNotRemoved};
+  std::vector<ClsConjunction> conjunctions_;
+  OfMatch match_;
 };
 
 // Which fields get prefix tracking (OVS's Flow_Table "prefixes" column): the
@@ -132,8 +139,11 @@ class Classifier {
   const ClsRule* lookup(OfVersion version, const OfFlow& flow, OfMask* wildcards) const;
 
   // Starts the cache fills that lookup(flow) will need, in the first few
-  // subtables by priority (see ClsPrefetchStep); changes nothing.
-  void prefetch(const OfFlow& flow, ClsPrefetchStep step) const;
+  // subtables by priority (see ClsPrefetchStep); changes nothing. kRules
+  // returns the rule the lookup will most likely find (the first fetched,
+  // in priority order), or null: a hint for the caller's own fetches, not
+  // an answer (versions, conjunctions and later subtables are not looked at).
+  const ClsRule* prefetch(const OfFlow& flow, ClsPrefetchStep step) const;
 
   // The rule with exactly this match and priority visible in `version`.
   const ClsRule* find_exactly(const OfMatch& match, int32_t priority, OfVersion version) const;

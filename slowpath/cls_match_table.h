@@ -106,10 +106,14 @@ class ClsMatchTable {
     if (!slots_.empty()) __builtin_prefetch(&slots_[to_key(hash) & slot_mask_]);
   }
   // Starts fetching the head rule of the list find(hash, words) returns
-  // (reading the slot and the record, which prefetch_slot() warmed).
-  void prefetch_head(uint64_t hash, const uint64_t* words) const {
+  // (reading the slot and the record, which prefetch_slot() warmed), and
+  // returns it: the rule a lookup will most likely get from this table.
+  const ClsRule* prefetch_head(uint64_t hash, const uint64_t* words) const {
     const uint32_t list = find(hash, words);
-    if (list != kNoList) __builtin_prefetch(head(list));
+    if (list == kNoList) return nullptr;
+    const ClsRule* rule = head(list);
+    if (rule != nullptr) rule->prefetch_for_lookup();
+    return rule;
   }
 
   // The list under `hash` whose match words are `words`, or kNoList.

@@ -164,16 +164,14 @@ std::array<uint64_t, ClsSubtable::kMaxStages> ClsSubtable::hash_stages(const OfF
   return hashes;
 }
 
-void ClsSubtable::prefetch(const OfFlow& flow, ClsPrefetchStep step) const {
+const ClsRule* ClsSubtable::prefetch(const OfFlow& flow, ClsPrefetchStep step) const {
   MaskedWords words;
   const std::array<uint64_t, kMaxStages> hashes = hash_stages(flow, words);
   const uint64_t key = table_key(hashes);
-  if (step == ClsPrefetchStep::kSlots) {
-    for (int stage = 0; stage + 1 < n_stages_; ++stage) indices_[stage].prefetch(hashes[stage]);
-    matches_.prefetch_slot(key);
-  } else {
-    matches_.prefetch_head(key, words.data());
-  }
+  if (step == ClsPrefetchStep::kRules) return matches_.prefetch_head(key, words.data());
+  for (int stage = 0; stage + 1 < n_stages_; ++stage) indices_[stage].prefetch(hashes[stage]);
+  matches_.prefetch_slot(key);
+  return nullptr;
 }
 
 const ClsMatchList* ClsSubtable::find_list(const OfMatch& match) const {

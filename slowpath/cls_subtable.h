@@ -122,7 +122,9 @@ class ClsSubtable {
   // Lookup hints for a batch of lookups (see ClsPrefetchStep): they change
   // nothing and find nothing, they only start cache fills, so that the
   // misses of many lookups overlap rather than come one after another.
-  void prefetch(const OfFlow& flow, ClsPrefetchStep step) const;
+  // kRules returns the head rule it fetches (null when the flow's match is
+  // not in the table), the rule find() will most likely return.
+  const ClsRule* prefetch(const OfFlow& flow, ClsPrefetchStep step) const;
 
   // The rules whose match is exactly `match` (whose mask must be this
   // subtable's), or null.

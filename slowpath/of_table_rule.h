@@ -63,6 +63,15 @@ class OfTableRule : public OfPipelineRule {
   void hand_over_to(const OfTableRule& successor, bool keep_counts) const;
   const OfTableRule* successor() const { return successor_.load(std::memory_order_acquire); }
 
+  // Starts fetching what a translation reads of the rule it looked up
+  // besides what the lookup read: the cookie, the actions' vector and the
+  // counters it credits (three lines apart in a ~1.2 kB object).
+  void prefetch_for_translation() const {
+    __builtin_prefetch(&rule().cookie);
+    __builtin_prefetch(&rule().actions);
+    __builtin_prefetch(&used_ms_);
+  }
+
  private:
   void add(uint64_t packets, uint64_t bytes, uint64_t used_ms) const;
 

@@ -26,7 +26,10 @@ const OfPipelineRule* OfTables::lookup(OfVersion version, uint8_t table_id, cons
 }
 
 void OfTables::prefetch_lookup(uint8_t table_id, const OfFlow& flow, ClsPrefetchStep step) const {
-  if (table_id < kTableCount) tables_[table_id]->classifier().prefetch(flow, step);
+  if (table_id >= kTableCount) return;
+  // Every rule in a table's classifier is an OfTableRule.
+  if (const ClsRule* likely = tables_[table_id]->classifier().prefetch(flow, step))
+    static_cast<const OfTableRule*>(likely)->prefetch_for_translation();
 }
 
 size_t OfTables::n_rules() const {
