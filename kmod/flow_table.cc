@@ -150,9 +150,12 @@ FlowMaskEntry* MaskedFlowTable::find_mask(const FlowMask& mask) const {
   return nullptr;
 }
 
-DatapathFlow* MaskedFlowTable::find_by_key(const FlowKey& key) const {
-  for (FlowMaskEntry* entry : current_masks().masks)
-    if (DatapathFlow* flow = entry->find(key)) return flow;
+DatapathFlow* MaskedFlowTable::find_by_key(const FlowKey& key, const FlowMaskEntry* own,
+                                           uint64_t own_hash) const {
+  for (FlowMaskEntry* entry : current_masks().masks) {
+    DatapathFlow* flow = entry == own ? entry->find(key, own_hash) : entry->find(key);
+    if (flow != nullptr) return flow;
+  }
   return nullptr;
 }
 
@@ -185,16 +188,17 @@ void MaskedFlowTable::publish_masks(std::vector<FlowMaskEntry*> masks, bool rese
   reclaimer_.retire(std::unique_ptr<Retirable>(old));
 }
 
-void MaskedFlowTable::create(const Megaflow& flow, const FlowKey& masked_key, const FlowMask& mask) {
-  FlowMaskEntry* entry = find_mask(mask);
+void MaskedFlowTable::create(const Megaflow& flow, const FlowKey& masked_key, const FlowMask& mask,
+                             FlowMaskEntry* entry, uint64_t hash) {
   std::unique_ptr<FlowMaskEntry> new_mask;
   if (entry == nullptr) {
     new_mask = std::make_unique<FlowMaskEntry>(mask, hash_basis_);
     entry = new_mask.get();
+    hash = entry->hash_of(masked_key);
   }
   auto owned = std::make_unique<DatapathFlow>(flow.ufid, masked_key, *entry, flow.actions);
   DatapathFlow* installed = owned.release();  // owned by the mask's hash table from here on
-  entry->link(installed, reclaimer_);
+  entry->link(installed, hash, reclaimer_);
   if (installed->identified_by_ufid()) ufid_index_.insert(installed);
   if (new_mask != nullptr) {
     // Publishing the mask after its first flow makes both visible at once.
@@ -224,6 +228,7 @@ void MaskedFlowTable::unlink_and_retire(DatapathFlow* flow) {
 }
 
 void MaskedFlowTable::retire_old_actions(std::unique_ptr<ActionsBlock> old) {
+  if (old == nullptr) return;  // the flow's first block: it goes with the flow
   reclaimer_.retire(std::unique_ptr<Retirable>(old.release()));
 }
 
@@ -233,46 +238,68 @@ void MaskedFlowTable::reclaim_if_many() {
 
 Result<InsertOutcome> MaskedFlowTable::insert(const Megaflow& flow, uint16_t nlmsg_flags) {
   std::lock_guard lock(writer_mutex_);
-  return insert_locked(flow, nlmsg_flags);
+  return insert_locked(flow, nlmsg_flags, nullptr);
 }
 
 std::vector<Result<InsertOutcome>> MaskedFlowTable::insert_batch(std::span<const InsertRequest> requests) {
   std::vector<Result<InsertOutcome>> outcomes;
   outcomes.reserve(requests.size());
   std::lock_guard lock(writer_mutex_);
-  if (requests.size() > 1) {
-    for (const InsertRequest& request : requests) prefetch_for_insert(*request.flow, false);
-    for (const InsertRequest& request : requests) prefetch_for_insert(*request.flow, true);
+  if (requests.size() < 2) {
+    for (const InsertRequest& request : requests)
+      outcomes.push_back(insert_locked(*request.flow, request.nlmsg_flags, nullptr));
+    return outcomes;
   }
-  for (const InsertRequest& request : requests)
-    outcomes.push_back(insert_locked(*request.flow, request.nlmsg_flags));
+  std::vector<InsertHint> hints(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) hints[i] = prefetch_for_insert(*requests[i].flow, false, {});
+  for (size_t i = 0; i < requests.size(); ++i) prefetch_for_insert(*requests[i].flow, true, hints[i]);
+  // Masks a batch adds go to the end of the list, so the entry each hint
+  // names stays in the table (with its hash) for the whole batch.
+  for (size_t i = 0; i < requests.size(); ++i)
+    outcomes.push_back(insert_locked(*requests[i].flow, requests[i].nlmsg_flags, &hints[i]));
   return outcomes;
 }
 
-void MaskedFlowTable::prefetch_for_insert(const Megaflow& flow, bool chains) const {
+MaskedFlowTable::InsertHint MaskedFlowTable::prefetch_for_insert(const Megaflow& flow, bool chains,
+                                                                 InsertHint first_round) const {
   if (!flow.ufid.is_zero()) ufid_index_.prefetch(flow.ufid, chains);
   // Every mask is searched for the key (find_by_key), but only the first is
   // prefetched: each costs a masked hash, and bench/flow_table_bench.cc
   // (BM_InsertBatchThenRemove) lost 25% of its inserts/s at 16 masks when four
   // were, while the first (the busiest, once rebalanced) is where a flow
   // setup's misses were.
-  constexpr size_t kMasksWorthPrefetching = 1;
+  if (chains) {
+    if (first_round.entry != nullptr) first_round.entry->prefetch(first_round.hash, true);
+    return first_round;
+  }
   const std::vector<FlowMaskEntry*>& masks = current_masks().masks;
-  for (size_t i = 0; i < masks.size() && i < kMasksWorthPrefetching; ++i)
-    masks[i]->prefetch(flow.match.key, chains);
+  if (masks.empty()) return {};
+  InsertHint hint{masks.front(), masks.front()->hash_of(flow.match.key)};
+  hint.entry->prefetch(hint.hash, false);
+  return hint;
 }
 
-Result<InsertOutcome> MaskedFlowTable::insert_locked(const Megaflow& flow, uint16_t nlmsg_flags) {
+Result<InsertOutcome> MaskedFlowTable::insert_locked(const Megaflow& flow, uint16_t nlmsg_flags,
+                                                     const InsertHint* hint) {
   FlowMask mask = flow.match.mask;
   mask.recompute_range();  // do not trust a range left stale by mutable_bits()
   const FlowKey masked_key = apply_mask(flow.match.key, mask);
 
   DatapathFlow* existing = flow.ufid.is_zero() ? nullptr : ufid_index_.find(flow.ufid);
   const bool found_by_ufid = existing != nullptr;
-  if (existing == nullptr) existing = find_by_key(masked_key);
   if (existing == nullptr) {
-    create(flow, masked_key, mask);
-    return InsertOutcome::kCreated;
+    // The key is hashed once under its own mask, for both the duplicate
+    // search and the link (or taken from the batch's hint, which hashed the
+    // unmasked key under the same mask: the same value).
+    FlowMaskEntry* own = find_mask(mask);
+    uint64_t own_hash = 0;
+    if (own != nullptr)
+      own_hash = hint != nullptr && hint->entry == own ? hint->hash : own->hash_of(masked_key);
+    existing = find_by_key(masked_key, own, own_hash);
+    if (existing == nullptr) {
+      create(flow, masked_key, mask, own, own_hash);
+      return InsertOutcome::kCreated;
+    }
   }
 
   // The kernel accepts NLM_F_CREATE in place of NLM_F_EXCL, which generic

@@ -205,15 +205,29 @@ class MaskedFlowTable {
 
   // Writer side: writer_mutex_ held.
   const MaskList& current_masks() const { return *masks_.load(std::memory_order_relaxed); }
-  DatapathFlow* find_by_key(const FlowKey& key) const;
+  // A batched insert's hash of its flow's key under the mask that was first
+  // in the list when the batch began (prefetch_for_insert computes it). It
+  // is the hash the insert needs when that mask is the flow's own: masking
+  // the key with the flow's mask first changes nothing under the same mask.
+  struct InsertHint {
+    const FlowMaskEntry* entry = nullptr;
+    uint64_t hash = 0;
+  };
+  // The first flow of the mask list `key` matches. `own` (the entry of the
+  // key's own mask, or null) is searched with `own_hash` = own->hash_of(key).
+  DatapathFlow* find_by_key(const FlowKey& key, const FlowMaskEntry* own, uint64_t own_hash) const;
   DatapathFlow* find_exact(const FlowKey& masked_key, const FlowMask& mask) const;
   DatapathFlow* select(const FlowSelector& which) const;
   FlowMaskEntry* find_mask(const FlowMask& mask) const;
-  void create(const Megaflow& flow, const FlowKey& masked_key, const FlowMask& mask);
-  Result<InsertOutcome> insert_locked(const Megaflow& flow, uint16_t nlmsg_flags);
-  // Prefetches what insert_locked(flow) will read; `chains` also prefetches
-  // the first flow of each bucket (after a first round brought the buckets in).
-  void prefetch_for_insert(const Megaflow& flow, bool chains) const;
+  // `entry` is find_mask(mask) and `hash` entry->hash_of(masked_key) when
+  // the table has the mask already; null and 0 when it does not.
+  void create(const Megaflow& flow, const FlowKey& masked_key, const FlowMask& mask, FlowMaskEntry* entry,
+              uint64_t hash);
+  Result<InsertOutcome> insert_locked(const Megaflow& flow, uint16_t nlmsg_flags, const InsertHint* hint);
+  // Prefetches what insert_locked(flow) will read and returns its hint;
+  // `chains` also prefetches the first flow of each bucket (after a first
+  // round brought the buckets in) and takes the hint of the first round.
+  InsertHint prefetch_for_insert(const Megaflow& flow, bool chains, InsertHint first_round) const;
   void unlink_and_retire(DatapathFlow* flow);
   void publish_masks(std::vector<FlowMaskEntry*> masks, bool reset_usage);
   void retire_old_actions(std::unique_ptr<ActionsBlock> old);

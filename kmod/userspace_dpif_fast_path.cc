@@ -255,8 +255,7 @@ void UserspaceDpif::process(LookupContext& context, Packet packet, const FlowKey
 Status UserspaceDpif::execute(Packet packet, const FlowKey& key, const ActionList& actions) {
   // OVS_PACKET_CMD_EXECUTE: the key supplies the metadata, the headers are
   // parsed from the packet, and the actions are validated against that key.
-  static const FlowMask kExact = FlowMask::exact();  // built once: it is ~300 bytes set and scanned
-  if (Status s = validate_actions(actions, Match(key, kExact)); !s) return s.with_context("execute");
+  if (Status s = validate_actions(actions, key); !s) return s.with_context("execute");
   packet.md = PacketMetadata{};
   packet.md.in_port = key.in_port;
   packet.md.recirc_id = key.recirc_id;
