@@ -77,6 +77,36 @@ TEST_F(FlowMaskEntryTest, ResizeWaitsUntilNoReaderCanWalkTheArrayBeforeLast) {
   for (uint32_t i = 100; i < 200; ++i) EXPECT_NE(entry_.find(dst_key(i)), nullptr) << i;
 }
 
+TEST_F(FlowMaskEntryTest, HasMaskIsTrueOnlyForTheSameBitsEvenWhenTheDigestAgrees) {
+  const uint64_t digest = FlowMaskEntry::digest(dst_mask());
+  EXPECT_TRUE(entry_.has_mask(dst_mask(), digest));
+  // The entry's own digest handed in with other masks: the words decide.
+  FlowKey narrower = dst_mask().bits();
+  narrower.ipv4_dst = htonl(0xffffff00u);  // a bit inside the range differs
+  EXPECT_FALSE(entry_.has_mask(FlowMask(narrower), digest));
+  FlowKey wider = dst_mask().bits();
+  wider.ct_mark = 1;  // a bit far outside the entry's range: the ranges differ
+  EXPECT_FALSE(entry_.has_mask(FlowMask(wider), digest));
+  FlowKey fewer = dst_mask().bits();
+  fewer.in_port = 0;  // the first word of the range empties: a shorter range
+  EXPECT_FALSE(entry_.has_mask(FlowMask(fewer), digest));
+}
+
+TEST_F(FlowMaskEntryTest, AHashComputedOnceFindsAndLinksAsTheKeyItselfDoes) {
+  DatapathFlow* a = add(1);
+  EXPECT_EQ(entry_.hash_of(dst_key(1)), entry_.hash_of(apply_mask(dst_key(1), entry_.mask())));
+  EXPECT_EQ(entry_.find(dst_key(1), entry_.hash_of(dst_key(1))), a);
+  EXPECT_EQ(entry_.find(dst_key(2), entry_.hash_of(dst_key(2))), nullptr);
+  // A flow linked with a precomputed hash is found by packets as any other.
+  flows_.push_back(std::make_unique<DatapathFlow>(Ufid{}, apply_mask(dst_key(2), entry_.mask()), entry_,
+                                                  ActionList{OutputAction{2}}));
+  DatapathFlow* b = flows_.back().get();
+  entry_.link(b, entry_.hash_of(b->key()), reclaimer_);
+  EXPECT_EQ(entry_.find(dst_key(2)), b);
+  EXPECT_TRUE(entry_.unlink(b));
+  EXPECT_EQ(entry_.find(dst_key(2)), nullptr);
+}
+
 TEST_F(FlowMaskEntryTest, UsageSumsHitsOfEveryReaderStripe) {
   for (uint32_t reader = 0; reader < 20; ++reader) entry_.count_hit(reader);
   EXPECT_EQ(entry_.usage(), 20u);
