@@ -63,7 +63,12 @@ class FlowMaskEntry final : public Retirable {
   // their ranges, so equal ranges and equal words inside them mean equal
   // masks: a flow setup compares its mask's few words, not the whole key.
   bool has_mask(const FlowMask& mask, uint64_t mask_digest) const {
-    if (digest_ != mask_digest || !(mask_.range() == mask.range())) return false;
+    return digest_ == mask_digest && has_mask(mask);
+  }
+  // The same without a digest, for a search over a few masks, where
+  // digesting the mask first would cost more than it spares.
+  bool has_mask(const FlowMask& mask) const {
+    if (!(mask_.range() == mask.range())) return false;
     uint64_t diff = 0;
     for (size_t i = mask.range().start; i < mask.range().end; i += 8)
       diff |= load_word(mask_.bits(), i) ^ load_word(mask.bits(), i);

@@ -90,6 +90,12 @@ TEST_F(FlowMaskEntryTest, HasMaskIsTrueOnlyForTheSameBitsEvenWhenTheDigestAgrees
   FlowKey fewer = dst_mask().bits();
   fewer.in_port = 0;  // the first word of the range empties: a shorter range
   EXPECT_FALSE(entry_.has_mask(FlowMask(fewer), digest));
+  // Without a digest the words decide alike.
+  EXPECT_TRUE(entry_.has_mask(dst_mask()));
+  EXPECT_FALSE(entry_.has_mask(FlowMask(narrower)));
+  EXPECT_FALSE(entry_.has_mask(FlowMask(wider)));
+  EXPECT_FALSE(entry_.has_mask(FlowMask(fewer)));
+  EXPECT_FALSE(entry_.has_mask(FlowMask()));
 }
 
 TEST_F(FlowMaskEntryTest, AHashComputedOnceFindsAndLinksAsTheKeyItselfDoes) {

@@ -144,8 +144,18 @@ LookupResult MaskedFlowTable::lookup(LookupContext& context, const FlowKey& pack
 // ------------------------------------------------------------- control path
 
 FlowMaskEntry* MaskedFlowTable::find_mask(const FlowMask& mask) const {
+  const std::vector<FlowMaskEntry*>& masks = current_masks().masks;
+  // Up to this many masks, comparing each (a range check rejects most at
+  // once) costs less than digesting the mask first, which every flow setup
+  // would pay; beyond it, one word per mask compared first pays off.
+  constexpr size_t kMasksComparedWithoutDigest = 4;
+  if (masks.size() <= kMasksComparedWithoutDigest) {
+    for (FlowMaskEntry* entry : masks)
+      if (entry->has_mask(mask)) return entry;
+    return nullptr;
+  }
   const uint64_t digest = FlowMaskEntry::digest(mask);
-  for (FlowMaskEntry* entry : current_masks().masks)
+  for (FlowMaskEntry* entry : masks)
     if (entry->has_mask(mask, digest)) return entry;
   return nullptr;
 }
