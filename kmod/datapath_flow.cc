@@ -13,6 +13,13 @@ DatapathFlow::DatapathFlow(const Ufid& ufid, const FlowKey& masked_key, FlowMask
       ufid_(ufid),
       key_(masked_key) {}
 
+DatapathFlow::DatapathFlow(const Ufid& ufid, const FlowKey& key, const FlowMask& mask, ActionList actions)
+    : mask_entry_(nullptr),
+      first_actions_(std::move(actions)),
+      actions_(&first_actions_),
+      ufid_(ufid),
+      key_(apply_mask(key, mask)) {}
+
 DatapathFlow::~DatapathFlow() {
   // Adopts a replacement block this flow owns; readers are gone by the time a flow dies.
   ActionsBlock* current = actions_.load(std::memory_order_relaxed);

@@ -33,6 +33,10 @@ class DatapathFlow final : public Retirable {
  public:
   // Built by MaskedFlowTable: `masked_key` must already be masked by `mask`.
   DatapathFlow(const Ufid& ufid, const FlowKey& masked_key, FlowMaskEntry& mask, ActionList actions);
+  // Built by MaskedFlowTable before it knows the mask's entry: the key is
+  // masked with `mask` in place, and the table sets the entry before
+  // linking the flow (mask() needs it).
+  DatapathFlow(const Ufid& ufid, const FlowKey& key, const FlowMask& mask, ActionList actions);
   ~DatapathFlow() override;
   DatapathFlow(const DatapathFlow&) = delete;
   DatapathFlow& operator=(const DatapathFlow&) = delete;

@@ -113,6 +113,20 @@ TEST_F(FlowMaskEntryTest, AHashComputedOnceFindsAndLinksAsTheKeyItselfDoes) {
   EXPECT_EQ(entry_.find(dst_key(2)), nullptr);
 }
 
+TEST_F(FlowMaskEntryTest, AFlowBuiltWithTheMaskHoldsItsKeyMaskedAndIsFoundOnceLinked) {
+  // The table builds a flow before it knows the mask's entry: the key is
+  // masked in place (tp_src, outside the mask, is dropped).
+  auto flow = std::make_unique<DatapathFlow>(Ufid{}, dst_key(5), dst_mask(), ActionList{OutputAction{5}});
+  EXPECT_EQ(flow->key(), apply_mask(dst_key(5), dst_mask()));
+  EXPECT_EQ(flow->key().tp_src, 0);
+  EXPECT_EQ(flow->key().ipv4_dst, htonl(5));
+  EXPECT_EQ(flow->actions(), (ActionList{OutputAction{5}}));
+  flows_.push_back(std::move(flow));
+  add(6);  // a flow built the other way shares the entry
+  entry_.link(flows_.front().get(), reclaimer_);
+  EXPECT_EQ(entry_.find(dst_key(5)), flows_.front().get());
+}
+
 TEST_F(FlowMaskEntryTest, UsageSumsHitsOfEveryReaderStripe) {
   for (uint32_t reader = 0; reader < 20; ++reader) entry_.count_hit(reader);
   EXPECT_EQ(entry_.usage(), 20u);

@@ -51,6 +51,12 @@ std::string flow_name(const DatapathFlow& flow) {
                                    : std::string("a flow installed without UFID");
 }
 
+// The range FlowMask::recompute_range() gives a mask of these bits.
+KeyRange exact_range(const FlowKey& bits) {
+  const KeyRange range = nonzero_word_range(bits);
+  return range.empty() ? KeyRange{0, 0} : range;
+}
+
 std::string selector_text(const FlowSelector& which) {
   if (const Ufid* ufid = std::get_if<Ufid>(&which)) return ufid_text(*ufid);
   return "the given key and mask (flows installed with a UFID must be named by it)";
@@ -198,16 +204,16 @@ void MaskedFlowTable::publish_masks(std::vector<FlowMaskEntry*> masks, bool rese
   reclaimer_.retire(std::unique_ptr<Retirable>(old));
 }
 
-void MaskedFlowTable::create(const Megaflow& flow, const FlowKey& masked_key, const FlowMask& mask,
-                             FlowMaskEntry* entry, uint64_t hash) {
+void MaskedFlowTable::create(std::unique_ptr<DatapathFlow> fresh, const FlowMask& mask, FlowMaskEntry* entry,
+                             uint64_t hash) {
   std::unique_ptr<FlowMaskEntry> new_mask;
   if (entry == nullptr) {
     new_mask = std::make_unique<FlowMaskEntry>(mask, hash_basis_);
     entry = new_mask.get();
-    hash = entry->hash_of(masked_key);
+    hash = entry->hash_of(fresh->key());
   }
-  auto owned = std::make_unique<DatapathFlow>(flow.ufid, masked_key, *entry, flow.actions);
-  DatapathFlow* installed = owned.release();  // owned by the mask's hash table from here on
+  fresh->mask_entry_ = entry;
+  DatapathFlow* installed = fresh.release();  // owned by the mask's hash table from here on
   entry->link(installed, hash, reclaimer_);
   if (installed->identified_by_ufid()) ufid_index_.insert(installed);
   if (new_mask != nullptr) {
@@ -291,26 +297,37 @@ MaskedFlowTable::InsertHint MaskedFlowTable::prefetch_for_insert(const Megaflow&
 
 Result<InsertOutcome> MaskedFlowTable::insert_locked(const Megaflow& flow, uint16_t nlmsg_flags,
                                                      const InsertHint* hint) {
-  FlowMask mask = flow.match.mask;
-  mask.recompute_range();  // do not trust a range left stale by mutable_bits()
-  const FlowKey masked_key = apply_mask(flow.match.key, mask);
+  // Do not trust a range left stale by mutable_bits(): such a mask is
+  // recomputed on a copy, an exact one (the usual) is used where it is.
+  std::optional<FlowMask> recomputed;
+  if (!(exact_range(flow.match.mask.bits()) == flow.match.mask.range())) {
+    recomputed.emplace(flow.match.mask);
+    recomputed->recompute_range();
+  }
+  const FlowMask& mask = recomputed.has_value() ? *recomputed : flow.match.mask;
 
   DatapathFlow* existing = flow.ufid.is_zero() ? nullptr : ufid_index_.find(flow.ufid);
   const bool found_by_ufid = existing != nullptr;
+  std::unique_ptr<DatapathFlow> fresh;
   if (existing == nullptr) {
+    // As the kernel's ovs_flow_cmd_new: the new flow is built first, its key
+    // masked in place, and dropped if the search finds a duplicate (no
+    // masked key is built on the side and copied in).
+    fresh = std::make_unique<DatapathFlow>(flow.ufid, flow.match.key, mask, flow.actions);
     // The key is hashed once under its own mask, for both the duplicate
     // search and the link (or taken from the batch's hint, which hashed the
     // unmasked key under the same mask: the same value).
     FlowMaskEntry* own = find_mask(mask);
     uint64_t own_hash = 0;
     if (own != nullptr)
-      own_hash = hint != nullptr && hint->entry == own ? hint->hash : own->hash_of(masked_key);
-    existing = find_by_key(masked_key, own, own_hash);
+      own_hash = hint != nullptr && hint->entry == own ? hint->hash : own->hash_of(fresh->key());
+    existing = find_by_key(fresh->key(), own, own_hash);
     if (existing == nullptr) {
-      create(flow, masked_key, mask, own, own_hash);
+      create(std::move(fresh), mask, own, own_hash);
       return InsertOutcome::kCreated;
     }
   }
+  const FlowKey masked_key = fresh != nullptr ? fresh->key() : apply_mask(flow.match.key, mask);
 
   // The kernel accepts NLM_F_CREATE in place of NLM_F_EXCL, which generic
   // netlink would read as a dump request.

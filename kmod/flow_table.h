@@ -219,10 +219,10 @@ class MaskedFlowTable {
   DatapathFlow* find_exact(const FlowKey& masked_key, const FlowMask& mask) const;
   DatapathFlow* select(const FlowSelector& which) const;
   FlowMaskEntry* find_mask(const FlowMask& mask) const;
-  // `entry` is find_mask(mask) and `hash` entry->hash_of(masked_key) when
-  // the table has the mask already; null and 0 when it does not.
-  void create(const Megaflow& flow, const FlowKey& masked_key, const FlowMask& mask, FlowMaskEntry* entry,
-              uint64_t hash);
+  // Links `fresh` (built with `mask`, which has an exact range). `entry` is
+  // find_mask(mask) and `hash` entry->hash_of(fresh->key()) when the table
+  // has the mask already; null and 0 when it does not.
+  void create(std::unique_ptr<DatapathFlow> fresh, const FlowMask& mask, FlowMaskEntry* entry, uint64_t hash);
   Result<InsertOutcome> insert_locked(const Megaflow& flow, uint16_t nlmsg_flags, const InsertHint* hint);
   // Prefetches what insert_locked(flow) will read and returns its hint;
   // `chains` also prefetches the first flow of each bucket (after a first
