@@ -205,7 +205,7 @@ void MaskedFlowTable::publish_masks(std::vector<FlowMaskEntry*> masks, bool rese
 }
 
 void MaskedFlowTable::create(std::unique_ptr<DatapathFlow> fresh, const FlowMask& mask, FlowMaskEntry* entry,
-                             uint64_t hash) {
+                             uint64_t hash, uint64_t ufid_hash) {
   std::unique_ptr<FlowMaskEntry> new_mask;
   if (entry == nullptr) {
     new_mask = std::make_unique<FlowMaskEntry>(mask, hash_basis_);
@@ -215,7 +215,7 @@ void MaskedFlowTable::create(std::unique_ptr<DatapathFlow> fresh, const FlowMask
   fresh->mask_entry_ = entry;
   DatapathFlow* installed = fresh.release();  // owned by the mask's hash table from here on
   entry->link(installed, hash, reclaimer_);
-  if (installed->identified_by_ufid()) ufid_index_.insert(installed);
+  if (installed->identified_by_ufid()) ufid_index_.insert(installed, ufid_hash);
   if (new_mask != nullptr) {
     // Publishing the mask after its first flow makes both visible at once.
     std::vector<FlowMaskEntry*> masks = current_masks().masks;
@@ -278,19 +278,26 @@ std::vector<Result<InsertOutcome>> MaskedFlowTable::insert_batch(std::span<const
 
 MaskedFlowTable::InsertHint MaskedFlowTable::prefetch_for_insert(const Megaflow& flow, bool chains,
                                                                  InsertHint first_round) const {
-  if (!flow.ufid.is_zero()) ufid_index_.prefetch(flow.ufid, chains);
+  const bool has_ufid = !flow.ufid.is_zero();
   // Every mask is searched for the key (find_by_key), but only the first is
   // prefetched: each costs a masked hash, and bench/flow_table_bench.cc
   // (BM_InsertBatchThenRemove) lost 25% of its inserts/s at 16 masks when four
   // were, while the first (the busiest, once rebalanced) is where a flow
   // setup's misses were.
   if (chains) {
+    if (has_ufid) ufid_index_.prefetch(first_round.ufid_hash, true);
     if (first_round.entry != nullptr) first_round.entry->prefetch(first_round.hash, true);
     return first_round;
   }
+  InsertHint hint;
+  if (has_ufid) {
+    hint.ufid_hash = ufid_index_.hash_of(flow.ufid);
+    ufid_index_.prefetch(hint.ufid_hash, false);
+  }
   const std::vector<FlowMaskEntry*>& masks = current_masks().masks;
-  if (masks.empty()) return {};
-  InsertHint hint{masks.front(), masks.front()->hash_of(flow.match.key)};
+  if (masks.empty()) return hint;
+  hint.entry = masks.front();
+  hint.hash = hint.entry->hash_of(flow.match.key);
   hint.entry->prefetch(hint.hash, false);
   return hint;
 }
@@ -306,7 +313,11 @@ Result<InsertOutcome> MaskedFlowTable::insert_locked(const Megaflow& flow, uint1
   }
   const FlowMask& mask = recomputed.has_value() ? *recomputed : flow.match.mask;
 
-  DatapathFlow* existing = flow.ufid.is_zero() ? nullptr : ufid_index_.find(flow.ufid);
+  const bool has_ufid = !flow.ufid.is_zero();
+  const uint64_t ufid_hash = !has_ufid         ? 0
+                             : hint != nullptr ? hint->ufid_hash
+                                               : ufid_index_.hash_of(flow.ufid);
+  DatapathFlow* existing = has_ufid ? ufid_index_.find(flow.ufid, ufid_hash) : nullptr;
   const bool found_by_ufid = existing != nullptr;
   std::unique_ptr<DatapathFlow> fresh;
   if (existing == nullptr) {
@@ -323,7 +334,7 @@ Result<InsertOutcome> MaskedFlowTable::insert_locked(const Megaflow& flow, uint1
       own_hash = hint != nullptr && hint->entry == own ? hint->hash : own->hash_of(fresh->key());
     existing = find_by_key(fresh->key(), own, own_hash);
     if (existing == nullptr) {
-      create(std::move(fresh), mask, own, own_hash);
+      create(std::move(fresh), mask, own, own_hash, ufid_hash);
       return InsertOutcome::kCreated;
     }
   }
