@@ -305,18 +305,59 @@ TEST(FlowTable, InsertBatchOfThousandsAcrossResizesFindsEveryFlow) {
   }
 }
 
+// How a request's mask range may have gone stale: edited through
+// mutable_bits() without recompute_range().
+enum class StaleRange { kNone, kEmpty, kOfAnotherMask };
+
 // A request as a datapath may receive it: the match key not masked (Match's
 // constructor masks it; a caller filling the struct need not), and sometimes
-// a mask edited through mutable_bits() without recomputing its range.
+// a stale mask range.
 Megaflow raw_request(const Ufid& ufid, const FlowKey& key, const FlowMask& mask, uint32_t out_port,
-                     bool stale_range) {
+                     StaleRange stale) {
   Megaflow flow;
   flow.ufid = ufid;
   flow.match.key = key;
-  flow.match.mask = stale_range ? FlowMask() : mask;
-  if (stale_range) flow.match.mask.mutable_bits() = mask.bits();  // range left empty
+  flow.match.mask = mask;
+  if (stale == StaleRange::kEmpty) {
+    flow.match.mask = FlowMask();  // range {0, 0}
+    flow.match.mask.mutable_bits() = mask.bits();
+  } else if (stale == StaleRange::kOfAnotherMask) {
+    FlowKey bits{};
+    bits.in_port = ~0u;  // a range of one word: narrower than any mask here
+    flow.match.mask = FlowMask(bits);
+    flow.match.mask.mutable_bits() = mask.bits();
+  }
   flow.actions = output_to(out_port);
   return flow;
+}
+
+TEST(FlowTable, AStaleMaskRangeIsRecomputedBeforeTheFlowIsInstalled) {
+  // Stored and found as if the range had been recomputed: the flow lands in
+  // the same mask as one installed with an exact range.
+  MaskedFlowTable table;
+  LookupContext context(table);
+  insert_ok(table,
+            raw_request(ufid_of(1), ipv4_key(1, 0, 0x0a000001), ipv4_mask(32, 32), 7, StaleRange::kNone));
+  insert_ok(table, raw_request(ufid_of(2), ipv4_key(1, 0, 0x0a000002), ipv4_mask(32, 32), 8,
+                               StaleRange::kOfAnotherMask));
+  insert_ok(table,
+            raw_request(ufid_of(3), ipv4_key(1, 0, 0x0a000003), ipv4_mask(32, 32), 9, StaleRange::kEmpty));
+  EXPECT_EQ(table.mask_count(), 1u);
+  ASSERT_EQ(table.masks().size(), 1u);
+  EXPECT_EQ(table.masks()[0].mask.range(), ipv4_mask(32, 32).range());
+  for (uint32_t i = 1; i <= 3; ++i) {
+    const DatapathFlow* flow = table.lookup(context, ipv4_key(1, 0, 0x0a000000 + i), 0).flow;
+    ASSERT_NE(flow, nullptr) << i;
+    EXPECT_EQ(output_port(flow->actions()), 6 + i);
+  }
+  // A duplicate key under a stale range is still a duplicate.
+  EXPECT_EQ(table
+                .insert(raw_request(ufid_of(4), ipv4_key(1, 0, 0x0a000002), ipv4_mask(32, 32), 10,
+                                    StaleRange::kOfAnotherMask),
+                        kCreate)
+                .status()
+                .code(),
+            EEXIST);
 }
 
 TEST(FlowTable, InsertBatchMatchesOneByOneForRandomRequestsWithUnmaskedKeysAndStaleRanges) {
@@ -341,7 +382,7 @@ TEST(FlowTable, InsertBatchMatchesOneByOneForRandomRequestsWithUnmaskedKeysAndSt
     for (size_t i = 0; i < batch; ++i) {
       const Ufid ufid = random() % 4 == 0 ? Ufid{} : ufid_of(random() % 1000);
       flows.push_back(raw_request(ufid, random_key(), masks[random() % masks.size()], random() % 1000,
-                                  random() % 3 == 0));
+                                  static_cast<StaleRange>(random() % 3)));
       flags.push_back(random() % 4 == 0 ? kModifyAllowed : kCreate);
     }
     std::vector<MaskedFlowTable::InsertRequest> requests;
