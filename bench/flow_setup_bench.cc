@@ -7,10 +7,14 @@
 // One iteration = one setup: the datapath queues the miss (inject), a handler
 // takes it (Udpif::handle_upcalls), finds the bridge, translates, converts
 // the megaflow to a datapath match, publishes the ukey, puts the flow into
-// kmod's MaskedFlowTable and executes the packet. The datapath is
-// UdpifTestDpif (real flow table, recorded executes) until the userspace
-// Dpif is merged. When all N destinations have their flow, the flows are
-// purged outside the timing and the next pass starts over.
+// kmod's MaskedFlowTable and executes the packet. BM_FlowSetup and
+// BM_FlowSetupBatch64 run on UdpifTestDpif (real flow table, executes only
+// counted): they measure the upcall layer and the table. The UserspaceDpif
+// variants run the same setups on the real userspace datapath with two dummy
+// ports, so that its put path and its execute (validation, key extraction,
+// the actions, transmit into port 2's capture queue) are measured too. When
+// all N destinations have their flow, the flows are purged outside the
+// timing and the next pass starts over.
 #include <arpa/inet.h>
 #include <benchmark/benchmark.h>
 
@@ -19,6 +23,7 @@
 #include <vector>
 
 #include "kmod/packet_compose.h"
+#include "kmod/userspace_dpif.h"
 #include "slowpath/of_bridge.h"
 #include "slowpath/of_flow_mod.h"
 #include "slowpath/udpif.h"
@@ -27,8 +32,32 @@
 namespace flowlift {
 namespace {
 
+enum class FlowSetupDatapath { kTestDpif, kUserspaceDpif };
+
 struct FlowSetupBench {
-  explicit FlowSetupBench(int n_rules) : bridge(std::make_shared<OfBridge>("brb")) {
+  FlowSetupBench(int n_rules, FlowSetupDatapath datapath) : bridge(std::make_shared<OfBridge>("brb")) {
+    if (datapath == FlowSetupDatapath::kUserspaceDpif) {
+      UserspaceDpifOptions options;
+      options.kernel_underlay = false;  // dummy ports only: no kernel state
+      Result<std::unique_ptr<UserspaceDpif>> created = UserspaceDpif::create(options);
+      if (!created) {
+        error = created.status().message();
+        return;
+      }
+      userspace_dpif = std::move(*created);
+      for (uint32_t port = 1; port <= 2; ++port) {
+        Result<uint32_t> added =
+            userspace_dpif->port_add({.name = "b" + std::to_string(port), .number = port});
+        if (!added) {
+          error = added.status().message();
+          return;
+        }
+      }
+      dpif = userspace_dpif.get();
+    } else {
+      test_dpif.set_recording(false);
+      dpif = &test_dpif;
+    }
     for (uint32_t port = 1; port <= 2; ++port) {
       XlatePort xlate_port;
       xlate_port.name = "b" + std::to_string(port);
@@ -66,14 +95,15 @@ struct FlowSetupBench {
     Result<OfTablesChange> change = bridge->tables().apply_bundle(*mods, monotonic_ms());
     if (!change) error = change.status().message();
     (void)bridges.add(bridge);
-    dpif.set_recording(false);
     UdpifConfig config;
     config.flow_limit = 500000;  // as setup_rate.sh sets other_config:flow-limit
     config.max_idle_ms = 60000;
-    udpif = std::make_unique<Udpif>(dpif, bridges, config);
+    udpif = std::make_unique<Udpif>(*dpif, bridges, config);
   }
 
-  udpif_testing::UdpifTestDpif dpif;
+  udpif_testing::UdpifTestDpif test_dpif;
+  std::unique_ptr<UserspaceDpif> userspace_dpif;
+  Dpif* dpif = nullptr;  // one of the two above
   OfBridgeSet bridges;
   std::shared_ptr<OfBridge> bridge;
   std::vector<Packet> packets;
@@ -81,9 +111,28 @@ struct FlowSetupBench {
   std::string error;
 };
 
+// Every handled miss installed its flow and, on the userspace datapath, its
+// packet came out of port 2: a setup that failed quietly would look fast.
+void check_flow_setups(benchmark::State& state, FlowSetupBench& bench, uint64_t setups) {
+  UdpifStats stats = bench.udpif->stats();
+  if (setups != stats.flows_installed || stats.upcall_errors != 0) {
+    state.SkipWithError("a miss did not install its flow");
+    return;
+  }
+  if (bench.userspace_dpif) {
+    DpifStats datapath = bench.userspace_dpif->stats();
+    Result<std::vector<Packet>> sent = bench.userspace_dpif->capture(2, 1);
+    if (datapath.action_errors != 0 || !sent || sent->empty()) {
+      state.SkipWithError("an executed packet did not reach port 2");
+      return;
+    }
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(setups));
+}
+
 // One miss handled at a time (a handler batch of one).
-void BM_FlowSetup(benchmark::State& state) {
-  FlowSetupBench bench(static_cast<int>(state.range(0)));
+void run_flow_setup(benchmark::State& state, FlowSetupDatapath datapath) {
+  FlowSetupBench bench(static_cast<int>(state.range(0)), datapath);
   if (!bench.error.empty()) {
     state.SkipWithError(bench.error.c_str());
     return;
@@ -97,21 +146,23 @@ void BM_FlowSetup(benchmark::State& state) {
       next = 0;
       state.ResumeTiming();
     }
-    (void)bench.dpif.inject(1, bench.packets[next++]);
+    (void)bench.dpif->inject(1, bench.packets[next++]);
     setups += bench.udpif->handle_upcalls(1);
   }
-  UdpifStats stats = bench.udpif->stats();
-  if (setups != stats.flows_installed || stats.upcall_errors != 0)
-    state.SkipWithError("a miss did not install its flow");
-  state.SetItemsProcessed(static_cast<int64_t>(setups));
-  state.counters["flows"] = static_cast<double>(bench.dpif.stats().flows);
+  check_flow_setups(state, bench, setups);
+  state.counters["flows"] = static_cast<double>(bench.dpif->stats().flows);
 }
+void BM_FlowSetup(benchmark::State& state) { run_flow_setup(state, FlowSetupDatapath::kTestDpif); }
 BENCHMARK(BM_FlowSetup)->Arg(1000)->Arg(10000);
+void BM_FlowSetupUserspaceDpif(benchmark::State& state) {
+  run_flow_setup(state, FlowSetupDatapath::kUserspaceDpif);
+}
+BENCHMARK(BM_FlowSetupUserspaceDpif)->Arg(10000);
 
 // 64 misses queued, then one handler batch (setup_rate.py sends bursts).
-void BM_FlowSetupBatch64(benchmark::State& state) {
+void run_flow_setup_batch64(benchmark::State& state, FlowSetupDatapath datapath) {
   constexpr size_t kBatch = 64;
-  FlowSetupBench bench(static_cast<int>(state.range(0)));
+  FlowSetupBench bench(static_cast<int>(state.range(0)), datapath);
   if (!bench.error.empty()) {
     state.SkipWithError(bench.error.c_str());
     return;
@@ -125,15 +176,19 @@ void BM_FlowSetupBatch64(benchmark::State& state) {
       next = 0;
       state.ResumeTiming();
     }
-    for (size_t i = 0; i < kBatch; ++i) (void)bench.dpif.inject(1, bench.packets[next++]);
+    for (size_t i = 0; i < kBatch; ++i) (void)bench.dpif->inject(1, bench.packets[next++]);
     setups += bench.udpif->handle_upcalls(kBatch);
   }
-  UdpifStats stats = bench.udpif->stats();
-  if (setups != stats.flows_installed || stats.upcall_errors != 0)
-    state.SkipWithError("a miss did not install its flow");
-  state.SetItemsProcessed(static_cast<int64_t>(setups));
+  check_flow_setups(state, bench, setups);
+}
+void BM_FlowSetupBatch64(benchmark::State& state) {
+  run_flow_setup_batch64(state, FlowSetupDatapath::kTestDpif);
 }
 BENCHMARK(BM_FlowSetupBatch64)->Arg(10000);
+void BM_FlowSetupBatch64UserspaceDpif(benchmark::State& state) {
+  run_flow_setup_batch64(state, FlowSetupDatapath::kUserspaceDpif);
+}
+BENCHMARK(BM_FlowSetupBatch64UserspaceDpif)->Arg(10000);
 
 }  // namespace
 }  // namespace flowlift

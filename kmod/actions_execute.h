@@ -98,6 +98,6 @@ class ActionContext {
 
 // Runs `actions` on `packet`, whose extracted key is `key` and whose layer
 // offsets are set. Returns the error that dropped the packet, if one did.
-Status execute_actions(Packet packet, FlowKey key, const ActionList& actions, ActionContext& context);
+Status execute_actions(Packet packet, const FlowKey& key, const ActionList& actions, ActionContext& context);
 
 }  // namespace flowlift

@@ -262,7 +262,10 @@ Status check_list(const ActionList& actions, const FlowKey& flow, FlowState stat
 }  // namespace
 
 Status validate_actions(const ActionList& actions, const Match& match) {
-  const FlowKey& flow = match.key;
+  return validate_actions(actions, match.key);
+}
+
+Status validate_actions(const ActionList& actions, const FlowKey& flow) {
   FlowState state;
   state.mac_proto = flow.mac_proto;
   state.eth_type = flow.eth_type;

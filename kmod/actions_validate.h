@@ -30,4 +30,11 @@ namespace flowlift {
 // than the datapath allows.
 Status validate_actions(const ActionList& actions, const Match& match);
 
+// The same checks against a flow given as a whole key: what
+// OVS_PACKET_CMD_EXECUTE validates a packet's actions against (the kernel
+// builds its exact-match sw_flow_key from the packet attributes). Only the
+// key is ever read, so this is validate_actions(actions, Match(key,
+// FlowMask::exact())) without building the ~600-byte Match per packet.
+Status validate_actions(const ActionList& actions, const FlowKey& key);
+
 }  // namespace flowlift

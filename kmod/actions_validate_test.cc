@@ -77,17 +77,24 @@ SetAction masked_set_of(ovs_key_attr attr, FlowKey value, FlowKey mask) {
   return set;
 }
 
+// Every flow below is an exact match, so the key form (what an execute
+// validates against) must judge each list exactly as the Match form does.
 void expect_ok(const ActionList& actions, const Match& match) {
   Status status = validate_actions(actions, match);
   EXPECT_TRUE(status) << status.message();
+  Status by_key = validate_actions(actions, match.key);
+  EXPECT_TRUE(by_key) << "key form: " << by_key.message();
 }
 
 void expect_rejected(const ActionList& actions, const Match& match, const std::string& fragment,
                      int code = EINVAL) {
-  Status status = validate_actions(actions, match);
-  ASSERT_FALSE(status) << "accepted; expected an error containing: " << fragment;
-  EXPECT_EQ(status.code(), code);
-  EXPECT_THAT(status.message(), HasSubstr(fragment));
+  for (bool key_form : {false, true}) {
+    SCOPED_TRACE(key_form ? "validate_actions(actions, key)" : "validate_actions(actions, match)");
+    Status status = key_form ? validate_actions(actions, match.key) : validate_actions(actions, match);
+    ASSERT_FALSE(status) << "accepted; expected an error containing: " << fragment;
+    EXPECT_EQ(status.code(), code);
+    EXPECT_THAT(status.message(), HasSubstr(fragment));
+  }
 }
 
 TEST(ValidateActions, TypicalActionsOnAnIpv4TcpFlowPass) {
@@ -387,6 +394,18 @@ TEST(ValidateActions, UsesTheMaskedKeyOfTheMatch) {
   FlowKey mask{};
   mask.eth_type = 0xffff;
   expect_rejected({set_of(OVS_KEY_ATTR_TCP)}, Match(key, FlowMask(mask)), "flow ip_proto is 0, not 6");
+}
+
+TEST(ValidateActions, TheKeyFormReadsTheWholeKeyAsAnExecuteGivesIt) {
+  // An execute validates against the packet's full key: the same TCP key
+  // that a proto-wildcarding match refuses set(tcp) for accepts it as a key,
+  // and a UDP key refuses it.
+  FlowKey tcp = ipv4_flow(6).key;
+  EXPECT_TRUE(validate_actions({set_of(OVS_KEY_ATTR_TCP)}, tcp));
+  Status udp = validate_actions({set_of(OVS_KEY_ATTR_TCP)}, ipv4_flow(17).key);
+  ASSERT_FALSE(udp);
+  EXPECT_EQ(udp.code(), EINVAL);
+  EXPECT_THAT(udp.message(), HasSubstr("flow ip_proto is 17, not 6"));
 }
 
 }  // namespace

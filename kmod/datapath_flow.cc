@@ -8,13 +8,22 @@ namespace flowlift {
 DatapathFlow::DatapathFlow(const Ufid& ufid, const FlowKey& masked_key, FlowMaskEntry& mask,
                            ActionList actions)
     : mask_entry_(&mask),
-      actions_(std::make_unique<ActionsBlock>(std::move(actions)).release()),
+      first_actions_(std::move(actions)),
+      actions_(&first_actions_),
       ufid_(ufid),
       key_(masked_key) {}
 
+DatapathFlow::DatapathFlow(const Ufid& ufid, const FlowKey& key, const FlowMask& mask, ActionList actions)
+    : mask_entry_(nullptr),
+      first_actions_(std::move(actions)),
+      actions_(&first_actions_),
+      ufid_(ufid),
+      key_(apply_mask(key, mask)) {}
+
 DatapathFlow::~DatapathFlow() {
-  // Adopts the block this flow owns; readers are gone by the time a flow dies.
-  std::unique_ptr<ActionsBlock> owned(actions_.load(std::memory_order_relaxed));
+  // Adopts a replacement block this flow owns; readers are gone by the time a flow dies.
+  ActionsBlock* current = actions_.load(std::memory_order_relaxed);
+  if (current != &first_actions_) std::unique_ptr<ActionsBlock> owned(current);
 }
 
 const FlowMask& DatapathFlow::mask() const { return mask_entry_->mask(); }
@@ -57,7 +66,9 @@ void DatapathFlow::clear_stats() {
 
 std::unique_ptr<ActionsBlock> DatapathFlow::replace_actions(ActionList actions) {
   auto fresh = std::make_unique<ActionsBlock>(std::move(actions));
-  return std::unique_ptr<ActionsBlock>(actions_.exchange(fresh.release(), std::memory_order_acq_rel));
+  ActionsBlock* old = actions_.exchange(fresh.release(), std::memory_order_acq_rel);
+  if (old == &first_actions_) return nullptr;
+  return std::unique_ptr<ActionsBlock>(old);
 }
 
 Megaflow DatapathFlow::to_megaflow() const {

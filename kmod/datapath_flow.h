@@ -21,7 +21,9 @@ namespace flowlift {
 class FlowMaskEntry;
 
 // A flow's actions as one separately replaceable block (OVS_FLOW_CMD_SET
-// swaps the whole list, like the kernel's sf_acts pointer).
+// swaps the whole list, like the kernel's sf_acts pointer). The block a
+// flow is created with lives inside the flow (one allocation per flow
+// setup instead of two); blocks from later replacements are separate.
 struct ActionsBlock final : Retirable {
   explicit ActionsBlock(ActionList actions) : list(std::move(actions)) {}
   const ActionList list;
@@ -31,6 +33,10 @@ class DatapathFlow final : public Retirable {
  public:
   // Built by MaskedFlowTable: `masked_key` must already be masked by `mask`.
   DatapathFlow(const Ufid& ufid, const FlowKey& masked_key, FlowMaskEntry& mask, ActionList actions);
+  // Built by MaskedFlowTable before it knows the mask's entry: the key is
+  // masked with `mask` in place, and the table sets the entry before
+  // linking the flow (mask() needs it).
+  DatapathFlow(const Ufid& ufid, const FlowKey& key, const FlowMask& mask, ActionList actions);
   ~DatapathFlow() override;
   DatapathFlow(const DatapathFlow&) = delete;
   DatapathFlow& operator=(const DatapathFlow&) = delete;
@@ -59,7 +65,9 @@ class DatapathFlow final : public Retirable {
   friend class MaskedFlowTable;
 
   // Writer side (table mutex held).
-  // Installs new actions; returns the old block for the caller to retire.
+  // Installs new actions; returns the old block for the caller to retire,
+  // or null when the old block is the flow's own first one (readers may
+  // still be on it: it is freed with the flow, after they have left).
   std::unique_ptr<ActionsBlock> replace_actions(ActionList actions);
   void clear_stats();
 
@@ -70,7 +78,8 @@ class DatapathFlow final : public Retirable {
   DatapathFlow* ufid_next_ = nullptr;   // only writers walk the UFID index
   uint64_t hash_ = 0;                   // masked_hash of key_ under the mask
   FlowMaskEntry* mask_entry_;           // the mask outlives its flows
-  std::atomic<ActionsBlock*> actions_;  // owned
+  ActionsBlock first_actions_;          // the actions the flow was created with
+  std::atomic<ActionsBlock*> actions_;  // &first_actions_, or an owned replacement
 
   mutable std::atomic<uint64_t> packets_{0};
   mutable std::atomic<uint64_t> bytes_{0};

@@ -19,8 +19,7 @@ FlowMaskEntry::~FlowMaskEntry() {
   std::unique_ptr<FlowBuckets> owned(buckets_.load(std::memory_order_relaxed));
 }
 
-DatapathFlow* FlowMaskEntry::find(const FlowKey& packet_key) const {
-  const uint64_t hash = masked_hash(packet_key, mask_, hash_basis_);
+DatapathFlow* FlowMaskEntry::find(const FlowKey& packet_key, uint64_t hash) const {
   const FlowBuckets* buckets = buckets_.load(std::memory_order_acquire);
   const uint8_t link = buckets->link;
   for (DatapathFlow* flow = buckets->head(hash).load(std::memory_order_acquire); flow != nullptr;
@@ -30,8 +29,7 @@ DatapathFlow* FlowMaskEntry::find(const FlowKey& packet_key) const {
   return nullptr;
 }
 
-void FlowMaskEntry::prefetch(const FlowKey& packet_key, bool chain) const {
-  const uint64_t hash = masked_hash(packet_key, mask_, hash_basis_);
+void FlowMaskEntry::prefetch(uint64_t hash, bool chain) const {
   const std::atomic<DatapathFlow*>& head = buckets_.load(std::memory_order_acquire)->head(hash);
   if (!chain) {
     __builtin_prefetch(&head);
@@ -50,8 +48,8 @@ size_t FlowMaskEntry::bucket_count() const {
   return buckets_.load(std::memory_order_relaxed)->index_mask + 1;
 }
 
-void FlowMaskEntry::link(DatapathFlow* flow, QuiescentReclaimer& reclaimer) {
-  flow->hash_ = masked_hash(flow->key_, mask_, hash_basis_);
+void FlowMaskEntry::link(DatapathFlow* flow, uint64_t hash, QuiescentReclaimer& reclaimer) {
+  flow->hash_ = hash;
   FlowBuckets* buckets = buckets_.load(std::memory_order_relaxed);
   std::atomic<DatapathFlow*>& head = buckets->head(flow->hash_);
   flow->bucket_next_[buckets->link].store(head.load(std::memory_order_relaxed), std::memory_order_relaxed);

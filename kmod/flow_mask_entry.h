@@ -58,18 +58,38 @@ class FlowMaskEntry final : public Retirable {
       h = word_hash_add(h, load_word(mask.bits(), i));
     return word_hash_finish(h);
   }
+  // Whether this entry's mask is `mask`, whose range must be exact
+  // (recompute_range), as this entry's own is. Both masks are zero outside
+  // their ranges, so equal ranges and equal words inside them mean equal
+  // masks: a flow setup compares its mask's few words, not the whole key.
   bool has_mask(const FlowMask& mask, uint64_t mask_digest) const {
-    return digest_ == mask_digest && mask_ == mask;
+    return digest_ == mask_digest && has_mask(mask);
   }
+  // The same without a digest, for a search over a few masks, where
+  // digesting the mask first would cost more than it spares.
+  bool has_mask(const FlowMask& mask) const {
+    if (!(mask_.range() == mask.range())) return false;
+    uint64_t diff = 0;
+    for (size_t i = mask.range().start; i < mask.range().end; i += 8)
+      diff |= load_word(mask_.bits(), i) ^ load_word(mask.bits(), i);
+    return diff == 0;
+  }
+
+  // The hash of `key` under this mask: which bucket find(key) reads and
+  // link() puts a flow with that masked key in. The writer computes it once
+  // per flow and hands it to the calls below instead of rehashing.
+  uint64_t hash_of(const FlowKey& key) const { return masked_hash(key, mask_, hash_basis_); }
 
   // Reader side (any thread, no lock): the flow of this mask that
   // `packet_key` matches, if any. (Non-const result for the table's writer
   // side; a flow's mutators are private to the table.)
-  DatapathFlow* find(const FlowKey& packet_key) const;
-  // Writer side: brings the bucket find(packet_key) reads into the cache
+  DatapathFlow* find(const FlowKey& packet_key) const { return find(packet_key, hash_of(packet_key)); }
+  // find() with `hash` = hash_of(packet_key).
+  DatapathFlow* find(const FlowKey& packet_key, uint64_t hash) const;
+  // Writer side: brings the bucket of `hash` (a hash_of()) into the cache
   // (with `chain`, the bucket's first flow too: call it after the bucket
   // itself had time to arrive). Only a hint: nothing is read that matters.
-  void prefetch(const FlowKey& packet_key, bool chain) const;
+  void prefetch(uint64_t hash, bool chain) const;
   void count_hit(uint32_t reader_id) const {
     usage_[reader_id % kUsageStripes].hits.fetch_add(1, std::memory_order_relaxed);
   }
@@ -81,7 +101,11 @@ class FlowMaskEntry final : public Retirable {
   size_t ref_count() const { return ref_count_; }
   // Links `flow` (whose key is masked by this mask) and grows the bucket
   // array when it is full and the previous array is no longer read.
-  void link(DatapathFlow* flow, QuiescentReclaimer& reclaimer);
+  void link(DatapathFlow* flow, QuiescentReclaimer& reclaimer) {
+    link(flow, hash_of(flow->key()), reclaimer);
+  }
+  // link() with `hash` = hash_of(flow->key()).
+  void link(DatapathFlow* flow, uint64_t hash, QuiescentReclaimer& reclaimer);
   // Unlinks `flow`; the caller retires it. False if it was not linked here.
   bool unlink(const DatapathFlow* flow);
   size_t bucket_count() const;

@@ -51,6 +51,33 @@ std::string flow_name(const DatapathFlow& flow) {
                                    : std::string("a flow installed without UFID");
 }
 
+// The OR of the key's words in [from, to), four at a time.
+uint64_t or_of_words(const FlowKey& bits, size_t from, size_t to) {
+  uint64_t a = 0, b = 0, c = 0, d = 0;
+  size_t i = from;
+  for (; i + 32 <= to; i += 32) {
+    a |= load_word(bits, i);
+    b |= load_word(bits, i + 8);
+    c |= load_word(bits, i + 16);
+    d |= load_word(bits, i + 24);
+  }
+  for (; i < to; i += 8) a |= load_word(bits, i);
+  return a | b | c | d;
+}
+
+// Whether `mask` carries the range recompute_range() would give it: its
+// first and last words set and none outside (an empty range only as {0, 0}
+// of an all-zero mask). One branch-free pass over the words outside costs
+// a flow setup half of what recomputing does (a scan from both ends that
+// tests word by word).
+bool has_exact_range(const FlowMask& mask) {
+  const FlowKey& bits = mask.bits();
+  const KeyRange range = mask.range();
+  if (range.empty()) return range == KeyRange{0, 0} && or_of_words(bits, 0, sizeof(FlowKey)) == 0;
+  if (load_word(bits, range.start) == 0 || load_word(bits, range.end - 8) == 0) return false;
+  return (or_of_words(bits, 0, range.start) | or_of_words(bits, range.end, sizeof(FlowKey))) == 0;
+}
+
 std::string selector_text(const FlowSelector& which) {
   if (const Ufid* ufid = std::get_if<Ufid>(&which)) return ufid_text(*ufid);
   return "the given key and mask (flows installed with a UFID must be named by it)";
@@ -144,15 +171,28 @@ LookupResult MaskedFlowTable::lookup(LookupContext& context, const FlowKey& pack
 // ------------------------------------------------------------- control path
 
 FlowMaskEntry* MaskedFlowTable::find_mask(const FlowMask& mask) const {
+  const std::vector<FlowMaskEntry*>& masks = current_masks().masks;
+  // Up to this many masks, comparing each (a range check rejects most at
+  // once) costs less than digesting the mask first, which every flow setup
+  // would pay; beyond it, one word per mask compared first pays off.
+  constexpr size_t kMasksComparedWithoutDigest = 4;
+  if (masks.size() <= kMasksComparedWithoutDigest) {
+    for (FlowMaskEntry* entry : masks)
+      if (entry->has_mask(mask)) return entry;
+    return nullptr;
+  }
   const uint64_t digest = FlowMaskEntry::digest(mask);
-  for (FlowMaskEntry* entry : current_masks().masks)
+  for (FlowMaskEntry* entry : masks)
     if (entry->has_mask(mask, digest)) return entry;
   return nullptr;
 }
 
-DatapathFlow* MaskedFlowTable::find_by_key(const FlowKey& key) const {
-  for (FlowMaskEntry* entry : current_masks().masks)
-    if (DatapathFlow* flow = entry->find(key)) return flow;
+DatapathFlow* MaskedFlowTable::find_by_key(const FlowKey& key, const FlowMaskEntry* own,
+                                           uint64_t own_hash) const {
+  for (FlowMaskEntry* entry : current_masks().masks) {
+    DatapathFlow* flow = entry == own ? entry->find(key, own_hash) : entry->find(key);
+    if (flow != nullptr) return flow;
+  }
   return nullptr;
 }
 
@@ -185,17 +225,18 @@ void MaskedFlowTable::publish_masks(std::vector<FlowMaskEntry*> masks, bool rese
   reclaimer_.retire(std::unique_ptr<Retirable>(old));
 }
 
-void MaskedFlowTable::create(const Megaflow& flow, const FlowKey& masked_key, const FlowMask& mask) {
-  FlowMaskEntry* entry = find_mask(mask);
+void MaskedFlowTable::create(std::unique_ptr<DatapathFlow> fresh, const FlowMask& mask, FlowMaskEntry* entry,
+                             uint64_t hash, uint64_t ufid_hash) {
   std::unique_ptr<FlowMaskEntry> new_mask;
   if (entry == nullptr) {
     new_mask = std::make_unique<FlowMaskEntry>(mask, hash_basis_);
     entry = new_mask.get();
+    hash = entry->hash_of(fresh->key());
   }
-  auto owned = std::make_unique<DatapathFlow>(flow.ufid, masked_key, *entry, flow.actions);
-  DatapathFlow* installed = owned.release();  // owned by the mask's hash table from here on
-  entry->link(installed, reclaimer_);
-  if (installed->identified_by_ufid()) ufid_index_.insert(installed);
+  fresh->mask_entry_ = entry;
+  DatapathFlow* installed = fresh.release();  // owned by the mask's hash table from here on
+  entry->link(installed, hash, reclaimer_);
+  if (installed->identified_by_ufid()) ufid_index_.insert(installed, ufid_hash);
   if (new_mask != nullptr) {
     // Publishing the mask after its first flow makes both visible at once.
     std::vector<FlowMaskEntry*> masks = current_masks().masks;
@@ -224,6 +265,7 @@ void MaskedFlowTable::unlink_and_retire(DatapathFlow* flow) {
 }
 
 void MaskedFlowTable::retire_old_actions(std::unique_ptr<ActionsBlock> old) {
+  if (old == nullptr) return;  // the flow's first block: it goes with the flow
   reclaimer_.retire(std::unique_ptr<Retirable>(old.release()));
 }
 
@@ -233,47 +275,91 @@ void MaskedFlowTable::reclaim_if_many() {
 
 Result<InsertOutcome> MaskedFlowTable::insert(const Megaflow& flow, uint16_t nlmsg_flags) {
   std::lock_guard lock(writer_mutex_);
-  return insert_locked(flow, nlmsg_flags);
+  return insert_locked(flow, nlmsg_flags, nullptr);
 }
 
 std::vector<Result<InsertOutcome>> MaskedFlowTable::insert_batch(std::span<const InsertRequest> requests) {
   std::vector<Result<InsertOutcome>> outcomes;
   outcomes.reserve(requests.size());
   std::lock_guard lock(writer_mutex_);
-  if (requests.size() > 1) {
-    for (const InsertRequest& request : requests) prefetch_for_insert(*request.flow, false);
-    for (const InsertRequest& request : requests) prefetch_for_insert(*request.flow, true);
+  if (requests.size() < 2) {
+    for (const InsertRequest& request : requests)
+      outcomes.push_back(insert_locked(*request.flow, request.nlmsg_flags, nullptr));
+    return outcomes;
   }
-  for (const InsertRequest& request : requests)
-    outcomes.push_back(insert_locked(*request.flow, request.nlmsg_flags));
+  std::vector<InsertHint> hints(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) hints[i] = prefetch_for_insert(*requests[i].flow, false, {});
+  for (size_t i = 0; i < requests.size(); ++i) prefetch_for_insert(*requests[i].flow, true, hints[i]);
+  // Masks a batch adds go to the end of the list, so the entry each hint
+  // names stays in the table (with its hash) for the whole batch.
+  for (size_t i = 0; i < requests.size(); ++i)
+    outcomes.push_back(insert_locked(*requests[i].flow, requests[i].nlmsg_flags, &hints[i]));
   return outcomes;
 }
 
-void MaskedFlowTable::prefetch_for_insert(const Megaflow& flow, bool chains) const {
-  if (!flow.ufid.is_zero()) ufid_index_.prefetch(flow.ufid, chains);
+MaskedFlowTable::InsertHint MaskedFlowTable::prefetch_for_insert(const Megaflow& flow, bool chains,
+                                                                 InsertHint first_round) const {
+  const bool has_ufid = !flow.ufid.is_zero();
   // Every mask is searched for the key (find_by_key), but only the first is
   // prefetched: each costs a masked hash, and bench/flow_table_bench.cc
   // (BM_InsertBatchThenRemove) lost 25% of its inserts/s at 16 masks when four
   // were, while the first (the busiest, once rebalanced) is where a flow
   // setup's misses were.
-  constexpr size_t kMasksWorthPrefetching = 1;
+  if (chains) {
+    if (has_ufid) ufid_index_.prefetch(first_round.ufid_hash, true);
+    if (first_round.entry != nullptr) first_round.entry->prefetch(first_round.hash, true);
+    return first_round;
+  }
+  InsertHint hint;
+  if (has_ufid) {
+    hint.ufid_hash = ufid_index_.hash_of(flow.ufid);
+    ufid_index_.prefetch(hint.ufid_hash, false);
+  }
   const std::vector<FlowMaskEntry*>& masks = current_masks().masks;
-  for (size_t i = 0; i < masks.size() && i < kMasksWorthPrefetching; ++i)
-    masks[i]->prefetch(flow.match.key, chains);
+  if (masks.empty()) return hint;
+  hint.entry = masks.front();
+  hint.hash = hint.entry->hash_of(flow.match.key);
+  hint.entry->prefetch(hint.hash, false);
+  return hint;
 }
 
-Result<InsertOutcome> MaskedFlowTable::insert_locked(const Megaflow& flow, uint16_t nlmsg_flags) {
-  FlowMask mask = flow.match.mask;
-  mask.recompute_range();  // do not trust a range left stale by mutable_bits()
-  const FlowKey masked_key = apply_mask(flow.match.key, mask);
-
-  DatapathFlow* existing = flow.ufid.is_zero() ? nullptr : ufid_index_.find(flow.ufid);
-  const bool found_by_ufid = existing != nullptr;
-  if (existing == nullptr) existing = find_by_key(masked_key);
-  if (existing == nullptr) {
-    create(flow, masked_key, mask);
-    return InsertOutcome::kCreated;
+Result<InsertOutcome> MaskedFlowTable::insert_locked(const Megaflow& flow, uint16_t nlmsg_flags,
+                                                     const InsertHint* hint) {
+  // Do not trust a range left stale by mutable_bits(): such a mask is
+  // recomputed on a copy, an exact one (the usual) is used where it is.
+  std::optional<FlowMask> recomputed;
+  if (!has_exact_range(flow.match.mask)) {
+    recomputed.emplace(flow.match.mask);
+    recomputed->recompute_range();
   }
+  const FlowMask& mask = recomputed.has_value() ? *recomputed : flow.match.mask;
+
+  const bool has_ufid = !flow.ufid.is_zero();
+  const uint64_t ufid_hash = !has_ufid         ? 0
+                             : hint != nullptr ? hint->ufid_hash
+                                               : ufid_index_.hash_of(flow.ufid);
+  DatapathFlow* existing = has_ufid ? ufid_index_.find(flow.ufid, ufid_hash) : nullptr;
+  const bool found_by_ufid = existing != nullptr;
+  std::unique_ptr<DatapathFlow> fresh;
+  if (existing == nullptr) {
+    // As the kernel's ovs_flow_cmd_new: the new flow is built first, its key
+    // masked in place, and dropped if the search finds a duplicate (no
+    // masked key is built on the side and copied in).
+    fresh = std::make_unique<DatapathFlow>(flow.ufid, flow.match.key, mask, flow.actions);
+    // The key is hashed once under its own mask, for both the duplicate
+    // search and the link (or taken from the batch's hint, which hashed the
+    // unmasked key under the same mask: the same value).
+    FlowMaskEntry* own = find_mask(mask);
+    uint64_t own_hash = 0;
+    if (own != nullptr)
+      own_hash = hint != nullptr && hint->entry == own ? hint->hash : own->hash_of(fresh->key());
+    existing = find_by_key(fresh->key(), own, own_hash);
+    if (existing == nullptr) {
+      create(std::move(fresh), mask, own, own_hash, ufid_hash);
+      return InsertOutcome::kCreated;
+    }
+  }
+  const FlowKey masked_key = fresh != nullptr ? fresh->key() : apply_mask(flow.match.key, mask);
 
   // The kernel accepts NLM_F_CREATE in place of NLM_F_EXCL, which generic
   // netlink would read as a dump request.

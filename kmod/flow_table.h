@@ -205,15 +205,33 @@ class MaskedFlowTable {
 
   // Writer side: writer_mutex_ held.
   const MaskList& current_masks() const { return *masks_.load(std::memory_order_relaxed); }
-  DatapathFlow* find_by_key(const FlowKey& key) const;
+  // What a batched insert's prefetch computed for it: the hash of its
+  // flow's key under the mask that was first in the list when the batch
+  // began, which is the hash the insert needs when that mask is the flow's
+  // own (masking the key with the flow's mask first changes nothing under
+  // the same mask), and its UFID's hash in the UFID index.
+  struct InsertHint {
+    const FlowMaskEntry* entry = nullptr;
+    uint64_t hash = 0;
+    uint64_t ufid_hash = 0;  // set when the flow has a UFID
+  };
+  // The first flow of the mask list `key` matches. `own` (the entry of the
+  // key's own mask, or null) is searched with `own_hash` = own->hash_of(key).
+  DatapathFlow* find_by_key(const FlowKey& key, const FlowMaskEntry* own, uint64_t own_hash) const;
   DatapathFlow* find_exact(const FlowKey& masked_key, const FlowMask& mask) const;
   DatapathFlow* select(const FlowSelector& which) const;
   FlowMaskEntry* find_mask(const FlowMask& mask) const;
-  void create(const Megaflow& flow, const FlowKey& masked_key, const FlowMask& mask);
-  Result<InsertOutcome> insert_locked(const Megaflow& flow, uint16_t nlmsg_flags);
-  // Prefetches what insert_locked(flow) will read; `chains` also prefetches
-  // the first flow of each bucket (after a first round brought the buckets in).
-  void prefetch_for_insert(const Megaflow& flow, bool chains) const;
+  // Links `fresh` (built with `mask`, which has an exact range). `entry` is
+  // find_mask(mask) and `hash` entry->hash_of(fresh->key()) when the table
+  // has the mask already; null and 0 when it does not.
+  // `ufid_hash` is the UFID index's hash_of(fresh->ufid()) for a flow with a UFID.
+  void create(std::unique_ptr<DatapathFlow> fresh, const FlowMask& mask, FlowMaskEntry* entry, uint64_t hash,
+              uint64_t ufid_hash);
+  Result<InsertOutcome> insert_locked(const Megaflow& flow, uint16_t nlmsg_flags, const InsertHint* hint);
+  // Prefetches what insert_locked(flow) will read and returns its hint;
+  // `chains` also prefetches the first flow of each bucket (after a first
+  // round brought the buckets in) and takes the hint of the first round.
+  InsertHint prefetch_for_insert(const Megaflow& flow, bool chains, InsertHint first_round) const;
   void unlink_and_retire(DatapathFlow* flow);
   void publish_masks(std::vector<FlowMaskEntry*> masks, bool reset_usage);
   void retire_old_actions(std::unique_ptr<ActionsBlock> old);

@@ -7,22 +7,22 @@ namespace flowlift {
 
 UfidIndex::UfidIndex(uint64_t hash_basis) : hash_basis_(hash_basis), buckets_(kMinBuckets, nullptr) {}
 
-size_t UfidIndex::bucket_of(const Ufid& ufid) const {
+uint64_t UfidIndex::hash_of(const Ufid& ufid) const {
   uint64_t h = ufid.hash() ^ hash_basis_;
   h ^= h >> 29;
   h *= 0xbf58476d1ce4e5b9ull;
   h ^= h >> 32;
-  return static_cast<size_t>(h & (buckets_.size() - 1));
+  return h;
 }
 
-DatapathFlow* UfidIndex::find(const Ufid& ufid) const {
-  for (DatapathFlow* flow = buckets_[bucket_of(ufid)]; flow != nullptr; flow = flow->ufid_next_)
+DatapathFlow* UfidIndex::find(const Ufid& ufid, uint64_t hash) const {
+  for (DatapathFlow* flow = buckets_[bucket_of(hash)]; flow != nullptr; flow = flow->ufid_next_)
     if (flow->ufid_ == ufid) return flow;
   return nullptr;
 }
 
-void UfidIndex::prefetch(const Ufid& ufid, bool chain) const {
-  DatapathFlow* const& head = buckets_[bucket_of(ufid)];
+void UfidIndex::prefetch(uint64_t hash, bool chain) const {
+  DatapathFlow* const& head = buckets_[bucket_of(hash)];
   if (!chain) {
     __builtin_prefetch(&head);
   } else if (head != nullptr) {
@@ -30,15 +30,17 @@ void UfidIndex::prefetch(const Ufid& ufid, bool chain) const {
   }
 }
 
-void UfidIndex::insert(DatapathFlow* flow) {
-  DatapathFlow*& head = buckets_[bucket_of(flow->ufid_)];
+void UfidIndex::insert(DatapathFlow* flow) { insert(flow, hash_of(flow->ufid_)); }
+
+void UfidIndex::insert(DatapathFlow* flow, uint64_t hash) {
+  DatapathFlow*& head = buckets_[bucket_of(hash)];
   flow->ufid_next_ = head;
   head = flow;
   if (++count_ > buckets_.size()) grow();
 }
 
 bool UfidIndex::erase(const DatapathFlow* flow) {
-  DatapathFlow** slot = &buckets_[bucket_of(flow->ufid_)];
+  DatapathFlow** slot = &buckets_[bucket_of(hash_of(flow->ufid_))];
   while (*slot != nullptr) {
     if (*slot == flow) {
       *slot = flow->ufid_next_;
@@ -61,7 +63,7 @@ void UfidIndex::grow() {
   for (DatapathFlow* flow : old) {
     while (flow != nullptr) {
       DatapathFlow* next = flow->ufid_next_;
-      DatapathFlow*& head = buckets_[bucket_of(flow->ufid_)];
+      DatapathFlow*& head = buckets_[bucket_of(hash_of(flow->ufid_))];
       flow->ufid_next_ = head;
       head = flow;
       flow = next;

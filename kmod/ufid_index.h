@@ -23,19 +23,27 @@ class UfidIndex {
 
   explicit UfidIndex(uint64_t hash_basis);
 
-  DatapathFlow* find(const Ufid& ufid) const;
-  // Brings the bucket find(ufid) reads into the cache; with `chain`, the
-  // bucket's first flow too (see MaskedFlowTable::insert_batch).
-  void prefetch(const Ufid& ufid, bool chain) const;
+  // The hash that picks a UFID's bucket (whatever the bucket count). An
+  // insert computes it once and hands it to the calls below.
+  uint64_t hash_of(const Ufid& ufid) const;
+
+  DatapathFlow* find(const Ufid& ufid) const { return find(ufid, hash_of(ufid)); }
+  // find() with `hash` = hash_of(ufid).
+  DatapathFlow* find(const Ufid& ufid, uint64_t hash) const;
+  // Brings the bucket of `hash` (a hash_of()) into the cache; with `chain`,
+  // the bucket's first flow too (see MaskedFlowTable::insert_batch).
+  void prefetch(uint64_t hash, bool chain) const;
   // `flow` must carry a UFID not already indexed.
   void insert(DatapathFlow* flow);
+  // insert() with `hash` = hash_of(flow's UFID).
+  void insert(DatapathFlow* flow, uint64_t hash);
   // False if `flow` was not indexed.
   bool erase(const DatapathFlow* flow);
   void clear();
   size_t size() const { return count_; }
 
  private:
-  size_t bucket_of(const Ufid& ufid) const;
+  size_t bucket_of(uint64_t hash) const { return static_cast<size_t>(hash & (buckets_.size() - 1)); }
   void grow();
 
   uint64_t hash_basis_;

@@ -58,10 +58,14 @@ bool key_has_tunnel(const FlowKey& key) {
 }  // namespace
 
 // Binds the action executor to this datapath: ports, upcalls, recirculation,
-// and the VXLAN underlay. One per executed action list.
+// and the VXLAN underlay. One per executed action list. `context` is the
+// lookup context recirculated packets are looked up with: a receive
+// thread's own, or null for an execute, whose recirculations borrow one
+// from the pool (most executed lists only output, and lending and giving
+// one back cost an execute as much as validating its actions).
 class UserspaceDpif::Executor final : public ActionContext {
  public:
-  Executor(UserspaceDpif& dpif, LookupContext& context, int depth)
+  Executor(UserspaceDpif& dpif, LookupContext* context, int depth)
       : dpif_(dpif), context_(context), depth_(depth) {}
 
   void output(uint32_t port, Packet packet) override {
@@ -85,7 +89,12 @@ class UserspaceDpif::Executor final : public ActionContext {
 
   void recirculate(Packet packet, const FlowKey& /*key*/) override {
     FlowKey key = flow_key_extract(packet);
-    dpif_.process(context_, std::move(packet), key, depth_ + 1);
+    if (context_ != nullptr) {
+      dpif_.process(*context_, std::move(packet), key, depth_ + 1);
+      return;
+    }
+    LookupContextPool::Lease lease = dpif_.context_pool_.lend();
+    dpif_.process(lease.context(), std::move(packet), key, depth_ + 1);
   }
 
   FlowKey extract_key(Packet& packet) override { return flow_key_extract(packet); }
@@ -167,7 +176,7 @@ class UserspaceDpif::Executor final : public ActionContext {
   }
 
   UserspaceDpif& dpif_;
-  LookupContext& context_;
+  LookupContext* context_;
   int depth_;
   std::optional<PendingTunnelOutput> pending_tunnel_;
   PortPtr last_vxlan_port_;  // the tunnel port of the latest output to one
@@ -245,7 +254,7 @@ void UserspaceDpif::process(LookupContext& context, Packet packet, const FlowKey
   }
   stats_.hit.fetch_add(1, std::memory_order_relaxed);
   found.flow->record_packet(static_cast<uint32_t>(packet.size()), ntohs(key.tcp_flags), monotonic_ms());
-  Executor executor(*this, context, recirculation_depth);
+  Executor executor(*this, &context, recirculation_depth);
   Status result = execute_actions(std::move(packet), key, found.flow->actions(), executor);
   executor.account_tunnel_drops();
   uint64_t errors = executor.drops.action_error + executor.drops.tunnel_output_error;
@@ -255,8 +264,7 @@ void UserspaceDpif::process(LookupContext& context, Packet packet, const FlowKey
 Status UserspaceDpif::execute(Packet packet, const FlowKey& key, const ActionList& actions) {
   // OVS_PACKET_CMD_EXECUTE: the key supplies the metadata, the headers are
   // parsed from the packet, and the actions are validated against that key.
-  static const FlowMask kExact = FlowMask::exact();  // built once: it is ~300 bytes set and scanned
-  if (Status s = validate_actions(actions, Match(key, kExact)); !s) return s.with_context("execute");
+  if (Status s = validate_actions(actions, key); !s) return s.with_context("execute");
   packet.md = PacketMetadata{};
   packet.md.in_port = key.in_port;
   packet.md.recirc_id = key.recirc_id;
@@ -267,8 +275,7 @@ Status UserspaceDpif::execute(Packet packet, const FlowKey& key, const ActionLis
   if (packet.md.has_tunnel) packet.md.tunnel = key.tunnel;
   FlowKey parsed = flow_key_extract(packet);
   if (parsed.eth_type == 0) return invalid_argument("execute: the packet is shorter than an Ethernet header");
-  LookupContextPool::Lease lease = context_pool_.lend();
-  Executor executor(*this, lease.context(), 0);
+  Executor executor(*this, nullptr, 0);
   Status result = execute_actions(std::move(packet), parsed, actions, executor);
   executor.account_tunnel_drops();
   uint64_t errors = executor.drops.action_error + executor.drops.tunnel_output_error;

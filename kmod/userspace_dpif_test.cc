@@ -162,6 +162,33 @@ TEST_F(UserspaceDpifTest, ExecuteWithAnActionTheDatapathRefusesIsAnError) {
   EXPECT_TRUE(dpif->capture(2, 10)->empty());
 }
 
+TEST_F(UserspaceDpifTest, ExecutedRecirculationIsLookedUpAgainWithItsRecircId) {
+  // An executed list's recirc(5) is looked up like a received packet with
+  // recirc_id 5: a hit runs that flow's actions, a miss is upcalled.
+  ASSERT_TRUE(put("recirc_id(5),in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)", "3", 1).is_ok());
+  FlowKey key = parse_match(kIcmpFrom1)->key;
+  ASSERT_TRUE(dpif->execute(frame_of(kIcmpFrom1), key, *parse_actions("2,recirc(5)")).is_ok());
+  EXPECT_EQ(dpif->capture(2, 10)->size(), 1u);
+  EXPECT_EQ(dpif->capture(3, 10)->size(), 1u);
+  EXPECT_EQ(dpif->stats().hit, 1u);
+  ASSERT_TRUE(dpif->execute(frame_of(kIcmpFrom1), key, *parse_actions("recirc(6)")).is_ok());
+  std::vector<DpifUpcall> got = upcalls();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].kind, DpifUpcall::Kind::kMiss);
+  EXPECT_EQ(got[0].key.recirc_id, 6u);
+  EXPECT_EQ(got[0].key.in_port, 1u);
+  EXPECT_EQ(dpif->stats().missed, 1u);
+}
+
+TEST_F(UserspaceDpifTest, ReceivedPacketRecirculatesThroughTwoFlows) {
+  ASSERT_TRUE(put("recirc_id(0),in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)", "recirc(7)", 1).is_ok());
+  ASSERT_TRUE(put("recirc_id(7),in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)", "2", 2).is_ok());
+  ASSERT_TRUE(dpif->inject(1, frame_of(kIcmpFrom1)).is_ok());
+  EXPECT_EQ(dpif->capture(2, 10)->size(), 1u);
+  EXPECT_EQ(dpif->stats().hit, 2u);
+  EXPECT_TRUE(upcalls().empty());
+}
+
 TEST_F(UserspaceDpifTest, UserspaceActionIsAnActionUpcall) {
   ASSERT_TRUE(put("in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)", "userspace(pid=1),2", 1).is_ok());
   ASSERT_TRUE(dpif->inject(1, frame_of(kIcmpFrom1)).is_ok());
