@@ -284,6 +284,15 @@ Result<Match> datapath_match_from_megaflow(const OfMatch& megaflow, const FlowKe
 Result<Match> datapath_match_from_megaflow(const OfMatch& megaflow, const FlowKey& packet_key,
                                            const OfFlow& packet_flow,
                                            const OfToDatapathPort& to_datapath_port) {
+  Match match;
+  if (Status s = datapath_match_from_megaflow(megaflow, packet_key, packet_flow, to_datapath_port, match); !s)
+    return s;
+  return match;
+}
+
+Status datapath_match_from_megaflow(const OfMatch& megaflow, const FlowKey& packet_key,
+                                    const OfFlow& packet_flow, const OfToDatapathPort& to_datapath_port,
+                                    Match& out) {
   const OfFlow& w = megaflow.mask.bits();
   if (Status s = check_no_switch_metadata(megaflow.mask); !s) return s;
 
@@ -318,7 +327,8 @@ Result<Match> datapath_match_from_megaflow(const OfMatch& megaflow, const FlowKe
                             ", the packet came in on datapath port " + port_text(packet_key.in_port));
   }
 
-  FlowKey m{};
+  FlowKey& m = out.mask.mutable_bits();
+  m = FlowKey{};
   // Always exact in the datapath.
   m.in_port = 0xffffffff;
   m.recirc_id = 0xffffffff;
@@ -427,7 +437,17 @@ Result<Match> datapath_match_from_megaflow(const OfMatch& megaflow, const FlowKe
     m.mpls_lse[0] = w.mpls_lse;
     if (w.mpls_lse) m.mpls_depth = 0xff;
   }
-  return Match(packet_key, FlowMask(m));
+  out.mask.recompute_range();
+  // The key under the mask, as Match's constructor makes it: zero outside
+  // the mask's range, the packet's bits under the mask inside it.
+  out.key = FlowKey{};
+  const KeyRange& range = out.mask.range();
+  auto* key_bytes = reinterpret_cast<uint8_t*>(&out.key);
+  for (size_t i = range.start; i < range.end; i += 8) {
+    const uint64_t word = load_word(packet_key, i) & load_word(m, i);
+    std::memcpy(key_bytes + i, &word, sizeof word);
+  }
+  return Status::ok();
 }
 
 Result<OfMatch> of_match_from_datapath_match(const Match& match, const DatapathToOfPort& to_of_port) {

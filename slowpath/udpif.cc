@@ -38,7 +38,6 @@
 #include <map>
 #include <set>
 #include <shared_mutex>
-#include <unordered_map>
 #include <utility>
 
 #include "flowlift/thread_name.h"
@@ -46,6 +45,7 @@
 #include "slowpath/of_flow_syntax.h"
 #include "slowpath/oracle_trace_replay.h"
 #include "slowpath/slow_path_cookie.h"
+#include "slowpath/udpif_key_index.h"
 #include "slowpath/udpif_round_policy.h"
 #include "slowpath/xlate.h"
 
@@ -94,11 +94,7 @@ struct UdpifKey {
   FlowStats credited{};                      // datapath counters already credited to `rules`
 };
 
-struct UfidHash {
-  size_t operator()(const Ufid& ufid) const { return static_cast<size_t>(ufid.hash()); }
-};
-
-using UdpifKeyMap = std::unordered_map<Ufid, std::shared_ptr<UdpifKey>, UfidHash>;
+using UdpifKeyMap = UdpifKeyIndex<std::shared_ptr<UdpifKey>>;
 
 // The UFID of a datapath match: a 128-bit hash of its masked key and mask
 // (OVS hashes the flow key the same way, odp_flow_key_hash), so that every
@@ -199,6 +195,10 @@ struct Udpif::State {
     DpifUpcall* upcall = nullptr;
     std::shared_ptr<UdpifKey> pending;
     size_t put_index = SIZE_MAX;
+    // The packet runs the put's own actions when they are the translation's
+    // (no slow path): the batch's puts outlive the executes, so the list is
+    // not copied for the execute. Otherwise execute_actions.
+    bool execute_put_actions = false;
     ActionList execute_actions;
   };
   // Translates one miss and publishes its ukey; appends its put to `puts`.
@@ -212,7 +212,8 @@ struct Udpif::State {
   void prepare_miss(const UpcallBatch& batch, DpifUpcall& upcall, PreparedMiss& prepared,
                     std::vector<DpifFlowPut>& puts);
   // After the batch's puts: marks the ukey operational or withdraws it, then executes the packet.
-  void finish_miss(PreparedMiss& prepared, const Result<DpifPutOutcome>* outcome);
+  void finish_miss(PreparedMiss& prepared, const Result<DpifPutOutcome>* outcome,
+                   std::span<const DpifFlowPut> puts);
   void handle_action_upcall(const UpcallBatch& batch, DpifUpcall& upcall);
   // Translates `key` on the bridge that owns its input port and calls
   // `use` with the translation while that bridge's shared lock is held.
@@ -303,9 +304,9 @@ size_t Udpif::State::handle_upcalls(size_t max) {
   if (!puts.empty()) {
     std::vector<Result<DpifPutOutcome>> outcomes = dpif.flow_put_batch(puts);
     for (PreparedMiss& miss : misses)
-      finish_miss(miss, miss.put_index < outcomes.size() ? &outcomes[miss.put_index] : nullptr);
+      finish_miss(miss, miss.put_index < outcomes.size() ? &outcomes[miss.put_index] : nullptr, puts);
   } else {
-    for (PreparedMiss& miss : misses) finish_miss(miss, nullptr);
+    for (PreparedMiss& miss : misses) finish_miss(miss, nullptr, puts);
   }
   misses.clear();
   puts.clear();
@@ -339,9 +340,9 @@ Status Udpif::State::translate_owned(const OfBridgeSet::Snapshot& all_bridges, c
 
 void Udpif::State::withdraw(const std::shared_ptr<UdpifKey>& ukey) {
   std::lock_guard lock(ukeys_mutex);
-  auto it = ukeys.find(ukey->ufid);
-  if (it != ukeys.end() && it->second == ukey) {
-    ukeys.erase(it);
+  const std::shared_ptr<UdpifKey>* published = ukeys.find(ukey->ufid);
+  if (published != nullptr && *published == ukey) {
+    ukeys.erase(ukey->ufid);
     n_ukeys.fetch_sub(1, std::memory_order_relaxed);
   }
 }
@@ -352,7 +353,6 @@ void Udpif::State::prepare_miss(const UpcallBatch& batch, DpifUpcall& upcall, Pr
   prepared.upcall = &upcall;
   ActionList& execute_actions = prepared.execute_actions;
   std::shared_ptr<UdpifKey>& pending = prepared.pending;  // published, to be put
-  DpifFlowPut put;                                        // its put, made while translating
   Status translated = translate_owned(batch.bridges, upcall.key, [&](UpcallTranslation& t) -> Status {
     OfBridge& bridge = **t.bridge;
     XlateResult& result = t.result;
@@ -371,37 +371,55 @@ void Udpif::State::prepare_miss(const UpcallBatch& batch, DpifUpcall& upcall, Pr
       execute_actions = std::move(result.actions);
       return Status::ok();
     }
-    // The installed actions are a copy (the ukey keeps them); the packet is
-    // executed with the translation's own list, moved out, not copied again.
-    ActionList put_actions = put_actions_of(result, t.ofp_in_port);
-    execute_actions = std::move(result.actions);
-    Result<Match> match = datapath_match_from_megaflow(result.megaflow, upcall.key, *t.packet_flow,
-                                                       datapath_port_mapping(bridge.ports()));
-    if (!match) return match.status().with_context(bridge.name() + ": megaflow");
+    // The put is built in its place in the batch (its match is ~600 bytes:
+    // building it elsewhere and moving it in was two more copies), and
+    // taken back out if this miss installs nothing.
+    DpifFlowPut& put = puts.emplace_back();
+    Status matched = datapath_match_from_megaflow(result.megaflow, upcall.key, *t.packet_flow,
+                                                  datapath_port_mapping(bridge.ports()), put.flow.match);
+    if (!matched) {
+      puts.pop_back();
+      execute_actions = std::move(result.actions);
+      return matched.with_context(bridge.name() + ": megaflow");
+    }
+    const Match& match = put.flow.match;
 
     auto ukey = std::make_shared<UdpifKey>();
-    ukey->ufid = ufid_of_match(*match);
+    ukey->ufid = ufid_of_match(match);
     ukey->bridge = *t.bridge;
     ukey->packet_key = upcall.key;
-    ukey->mask = match->mask;
+    ukey->mask = match.mask;
     ukey->created_ms = now_ms;
-    ukey->actions = std::move(put_actions);
+    // The ukey's list is the one copy this layer makes: it must be complete
+    // before the ukey is published (a round may read it at once), and the
+    // translation's own list then goes to the put, which the packet also
+    // executes (see PreparedMiss).
+    const bool slow_path = result.slow_path != 0;
+    ukey->actions = put_actions_of(result, t.ofp_in_port);
     ukey->rules = std::move(result.rules);
     ukey->version = t.version;
     ukey->change_sequence = t.change_sequence;
     {
       std::lock_guard lock(ukeys_mutex);
-      if (!ukeys.try_emplace(ukey->ufid, ukey).second) {
+      if (!ukeys.try_insert(ukey->ufid, std::shared_ptr<UdpifKey>(ukey))) {
         // Another handler set this megaflow up (or is doing so) already.
         counters.flows_already_present.fetch_add(1, std::memory_order_relaxed);
+        puts.pop_back();
+        execute_actions = std::move(result.actions);
         return Status::ok();
       }
       n_ukeys.fetch_add(1, std::memory_order_relaxed);
     }
     put.flow.ufid = ukey->ufid;
-    put.flow.match = std::move(*match);
-    put.flow.actions = ukey->actions;
     put.create = true;
+    if (slow_path) {
+      put.flow.actions = ukey->actions;
+      execute_actions = std::move(result.actions);
+    } else {
+      put.flow.actions = std::move(result.actions);
+      prepared.execute_put_actions = true;
+    }
+    prepared.put_index = puts.size() - 1;
     pending = std::move(ukey);
     return Status::ok();
   });
@@ -413,14 +431,10 @@ void Udpif::State::prepare_miss(const UpcallBatch& batch, DpifUpcall& upcall, Pr
     // dropped, as OVS drops a packet whose input port it cannot find. A
     // translation whose megaflow the datapath cannot hold still runs.
   }
-
-  if (pending) {
-    prepared.put_index = puts.size();
-    puts.push_back(std::move(put));
-  }
 }
 
-void Udpif::State::finish_miss(PreparedMiss& prepared, const Result<DpifPutOutcome>* outcome_of_put) {
+void Udpif::State::finish_miss(PreparedMiss& prepared, const Result<DpifPutOutcome>* outcome_of_put,
+                               std::span<const DpifFlowPut> puts) {
   std::shared_ptr<UdpifKey>& pending = prepared.pending;
   if (pending && !outcome_of_put) {
     withdraw(pending);  // a datapath that answered fewer puts than it was given
@@ -446,7 +460,8 @@ void Udpif::State::finish_miss(PreparedMiss& prepared, const Result<DpifPutOutco
       }
     }
   }
-  execute(*prepared.upcall, prepared.execute_actions);
+  execute(*prepared.upcall,
+          prepared.execute_put_actions ? puts[prepared.put_index].flow.actions : prepared.execute_actions);
 }
 
 void Udpif::State::execute(DpifUpcall& upcall, const ActionList& actions) {
@@ -513,8 +528,9 @@ void Udpif::State::reclaim_rules(OfBridge& bridge) {
   OfVersion oldest = bridge.tables().current_version();
   {
     std::lock_guard ukeys_lock(ukeys_mutex);
-    for (const auto& [ufid, ukey] : ukeys)
+    ukeys.for_each([&](const Ufid&, const std::shared_ptr<UdpifKey>& ukey) {
       if (ukey->bridge.get() == &bridge) oldest = std::min(oldest, ukey->version);
+    });
   }
   bridge.tables().reclaim(oldest);
 }
@@ -559,14 +575,13 @@ void Udpif::State::run_round() {
   std::set<const UdpifKey*> seen;
   std::vector<Ufid> without_ukey;
   for (Megaflow& flow : dumped) {
-    auto it = snapshot.find(flow.ufid);
-    if (it == snapshot.end()) {
+    const std::shared_ptr<UdpifKey>* ukey = snapshot.find(flow.ufid);
+    if (ukey == nullptr) {
       without_ukey.push_back(flow.ufid);
       continue;
     }
-    seen.insert(it->second.get());
-    by_bridge[it->second->bridge.get()].push_back(
-        DumpedFlow{it->second, flow.stats, flow.location.placement});
+    seen.insert(ukey->get());
+    by_bridge[(*ukey)->bridge.get()].push_back(DumpedFlow{*ukey, flow.stats, flow.location.placement});
   }
 
   std::vector<std::shared_ptr<UdpifKey>> delete_idle, delete_revalidated;
@@ -679,11 +694,11 @@ void Udpif::State::run_round() {
   }
   // Ukeys whose flow was installed before this dump began but is not in
   // it: the flow went (a flush, a port removed); so does the ukey.
-  for (const auto& [ufid, ukey] : snapshot) {
-    if (seen.count(ukey.get()) || !ukey->operational.load(std::memory_order_acquire)) continue;
-    if (ukey->operational_dump_sequence.load(std::memory_order_acquire) >= sequence) continue;
+  snapshot.for_each([&](const Ufid&, const std::shared_ptr<UdpifKey>& ukey) {
+    if (seen.count(ukey.get()) || !ukey->operational.load(std::memory_order_acquire)) return;
+    if (ukey->operational_dump_sequence.load(std::memory_order_acquire) >= sequence) return;
     delete_flow(ukey);
-  }
+  });
 
   // 5. Free retired rules no ukey can still name.
   for (const std::shared_ptr<OfBridge>& bridge : bridges.all()) reclaim_rules(*bridge);
@@ -737,9 +752,9 @@ void Udpif::State::purge() {
     std::lock_guard lock(ukeys_mutex);
     snapshot = ukeys;
   }
-  for (const auto& [ufid, ukey] : snapshot) delete_flow(ukey);
+  snapshot.for_each([&](const Ufid&, const std::shared_ptr<UdpifKey>& ukey) { delete_flow(ukey); });
   for (const Megaflow& flow : dumped) {
-    if (snapshot.count(flow.ufid)) continue;
+    if (snapshot.contains(flow.ufid)) continue;
     Result<Megaflow> deleted = dpif.flow_del(flow.ufid);
     if (!deleted && deleted.status().code() != ENOENT)
       note_error("purge: deleting a flow without ukey: " + deleted.status().message());
@@ -923,7 +938,9 @@ std::vector<UdpifFlowInfo> Udpif::flow_info() const {
     snapshot = state_->ukeys;
   }
   std::map<OfBridge*, std::vector<const UdpifKey*>> by_bridge;
-  for (const auto& [ufid, ukey] : snapshot) by_bridge[ukey->bridge.get()].push_back(ukey.get());
+  snapshot.for_each([&](const Ufid&, const std::shared_ptr<UdpifKey>& ukey) {
+    by_bridge[ukey->bridge.get()].push_back(ukey.get());
+  });
   std::vector<UdpifFlowInfo> out;
   out.reserve(snapshot.size());
   for (const auto& [bridge, ukeys] : by_bridge) {
