@@ -72,6 +72,10 @@ using OfToDatapathPort = std::function<std::optional<uint32_t>(uint32_t of_port)
 
 // The OfFlow OVS's xlate would see for a packet with this key.
 Result<OfFlow> of_flow_from_key(const FlowKey& key, const DatapathToOfPort& to_of_port);
+// The same, written into `out` (every byte of it; on an error `out` holds no
+// useful flow): returning an OfFlow through a Result copied it twice, and a
+// handler converts a key on every upcall.
+Status of_flow_from_key(const FlowKey& key, const DatapathToOfPort& to_of_port, OfFlow& out);
 
 // The FlowKey flow_key_extract gives for a packet whose OfFlow is `flow`
 // (the inverse of of_flow_from_key for every key it accepts with an MPLS
