@@ -77,7 +77,11 @@ struct UdpifKey {
   UdpifKey(const FlowKey& packet_key_, const FlowMask& mask_) : packet_key(packet_key_), mask(mask_) {}
 
   Ufid ufid;
-  std::shared_ptr<OfBridge> bridge;
+  // Not a shared_ptr: copying one was an atomic increment (and a decrement
+  // at the ukey's end) on a line every handler and the bridge set touch, per
+  // setup. The bridge stays alive because Udpif::State::ukey_bridges holds a
+  // reference to every bridge a published ukey may name (see there).
+  OfBridge* bridge = nullptr;
   FlowKey packet_key{};  // the key of the packet it was first translated for
   FlowMask mask;         // as installed; the match is packet_key under it
   // Not stored: a second masked FlowKey made the ukey too big for the
@@ -232,6 +236,8 @@ struct Udpif::State {
   // Deletes the ukey's flow, credits its last counters and forgets the ukey.
   void delete_flow(const std::shared_ptr<UdpifKey>& ukey);
   void reclaim_rules(OfBridge& bridge);
+  // Drops the pins of bridges that left the set and that no ukey names (see ukey_bridges).
+  void release_bridges_without_ukeys();
   void purge();
   bool bridges_changed_since_round() const;
   void remember_bridge_sequences();
@@ -251,6 +257,20 @@ struct Udpif::State {
 
   mutable std::mutex ukeys_mutex;
   UdpifKeyMap ukeys;
+  // Under ukeys_mutex: a reference to every bridge a ukey names, taken by
+  // the handler that publishes a bridge's first ukey, in the same critical
+  // section as the publication. Why that keeps every UdpifKey::bridge valid:
+  //  - a published ukey's bridge is pinned from its publication on;
+  //  - a pin goes only in release_bridges_without_ukeys(), which runs at the
+  //    end of a round or purge (under round_mutex, after every use the round
+  //    made of its ukeys) and drops a pin only when no published ukey names
+  //    that bridge and the bridge has left the bridge set (checked under
+  //    ukeys_mutex, so no handler publishes one meanwhile);
+  //  - ukeys no longer published are used only by their holder: a handler
+  //    between its put and finish_miss (its batch snapshot holds the bridge),
+  //    or a round or flow_info that copied them out of the index (both under
+  //    round_mutex, so no release runs until they are done).
+  std::vector<std::shared_ptr<OfBridge>> ukey_bridges;
   std::atomic<uint64_t> n_ukeys{0};
 
   mutable std::mutex round_mutex;
@@ -390,7 +410,7 @@ void Udpif::State::prepare_miss(const UpcallBatch& batch, DpifUpcall& upcall, Pr
 
     auto ukey = std::make_shared<UdpifKey>(upcall.key, match.mask);
     ukey->ufid = ufid_of_match(match);
-    ukey->bridge = *t.bridge;
+    ukey->bridge = &bridge;
     ukey->created_ms = now_ms;
     // The ukey's list is the one copy this layer makes: it must be complete
     // before the ukey is published (a round may read it at once), and the
@@ -411,6 +431,10 @@ void Udpif::State::prepare_miss(const UpcallBatch& batch, DpifUpcall& upcall, Pr
         return Status::ok();
       }
       n_ukeys.fetch_add(1, std::memory_order_relaxed);
+      // A handful of bridges: one compare each, no reference count touched.
+      if (std::none_of(ukey_bridges.begin(), ukey_bridges.end(),
+                       [&](const std::shared_ptr<OfBridge>& pinned) { return pinned.get() == &bridge; }))
+        ukey_bridges.push_back(*t.bridge);
     }
     put.flow.ufid = ukey->ufid;
     put.create = true;
@@ -531,10 +555,33 @@ void Udpif::State::reclaim_rules(OfBridge& bridge) {
   {
     std::lock_guard ukeys_lock(ukeys_mutex);
     ukeys.for_each([&](const Ufid&, const std::shared_ptr<UdpifKey>& ukey) {
-      if (ukey->bridge.get() == &bridge) oldest = std::min(oldest, ukey->version);
+      if (ukey->bridge == &bridge) oldest = std::min(oldest, ukey->version);
     });
   }
   bridge.tables().reclaim(oldest);
+}
+
+void Udpif::State::release_bridges_without_ukeys() {
+  const OfBridgeSet::Snapshot current = bridges.snapshot();
+  // The last reference to a bridge may go here: it is dropped after the
+  // lock (declared first, destroyed last), not inside ukeys_mutex.
+  std::vector<std::shared_ptr<OfBridge>> released;
+  std::lock_guard lock(ukeys_mutex);
+  for (auto it = ukey_bridges.begin(); it != ukey_bridges.end();) {
+    OfBridge* pinned = it->get();
+    bool keep = std::any_of(current->begin(), current->end(),
+                            [&](const std::shared_ptr<OfBridge>& bridge) { return bridge.get() == pinned; });
+    if (!keep) {  // gone from the set: kept only while a ukey names it
+      ukeys.for_each(
+          [&](const Ufid&, const std::shared_ptr<UdpifKey>& ukey) { keep |= ukey->bridge == pinned; });
+    }
+    if (keep) {
+      ++it;
+    } else {
+      released.push_back(std::move(*it));
+      it = ukey_bridges.erase(it);
+    }
+  }
 }
 
 void Udpif::State::run_round() {
@@ -583,7 +630,7 @@ void Udpif::State::run_round() {
       continue;
     }
     seen.insert(ukey->get());
-    by_bridge[(*ukey)->bridge.get()].push_back(DumpedFlow{*ukey, flow.stats, flow.location.placement});
+    by_bridge[(*ukey)->bridge].push_back(DumpedFlow{*ukey, flow.stats, flow.location.placement});
   }
 
   std::vector<std::shared_ptr<UdpifKey>> delete_idle, delete_revalidated;
@@ -704,6 +751,7 @@ void Udpif::State::run_round() {
 
   // 5. Free retired rules no ukey can still name.
   for (const std::shared_ptr<OfBridge>& bridge : bridges.all()) reclaim_rules(*bridge);
+  release_bridges_without_ukeys();
 
   // 6. The dynamic flow limit, from how long this round took.
   const uint64_t duration = std::max<uint64_t>(now() - start_ms, 1);
@@ -762,6 +810,7 @@ void Udpif::State::purge() {
       note_error("purge: deleting a flow without ukey: " + deleted.status().message());
   }
   for (const std::shared_ptr<OfBridge>& bridge : bridges.all()) reclaim_rules(*bridge);
+  release_bridges_without_ukeys();
 }
 
 // ----------------------------------------------------------------- threads
@@ -941,7 +990,7 @@ std::vector<UdpifFlowInfo> Udpif::flow_info() const {
   }
   std::map<OfBridge*, std::vector<const UdpifKey*>> by_bridge;
   snapshot.for_each([&](const Ufid&, const std::shared_ptr<UdpifKey>& ukey) {
-    by_bridge[ukey->bridge.get()].push_back(ukey.get());
+    by_bridge[ukey->bridge].push_back(ukey.get());
   });
   std::vector<UdpifFlowInfo> out;
   out.reserve(snapshot.size());
