@@ -204,6 +204,29 @@ struct Udpif::State {
     uint64_t executes = 0;
   };
   size_t handle_upcalls(size_t max);
+  // The flow puts of one handler batch, in slots kept from batch to batch:
+  // a DpifFlowPut is ~840 bytes that value-initialisation zeroed, and its
+  // Match constructor zeroed again, on every setup. A reused slot keeps at
+  // their defaults the fields no setup writes (stats, location, modify,
+  // clear_stats: the datapath takes the puts as const and cannot change
+  // them); prepare_miss writes all the others (ufid, the whole match,
+  // actions, create) before a slot goes to the datapath.
+  struct BatchPuts {
+    std::vector<DpifFlowPut>& slots;
+    size_t used = 0;
+
+    DpifFlowPut& add() {
+      if (used == slots.size()) slots.emplace_back();
+      return slots[used++];
+    }
+    void drop_last() { slots[--used].flow.actions = ActionList{}; }
+    std::span<const DpifFlowPut> all() const { return {slots.data(), used}; }
+    // The batch is done: its actions go now, as its packets do.
+    void release() {
+      for (size_t i = 0; i < used; ++i) slots[i].flow.actions = ActionList{};
+      used = 0;
+    }
+  };
   // A miss between its translation and its execution: the ukey published
   // for it and the put that installs its megaflow (the put is in the
   // handler's batch of puts, at put_index), or none.
@@ -225,8 +248,7 @@ struct Udpif::State {
     OfBridgeSet::Snapshot bridges;
     uint64_t now_ms = 0;
   };
-  void prepare_miss(const UpcallBatch& batch, DpifUpcall& upcall, PreparedMiss& prepared,
-                    std::vector<DpifFlowPut>& puts);
+  void prepare_miss(const UpcallBatch& batch, DpifUpcall& upcall, PreparedMiss& prepared, BatchPuts& puts);
   // After the batch's puts: marks the ukey operational or withdraws it, then executes the packet.
   void finish_miss(PreparedMiss& prepared, const Result<DpifPutOutcome>* outcome,
                    std::span<const DpifFlowPut> puts, BatchTally& tally);
@@ -322,9 +344,9 @@ size_t Udpif::State::handle_upcalls(size_t max) {
   // in one request to the datapath (an offloading datapath sends them to TC
   // as one message train), then execute the packets, in their order.
   thread_local std::vector<PreparedMiss> misses;
-  thread_local std::vector<DpifFlowPut> puts;
+  thread_local std::vector<DpifFlowPut> put_slots;
+  BatchPuts puts{.slots = put_slots};
   misses.clear();
-  puts.clear();
   misses.reserve(batch.size());
   const UpcallBatch shared{.bridges = bridges.snapshot(), .now_ms = now()};
   BatchTally tally;
@@ -334,18 +356,19 @@ size_t Udpif::State::handle_upcalls(size_t max) {
     else
       handle_action_upcall(shared, upcall, tally);
   }
-  if (!puts.empty()) {
-    std::vector<Result<DpifPutOutcome>> outcomes = dpif.flow_put_batch(puts);
+  if (puts.used != 0) {
+    std::vector<Result<DpifPutOutcome>> outcomes = dpif.flow_put_batch(puts.all());
     for (PreparedMiss& miss : misses)
-      finish_miss(miss, miss.put_index < outcomes.size() ? &outcomes[miss.put_index] : nullptr, puts, tally);
+      finish_miss(miss, miss.put_index < outcomes.size() ? &outcomes[miss.put_index] : nullptr, puts.all(),
+                  tally);
   } else {
-    for (PreparedMiss& miss : misses) finish_miss(miss, nullptr, puts, tally);
+    for (PreparedMiss& miss : misses) finish_miss(miss, nullptr, puts.all(), tally);
   }
   if (tally.flows_installed != 0)
     counters.flows_installed.fetch_add(tally.flows_installed, std::memory_order_relaxed);
   if (tally.executes != 0) counters.executes.fetch_add(tally.executes, std::memory_order_relaxed);
   misses.clear();
-  puts.clear();
+  puts.release();
   batch.clear();  // the packets and actions go now, not at the next batch
   return n;
 }
@@ -384,7 +407,7 @@ void Udpif::State::withdraw(const std::shared_ptr<UdpifKey>& ukey) {
 }
 
 void Udpif::State::prepare_miss(const UpcallBatch& batch, DpifUpcall& upcall, PreparedMiss& prepared,
-                                std::vector<DpifFlowPut>& puts) {
+                                BatchPuts& puts) {
   const uint64_t now_ms = batch.now_ms;
   prepared.upcall = &upcall;
   ActionList& execute_actions = prepared.execute_actions;
@@ -407,14 +430,14 @@ void Udpif::State::prepare_miss(const UpcallBatch& batch, DpifUpcall& upcall, Pr
       execute_actions = std::move(result.actions);
       return Status::ok();
     }
-    // The put is built in its place in the batch (its match is ~600 bytes:
-    // building it elsewhere and moving it in was two more copies), and
-    // taken back out if this miss installs nothing.
-    DpifFlowPut& put = puts.emplace_back();
+    // The put is built in its slot of the batch (its match is ~600 bytes:
+    // building it elsewhere and moving it in was two more copies), and the
+    // slot given back if this miss installs nothing.
+    DpifFlowPut& put = puts.add();
     Status matched = datapath_match_from_megaflow(result.megaflow, upcall.key, *t.packet_flow,
                                                   datapath_port_mapping(bridge.ports()), put.flow.match);
     if (!matched) {
-      puts.pop_back();
+      puts.drop_last();
       execute_actions = std::move(result.actions);
       return matched.with_context(bridge.name() + ": megaflow");
     }
@@ -438,7 +461,7 @@ void Udpif::State::prepare_miss(const UpcallBatch& batch, DpifUpcall& upcall, Pr
       if (!ukeys.try_insert(ukey->ufid, std::shared_ptr<UdpifKey>(ukey))) {
         // Another handler set this megaflow up (or is doing so) already.
         counters.flows_already_present.fetch_add(1, std::memory_order_relaxed);
-        puts.pop_back();
+        puts.drop_last();
         execute_actions = std::move(result.actions);
         return Status::ok();
       }
@@ -457,7 +480,7 @@ void Udpif::State::prepare_miss(const UpcallBatch& batch, DpifUpcall& upcall, Pr
       put.flow.actions = std::move(result.actions);
       prepared.execute_put_actions = true;
     }
-    prepared.put_index = puts.size() - 1;
+    prepared.put_index = puts.used - 1;
     pending = std::move(ukey);
     return Status::ok();
   });
