@@ -76,7 +76,7 @@ constexpr uint64_t kOverLimitMaxIdleMs = 100;
 // Conntrack is FlowKey's tail (flow_key.h). A ukey's packet key has none
 // (of_flow_from_key refuses keys with conntrack fields, so no ukey is made
 // for them) and neither has its mask (datapath_match_from_megaflow never
-// sets them; prepare_miss checks both), so a ukey keeps only the bytes
+// sets them; prepare_miss checks the mask), so a ukey keeps only the bytes
 // before the tail. The 144 bytes saved put a ukey with its shared_ptr
 // control block in the allocator's 640-byte size class instead of 768,
 // whose slabs hold half as many objects: at 768 bytes, allocating the ukey
@@ -85,9 +85,9 @@ constexpr size_t kUkeyKeyBytes = offsetof(FlowKey, ct_state);
 static_assert(kUkeyKeyBytes % 8 == 0);
 
 bool conntrack_tail_is_zero(const FlowKey& key) {
-  uint64_t any = 0;
-  for (size_t i = kUkeyKeyBytes; i < sizeof(FlowKey); i += 8) any |= load_word(key, i);
-  return any == 0;
+  static constexpr std::array<uint8_t, sizeof(FlowKey) - kUkeyKeyBytes> kZeros{};
+  return std::memcmp(reinterpret_cast<const uint8_t*>(&key) + kUkeyKeyBytes, kZeros.data(), kZeros.size()) ==
+         0;
 }
 
 // One megaflow this layer installed (OVS's struct udpif_key).
@@ -478,8 +478,10 @@ void Udpif::State::prepare_miss(const UpcallBatch& batch, DpifUpcall& upcall, Pr
       return matched.with_context(bridge.name() + ": megaflow");
     }
     const Match& match = put.flow.match;
-    if (!conntrack_tail_is_zero(upcall.key) || !conntrack_tail_is_zero(match.mask.bits())) {
-      // Neither can happen (see kUkeyKeyBytes); a ukey could not keep them.
+    // The packet key's tail is zero: of_flow_from_key checked the same
+    // bytes before translating. The mask's cannot be set either (see
+    // kUkeyKeyBytes), but nothing else would notice if it were.
+    if (!conntrack_tail_is_zero(match.mask.bits())) {
       puts.drop_last();
       execute_actions = std::move(result.actions);
       return Status(EINVAL, bridge.name() + ": megaflow: conntrack fields, which a ukey does not keep");
