@@ -705,6 +705,25 @@ TEST(DatapathMatchFromMegaflow, PropertyInPlaceFormsOverwriteWhatTheTargetHeld) 
     EXPECT_TRUE(match == *expected) << differing_bytes(match, *expected);
     EXPECT_EQ(match.mask.range(), expected->mask.range());
     EXPECT_TRUE(match.matches(key));
+
+    // One masked bit of the megaflow flipped (anywhere but in_port, which is
+    // judged through the port mapping): the megaflow no longer matches its
+    // packet, wherever in the mask's range the bit lies.
+    std::vector<size_t> masked_bits;
+    const auto* mask_bytes = reinterpret_cast<const uint8_t*>(&megaflow.mask.bits());
+    for (size_t bit = 0; bit < 8 * sizeof(OfFlow); ++bit) {
+      const size_t byte = bit / 8;
+      if (byte >= offsetof(OfFlow, in_port) && byte < offsetof(OfFlow, in_port) + sizeof(OfFlow::in_port))
+        continue;
+      if (mask_bytes[byte] & (1u << (bit % 8))) masked_bits.push_back(bit);
+    }
+    ASSERT_FALSE(masked_bits.empty());  // recirc_id and dl_type are always matched
+    const size_t bit = masked_bits[random.pick(static_cast<uint32_t>(masked_bits.size()))];
+    OfMatch wrong = megaflow;
+    reinterpret_cast<uint8_t*>(&wrong.flow)[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
+    Status refused = datapath_match_from_megaflow(wrong, key, flow, oracle_datapath_port, match);
+    EXPECT_NE(refused.message().find("does not match the packet it was translated for"), std::string::npos)
+        << "bit " << bit << ": " << refused.message();
   }
   // Refusals read the same in both forms.
   FlowKey conntrack = random.next();
