@@ -294,13 +294,20 @@ struct Udpif::State {
   template <typename Use>
   Status translate_owned(const OfBridgeSet::Snapshot& all_bridges, const FlowKey& key, Use&& use);
   void execute(DpifUpcall& upcall, const ActionList& actions, BatchTally& tally);
-  void withdraw(const std::shared_ptr<UdpifKey>& ukey);
+  // Takes the ukey out of `ukeys` (if it is still the one published under
+  // its UFID) into retired_ukeys.
+  void withdraw(const UdpifKey* ukey);
 
   // ---- Revalidator ----
   void run_round();
   void credit(OfBridge& bridge, const UdpifKey& ukey, uint64_t packets, uint64_t bytes, uint64_t used_ms);
   // Deletes the ukey's flow, credits its last counters and forgets the ukey.
-  void delete_flow(const std::shared_ptr<UdpifKey>& ukey);
+  void delete_flow(UdpifKey* ukey);
+  // The published ukeys by UFID, as plain pointers (valid until the caller,
+  // which holds round_mutex, is done: see retired_ukeys).
+  UdpifKeyIndex<UdpifKey*> snapshot_ukeys() const;
+  // Frees the ukeys withdrawn so far; at the end of a round or purge only.
+  void free_retired_ukeys();
   void reclaim_rules(OfBridge& bridge);
   // Drops the pins of bridges that left the set and that no ukey names (see ukey_bridges).
   void release_bridges_without_ukeys();
@@ -337,6 +344,15 @@ struct Udpif::State {
   //    or a round or flow_info that copied them out of the index (both under
   //    round_mutex, so no release runs until they are done).
   std::vector<std::shared_ptr<OfBridge>> ukey_bridges;
+  // Under ukeys_mutex: the ukeys withdrawn from `ukeys` since the last round
+  // or purge ended. Rounds, purge and flow_info (all under round_mutex) work
+  // on plain pointers to the ukeys they found published: their snapshot
+  // copies no reference count, where a copy of shared_ptrs was one atomic
+  // update per ukey on as many cache lines, under ukeys_mutex, while the
+  // handlers wait for it. A withdrawn ukey therefore stays allocated until
+  // free_retired_ukeys(), called at the end of a round or purge under
+  // round_mutex, after the last use any of them can make of its snapshot.
+  std::vector<std::shared_ptr<UdpifKey>> retired_ukeys;
   std::atomic<uint64_t> n_ukeys{0};
 
   mutable std::mutex round_mutex;
@@ -433,13 +449,40 @@ Status Udpif::State::translate_owned(const OfBridgeSet::Snapshot& all_bridges, c
   return Status(ENODEV, port_description(key) + " belongs to no bridge");
 }
 
-void Udpif::State::withdraw(const std::shared_ptr<UdpifKey>& ukey) {
+void Udpif::State::withdraw(const UdpifKey* ukey) {
   std::lock_guard lock(ukeys_mutex);
-  const std::shared_ptr<UdpifKey>* published = ukeys.find(ukey->ufid);
-  if (published != nullptr && *published == ukey) {
+  std::shared_ptr<UdpifKey>* published = ukeys.find(ukey->ufid);
+  if (published != nullptr && published->get() == ukey) {
+    retired_ukeys.push_back(std::move(*published));
     ukeys.erase(ukey->ufid);
     n_ukeys.fetch_sub(1, std::memory_order_relaxed);
   }
+}
+
+UdpifKeyIndex<UdpifKey*> Udpif::State::snapshot_ukeys() const {
+  // Under the lock, only a scan that copies each UFID and pointer; the
+  // lookup index is built after it.
+  std::vector<std::pair<Ufid, UdpifKey*>> published;
+  {
+    std::lock_guard lock(ukeys_mutex);
+    published.reserve(ukeys.size());
+    ukeys.for_each([&](const Ufid& ufid, const std::shared_ptr<UdpifKey>& ukey) {
+      published.emplace_back(ufid, ukey.get());
+    });
+  }
+  UdpifKeyIndex<UdpifKey*> snapshot;
+  snapshot.reserve(published.size());
+  for (auto& [ufid, ukey] : published) snapshot.try_insert(ufid, std::move(ukey));
+  return snapshot;
+}
+
+void Udpif::State::free_retired_ukeys() {
+  std::vector<std::shared_ptr<UdpifKey>> retired;
+  {
+    std::lock_guard lock(ukeys_mutex);
+    retired.swap(retired_ukeys);
+  }
+  // Destroyed here, outside ukeys_mutex.
 }
 
 void Udpif::State::prepare_miss(const UpcallBatch& batch, DpifUpcall& upcall, PreparedMiss& prepared,
@@ -542,7 +585,7 @@ void Udpif::State::finish_miss(PreparedMiss& prepared, const Result<DpifPutOutco
                                std::span<const DpifFlowPut> puts, BatchTally& tally) {
   std::shared_ptr<UdpifKey>& pending = prepared.pending;
   if (pending && !outcome_of_put) {
-    withdraw(pending);  // a datapath that answered fewer puts than it was given
+    withdraw(pending.get());  // a datapath that answered fewer puts than it was given
     counters.upcall_errors.fetch_add(1, std::memory_order_relaxed);
     note_error("upcall: the datapath gave no outcome for a flow put on " + pending->bridge->name());
   } else if (pending) {
@@ -553,7 +596,7 @@ void Udpif::State::finish_miss(PreparedMiss& prepared, const Result<DpifPutOutco
       pending->operational.store(true, std::memory_order_release);
       ++tally.flows_installed;
     } else {
-      withdraw(pending);
+      withdraw(pending.get());
       if (outcome.status().code() == EEXIST) {
         // The datapath has an overlapping flow for this packet under
         // another UFID (installed from a packet translated to a different
@@ -615,7 +658,7 @@ void Udpif::State::credit(OfBridge& bridge, const UdpifKey& ukey, uint64_t packe
   for (const OfPipelineRule* rule : ukey.rules) bridge.tables().credit(*rule, packets, bytes, used_ms);
 }
 
-void Udpif::State::delete_flow(const std::shared_ptr<UdpifKey>& ukey) {
+void Udpif::State::delete_flow(UdpifKey* ukey) {
   Result<Megaflow> deleted = dpif.flow_del(ukey->ufid);
   if (deleted) {
     // The ukey is still published: its rules cannot have been reclaimed.
@@ -673,11 +716,7 @@ void Udpif::State::run_round() {
   for (const std::string& problem : dpif.maintain()) note_error("revalidator: " + problem);
   const uint64_t sequence = dump_sequence.fetch_add(1, std::memory_order_acq_rel) + 1;
   std::vector<Megaflow> dumped = dpif.flow_dump();
-  UdpifKeyMap snapshot;
-  {
-    std::lock_guard lock(ukeys_mutex);
-    snapshot = ukeys;
-  }
+  const UdpifKeyIndex<UdpifKey*> snapshot = snapshot_ukeys();
 
   const uint32_t limit = flow_limit.load(std::memory_order_relaxed);
   const uint64_t n_flows = dumped.size();
@@ -693,7 +732,7 @@ void Udpif::State::run_round() {
   }
 
   struct DumpedFlow {
-    std::shared_ptr<UdpifKey> ukey;
+    UdpifKey* ukey;
     FlowStats stats;
     MegaflowPlacement placement = MegaflowPlacement::kDatapath;
     uint64_t new_packets = 0;
@@ -704,16 +743,16 @@ void Udpif::State::run_round() {
   std::set<const UdpifKey*> seen;
   std::vector<Ufid> without_ukey;
   for (Megaflow& flow : dumped) {
-    const std::shared_ptr<UdpifKey>* ukey = snapshot.find(flow.ufid);
+    UdpifKey* const* ukey = snapshot.find(flow.ufid);
     if (ukey == nullptr) {
       without_ukey.push_back(flow.ufid);
       continue;
     }
-    seen.insert(ukey->get());
+    seen.insert(*ukey);
     by_bridge[(*ukey)->bridge].push_back(DumpedFlow{*ukey, flow.stats, flow.location.placement});
   }
 
-  std::vector<std::shared_ptr<UdpifKey>> delete_idle, delete_revalidated;
+  std::vector<UdpifKey*> delete_idle, delete_revalidated;
 
   // 1. Credit what each flow carried since the last round to the rules it
   //    came from; pick the idle flows and those whose bridge is gone.
@@ -751,7 +790,7 @@ void Udpif::State::run_round() {
 
   // 3. Translate again every flow whose bridge changed since its translation.
   struct Modification {
-    std::shared_ptr<UdpifKey> ukey;
+    UdpifKey* ukey;
     ActionList actions;
   };
   std::vector<Modification> modifications;
@@ -811,9 +850,9 @@ void Udpif::State::run_round() {
   }
 
   // 4. Deletions, crediting each flow's last packets to its rules.
-  for (const std::shared_ptr<UdpifKey>& ukey : delete_idle) delete_flow(ukey);
+  for (UdpifKey* ukey : delete_idle) delete_flow(ukey);
   counters.flows_deleted_idle.fetch_add(delete_idle.size(), std::memory_order_relaxed);
-  for (const std::shared_ptr<UdpifKey>& ukey : delete_revalidated) delete_flow(ukey);
+  for (UdpifKey* ukey : delete_revalidated) delete_flow(ukey);
   counters.flows_deleted_revalidated.fetch_add(delete_revalidated.size(), std::memory_order_relaxed);
   for (const Ufid& ufid : without_ukey) {
     // Not ours (or left over from before a restart): nothing says what it
@@ -824,14 +863,15 @@ void Udpif::State::run_round() {
   }
   // Ukeys whose flow was installed before this dump began but is not in
   // it: the flow went (a flush, a port removed); so does the ukey.
-  snapshot.for_each([&](const Ufid&, const std::shared_ptr<UdpifKey>& ukey) {
-    if (seen.count(ukey.get()) || !ukey->operational.load(std::memory_order_acquire)) return;
+  snapshot.for_each([&](const Ufid&, UdpifKey* const& ukey) {
+    if (seen.count(ukey) || !ukey->operational.load(std::memory_order_acquire)) return;
     if (ukey->operational_dump_sequence.load(std::memory_order_acquire) >= sequence) return;
     delete_flow(ukey);
   });
 
   // 5. Free retired rules no ukey can still name.
   for (const std::shared_ptr<OfBridge>& bridge : bridges.all()) reclaim_rules(*bridge);
+  free_retired_ukeys();  // the round's last use of its snapshot was above
   release_bridges_without_ukeys();
 
   // 6. The dynamic flow limit, from how long this round took.
@@ -878,12 +918,8 @@ bool Udpif::State::bridges_changed_since_round() const {
 
 void Udpif::State::purge() {
   std::vector<Megaflow> dumped = dpif.flow_dump();
-  UdpifKeyMap snapshot;
-  {
-    std::lock_guard lock(ukeys_mutex);
-    snapshot = ukeys;
-  }
-  snapshot.for_each([&](const Ufid&, const std::shared_ptr<UdpifKey>& ukey) { delete_flow(ukey); });
+  const UdpifKeyIndex<UdpifKey*> snapshot = snapshot_ukeys();
+  snapshot.for_each([&](const Ufid&, UdpifKey* const& ukey) { delete_flow(ukey); });
   for (const Megaflow& flow : dumped) {
     if (snapshot.contains(flow.ufid)) continue;
     Result<Megaflow> deleted = dpif.flow_del(flow.ufid);
@@ -891,6 +927,7 @@ void Udpif::State::purge() {
       note_error("purge: deleting a flow without ukey: " + deleted.status().message());
   }
   for (const std::shared_ptr<OfBridge>& bridge : bridges.all()) reclaim_rules(*bridge);
+  free_retired_ukeys();
   release_bridges_without_ukeys();
 }
 
@@ -1064,15 +1101,9 @@ UdpifStats Udpif::stats() const {
 std::vector<UdpifFlowInfo> Udpif::flow_info() const {
   // No round runs meanwhile, so no ukey's rules change and none is reclaimed.
   std::lock_guard round(state_->round_mutex);
-  UdpifKeyMap snapshot;
-  {
-    std::lock_guard lock(state_->ukeys_mutex);
-    snapshot = state_->ukeys;
-  }
+  const UdpifKeyIndex<UdpifKey*> snapshot = state_->snapshot_ukeys();
   std::map<OfBridge*, std::vector<const UdpifKey*>> by_bridge;
-  snapshot.for_each([&](const Ufid&, const std::shared_ptr<UdpifKey>& ukey) {
-    by_bridge[ukey->bridge].push_back(ukey.get());
-  });
+  snapshot.for_each([&](const Ufid&, UdpifKey* const& ukey) { by_bridge[ukey->bridge].push_back(ukey); });
   std::vector<UdpifFlowInfo> out;
   out.reserve(snapshot.size());
   for (const auto& [bridge, ukeys] : by_bridge) {

@@ -88,6 +88,11 @@ class UdpifKeyIndex {
     return true;
   }
 
+  // Grows the table now so that `n` entries fit without growing again.
+  void reserve(size_t n) {
+    while (n * 2 > slots_.size()) grow();
+  }
+
   void clear() {
     slots_.clear();
     slot_mask_ = 0;

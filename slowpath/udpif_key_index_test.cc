@@ -135,6 +135,18 @@ TEST(UdpifKeyIndex, GrowthKeepsEveryEntryAndStaysAtMostHalfFull) {
   }
 }
 
+TEST(UdpifKeyIndex, ReserveMakesRoomSoThatTheInsertsDoNotGrowTheTable) {
+  UdpifKeyIndex<uint64_t> index;
+  index.reserve(1000);
+  const size_t reserved = index.capacity();
+  EXPECT_GE(reserved, 2000u);
+  std::mt19937_64 random(6);
+  for (uint64_t i = 0; i < 1000; ++i)
+    ASSERT_TRUE(index.try_insert(ufid_from(random(), random()), uint64_t{i}));
+  EXPECT_EQ(index.capacity(), reserved);
+  EXPECT_EQ(index.size(), 1000u);
+}
+
 TEST(UdpifKeyIndex, CopyIsIndependentOfTheOriginal) {
   UdpifKeyIndex<int> index;
   EXPECT_TRUE(index.try_insert(ufid_from(1, 1), 1));
