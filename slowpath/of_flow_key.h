@@ -72,6 +72,10 @@ using OfToDatapathPort = std::function<std::optional<uint32_t>(uint32_t of_port)
 
 // The OfFlow OVS's xlate would see for a packet with this key.
 Result<OfFlow> of_flow_from_key(const FlowKey& key, const DatapathToOfPort& to_of_port);
+// The same, written into `out` (every byte of it; on an error `out` holds no
+// useful flow): returning an OfFlow through a Result copied it twice, and a
+// handler converts a key on every upcall.
+Status of_flow_from_key(const FlowKey& key, const DatapathToOfPort& to_of_port, OfFlow& out);
 
 // The FlowKey flow_key_extract gives for a packet whose OfFlow is `flow`
 // (the inverse of of_flow_from_key for every key it accepts with an MPLS
@@ -92,6 +96,12 @@ Result<Match> datapath_match_from_megaflow(const OfMatch& megaflow, const FlowKe
 Result<Match> datapath_match_from_megaflow(const OfMatch& megaflow, const FlowKey& packet_key,
                                            const OfFlow& packet_flow,
                                            const OfToDatapathPort& to_datapath_port);
+// The same, written into `out` (every byte of it; on an error `out` holds
+// no useful match): a handler builds the match where its flow put holds it,
+// saving the copies of a ~600-byte Match through a Result and into the put.
+Status datapath_match_from_megaflow(const OfMatch& megaflow, const FlowKey& packet_key,
+                                    const OfFlow& packet_flow, const OfToDatapathPort& to_datapath_port,
+                                    Match& out);
 
 // The other way, for reading datapath flows in OpenFlow terms (comparing
 // an `ovs-dpctl dump-flows` line with a megaflow): what `match` matches, as

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -678,6 +679,58 @@ TEST(DatapathMatchFromMegaflow, PropertyFlowMatchesItsPacketAndNothingTheMegaflo
   }
   EXPECT_EQ(conversions, 400);
   EXPECT_GT(other_hits, 100);  // the soundness check saw real overlaps
+}
+
+// The forms that write into a caller's OfFlow / Match (a handler's flow
+// put) must write every byte: whatever the object held before must not show
+// through, in the flow, the match's key or mask, or the mask's range.
+TEST(DatapathMatchFromMegaflow, PropertyInPlaceFormsOverwriteWhatTheTargetHeld) {
+  RandomFrames random(20261122);
+  for (int i = 0; i < 300; ++i) {
+    FlowKey key = random.next();
+    OfFlow flow;
+    std::memset(&flow, 0xa5, sizeof flow);
+    ASSERT_TRUE(of_flow_from_key(key, oracle_of_port, flow).is_ok());
+    const OfFlow expected_flow = of_flow(key);
+    ASSERT_EQ(std::memcmp(&flow, &expected_flow, sizeof flow), 0) << i;
+
+    OfMatch megaflow = random.megaflow_for(flow);
+    Match match;
+    std::memset(&match.key, 0x5a, sizeof match.key);
+    std::memset(&match.mask.mutable_bits(), 0xff, sizeof(FlowKey));
+    match.mask.recompute_range();
+    ASSERT_TRUE(datapath_match_from_megaflow(megaflow, key, flow, oracle_datapath_port, match).is_ok());
+    Result<Match> expected = datapath_match_from_megaflow(megaflow, key, oracle_datapath_port);
+    ASSERT_TRUE(expected.is_ok()) << expected.status().message();
+    EXPECT_TRUE(match == *expected) << differing_bytes(match, *expected);
+    EXPECT_EQ(match.mask.range(), expected->mask.range());
+    EXPECT_TRUE(match.matches(key));
+
+    // One masked bit of the megaflow flipped (anywhere but in_port, which is
+    // judged through the port mapping): the megaflow no longer matches its
+    // packet, wherever in the mask's range the bit lies.
+    std::vector<size_t> masked_bits;
+    const auto* mask_bytes = reinterpret_cast<const uint8_t*>(&megaflow.mask.bits());
+    for (size_t bit = 0; bit < 8 * sizeof(OfFlow); ++bit) {
+      const size_t byte = bit / 8;
+      if (byte >= offsetof(OfFlow, in_port) && byte < offsetof(OfFlow, in_port) + sizeof(OfFlow::in_port))
+        continue;
+      if (mask_bytes[byte] & (1u << (bit % 8))) masked_bits.push_back(bit);
+    }
+    ASSERT_FALSE(masked_bits.empty());  // recirc_id and dl_type are always matched
+    const size_t bit = masked_bits[random.pick(static_cast<uint32_t>(masked_bits.size()))];
+    OfMatch wrong = megaflow;
+    reinterpret_cast<uint8_t*>(&wrong.flow)[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
+    Status refused = datapath_match_from_megaflow(wrong, key, flow, oracle_datapath_port, match);
+    EXPECT_NE(refused.message().find("does not match the packet it was translated for"), std::string::npos)
+        << "bit " << bit << ": " << refused.message();
+  }
+  // Refusals read the same in both forms.
+  FlowKey conntrack = random.next();
+  conntrack.ct_state = 1;
+  OfFlow unused;
+  EXPECT_EQ(of_flow_from_key(conntrack, oracle_of_port, unused).message(),
+            of_flow_from_key(conntrack, oracle_of_port).status().message());
 }
 
 TEST(KeyFromOfFlow, PropertyRoundTripsRandomExtractedKeys) {

@@ -33,19 +33,22 @@
 #include "slowpath/udpif.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <cstddef>
 #include <cstring>
 #include <map>
 #include <set>
 #include <shared_mutex>
-#include <unordered_map>
 #include <utility>
 
+#include "flowlift/masked_words.h"
 #include "flowlift/thread_name.h"
 #include "slowpath/of_flow_key.h"
 #include "slowpath/of_flow_syntax.h"
 #include "slowpath/oracle_trace_replay.h"
 #include "slowpath/slow_path_cookie.h"
+#include "slowpath/udpif_key_index.h"
 #include "slowpath/udpif_lookup_hints.h"
 #include "slowpath/udpif_round_policy.h"
 #include "slowpath/xlate.h"
@@ -71,15 +74,56 @@ uint64_t stats_lag_ms(MegaflowPlacement placement) {
 // OVS's max_idle while the datapath holds more flows than the limit.
 constexpr uint64_t kOverLimitMaxIdleMs = 100;
 
+// Conntrack is FlowKey's tail (flow_key.h). A ukey's packet key has none
+// (of_flow_from_key refuses keys with conntrack fields, so no ukey is made
+// for them) and neither has its mask (datapath_match_from_megaflow never
+// sets them; prepare_miss checks the mask), so a ukey keeps only the bytes
+// before the tail. The 144 bytes saved put a ukey with its shared_ptr
+// control block in the allocator's 640-byte size class instead of 768,
+// whose slabs hold half as many objects: at 768 bytes, allocating the ukey
+// cost ~310 instructions per setup in jemalloc's refill and slab paths.
+constexpr size_t kUkeyKeyBytes = offsetof(FlowKey, ct_state);
+static_assert(kUkeyKeyBytes % 8 == 0);
+
+bool conntrack_tail_is_zero(const FlowKey& key) {
+  static constexpr std::array<uint8_t, sizeof(FlowKey) - kUkeyKeyBytes> kZeros{};
+  return std::memcmp(reinterpret_cast<const uint8_t*>(&key) + kUkeyKeyBytes, kZeros.data(), kZeros.size()) ==
+         0;
+}
+
 // One megaflow this layer installed (OVS's struct udpif_key).
 struct UdpifKey {
+  // Key and mask are copied in as the ukey is made (their conntrack tails
+  // must be zero: see kUkeyKeyBytes).
+  UdpifKey(const FlowKey& packet_key_, const FlowMask& mask_) {
+    std::memcpy(packet_key_head.data(), &packet_key_, kUkeyKeyBytes);
+    std::memcpy(mask_head.data(), &mask_.bits(), kUkeyKeyBytes);
+  }
+
   Ufid ufid;
-  std::shared_ptr<OfBridge> bridge;
-  FlowKey packet_key{};  // the key of the packet it was first translated for
-  FlowMask mask;         // as installed; the match is packet_key under it
+  // Not a shared_ptr: copying one was an atomic increment (and a decrement
+  // at the ukey's end) on a line every handler and the bridge set touch, per
+  // setup. The bridge stays alive because Udpif::State::ukey_bridges holds a
+  // reference to every bridge a published ukey may name (see there).
+  OfBridge* bridge = nullptr;
+  // The key of the packet it was first translated for, and the mask as
+  // installed (the match is that key under this mask), without their
+  // all-zero conntrack tails. Only revalidation reads them back.
+  std::array<uint8_t, kUkeyKeyBytes> packet_key_head;
+  std::array<uint8_t, kUkeyKeyBytes> mask_head;
+  FlowKey packet_key() const {
+    FlowKey key{};
+    std::memcpy(&key, packet_key_head.data(), kUkeyKeyBytes);
+    return key;
+  }
+  FlowMask mask() const {
+    FlowKey bits{};
+    std::memcpy(&bits, mask_head.data(), kUkeyKeyBytes);
+    return FlowMask(bits);
+  }
   // Not stored: a second masked FlowKey made the ukey too big for the
   // allocator's per-thread cache, and every setup paid for it.
-  Match match() const { return Match(packet_key, mask); }
+  Match match() const { return Match(packet_key(), mask()); }
   uint64_t created_ms = 0;
   // False until the flow_put succeeded. operational_dump_sequence is the
   // round sequence read after it did: a round whose dump began before that
@@ -95,11 +139,7 @@ struct UdpifKey {
   FlowStats credited{};                      // datapath counters already credited to `rules`
 };
 
-struct UfidHash {
-  size_t operator()(const Ufid& ufid) const { return static_cast<size_t>(ufid.hash()); }
-};
-
-using UdpifKeyMap = std::unordered_map<Ufid, std::shared_ptr<UdpifKey>, UfidHash>;
+using UdpifKeyMap = UdpifKeyIndex<std::shared_ptr<UdpifKey>>;
 
 // The UFID of a datapath match: a 128-bit hash of its masked key and mask
 // (OVS hashes the flow key the same way, odp_flow_key_hash), so that every
@@ -192,7 +232,38 @@ struct Udpif::State {
   }
 
   // ---- Handlers ----
+  // The counters every setup bumps, summed over one handler batch and added
+  // to `counters` once at its end: one atomic update per batch instead of
+  // two per setup on the line all handlers share. Counters of rare events
+  // (errors, refusals) are still added as they happen.
+  struct BatchTally {
+    uint64_t flows_installed = 0;
+    uint64_t executes = 0;
+  };
   size_t handle_upcalls(size_t max);
+  // The flow puts of one handler batch, in slots kept from batch to batch:
+  // a DpifFlowPut is ~840 bytes that value-initialisation zeroed, and its
+  // Match constructor zeroed again, on every setup. A reused slot keeps at
+  // their defaults the fields no setup writes (stats, location, modify,
+  // clear_stats: the datapath takes the puts as const and cannot change
+  // them); prepare_miss writes all the others (ufid, the whole match,
+  // actions, create) before a slot goes to the datapath.
+  struct BatchPuts {
+    std::vector<DpifFlowPut>& slots;
+    size_t used = 0;
+
+    DpifFlowPut& add() {
+      if (used == slots.size()) slots.emplace_back();
+      return slots[used++];
+    }
+    void drop_last() { slots[--used].flow.actions = ActionList{}; }
+    std::span<const DpifFlowPut> all() const { return {slots.data(), used}; }
+    // The batch is done: its actions go now, as its packets do.
+    void release() {
+      for (size_t i = 0; i < used; ++i) slots[i].flow.actions = ActionList{};
+      used = 0;
+    }
+  };
   // A miss between its translation and its execution: the ukey published
   // for it and the put that installs its megaflow (the put is in the
   // handler's batch of puts, at put_index), or none.
@@ -200,6 +271,10 @@ struct Udpif::State {
     DpifUpcall* upcall = nullptr;
     std::shared_ptr<UdpifKey> pending;
     size_t put_index = SIZE_MAX;
+    // The packet runs the put's own actions when they are the translation's
+    // (no slow path): the batch's puts outlive the executes, so the list is
+    // not copied for the execute. Otherwise execute_actions.
+    bool execute_put_actions = false;
     ActionList execute_actions;
   };
   // Translates one miss and publishes its ukey; appends its put to `puts`.
@@ -210,24 +285,33 @@ struct Udpif::State {
     OfBridgeSet::Snapshot bridges;
     uint64_t now_ms = 0;
   };
-  void prepare_miss(const UpcallBatch& batch, DpifUpcall& upcall, PreparedMiss& prepared,
-                    std::vector<DpifFlowPut>& puts);
+  void prepare_miss(const UpcallBatch& batch, DpifUpcall& upcall, PreparedMiss& prepared, BatchPuts& puts);
   // After the batch's puts: marks the ukey operational or withdraws it, then executes the packet.
-  void finish_miss(PreparedMiss& prepared, const Result<DpifPutOutcome>* outcome);
-  void handle_action_upcall(const UpcallBatch& batch, DpifUpcall& upcall);
+  void finish_miss(PreparedMiss& prepared, const Result<DpifPutOutcome>* outcome,
+                   std::span<const DpifFlowPut> puts, BatchTally& tally);
+  void handle_action_upcall(const UpcallBatch& batch, DpifUpcall& upcall, BatchTally& tally);
   // Translates `key` on the bridge that owns its input port and calls
   // `use` with the translation while that bridge's shared lock is held.
   template <typename Use>
   Status translate_owned(const OfBridgeSet::Snapshot& all_bridges, const FlowKey& key, Use&& use);
-  void execute(DpifUpcall& upcall, const ActionList& actions);
-  void withdraw(const std::shared_ptr<UdpifKey>& ukey);
+  void execute(DpifUpcall& upcall, const ActionList& actions, BatchTally& tally);
+  // Takes the ukey out of `ukeys` (if it is still the one published under
+  // its UFID) into retired_ukeys.
+  void withdraw(const UdpifKey* ukey);
 
   // ---- Revalidator ----
   void run_round();
   void credit(OfBridge& bridge, const UdpifKey& ukey, uint64_t packets, uint64_t bytes, uint64_t used_ms);
   // Deletes the ukey's flow, credits its last counters and forgets the ukey.
-  void delete_flow(const std::shared_ptr<UdpifKey>& ukey);
+  void delete_flow(UdpifKey* ukey);
+  // The published ukeys by UFID, as plain pointers (valid until the caller,
+  // which holds round_mutex, is done: see retired_ukeys).
+  UdpifKeyIndex<UdpifKey*> snapshot_ukeys() const;
+  // Frees the ukeys withdrawn so far; at the end of a round or purge only.
+  void free_retired_ukeys();
   void reclaim_rules(OfBridge& bridge);
+  // Drops the pins of bridges that left the set and that no ukey names (see ukey_bridges).
+  void release_bridges_without_ukeys();
   void purge();
   bool bridges_changed_since_round() const;
   void remember_bridge_sequences();
@@ -247,6 +331,29 @@ struct Udpif::State {
 
   mutable std::mutex ukeys_mutex;
   UdpifKeyMap ukeys;
+  // Under ukeys_mutex: a reference to every bridge a ukey names, taken by
+  // the handler that publishes a bridge's first ukey, in the same critical
+  // section as the publication. Why that keeps every UdpifKey::bridge valid:
+  //  - a published ukey's bridge is pinned from its publication on;
+  //  - a pin goes only in release_bridges_without_ukeys(), which runs at the
+  //    end of a round or purge (under round_mutex, after every use the round
+  //    made of its ukeys) and drops a pin only when no published ukey names
+  //    that bridge and the bridge has left the bridge set (checked under
+  //    ukeys_mutex, so no handler publishes one meanwhile);
+  //  - ukeys no longer published are used only by their holder: a handler
+  //    between its put and finish_miss (its batch snapshot holds the bridge),
+  //    or a round or flow_info that copied them out of the index (both under
+  //    round_mutex, so no release runs until they are done).
+  std::vector<std::shared_ptr<OfBridge>> ukey_bridges;
+  // Under ukeys_mutex: the ukeys withdrawn from `ukeys` since the last round
+  // or purge ended. Rounds, purge and flow_info (all under round_mutex) work
+  // on plain pointers to the ukeys they found published: their snapshot
+  // copies no reference count, where a copy of shared_ptrs was one atomic
+  // update per ukey on as many cache lines, under ukeys_mutex, while the
+  // handlers wait for it. A withdrawn ukey therefore stays allocated until
+  // free_retired_ukeys(), called at the end of a round or purge under
+  // round_mutex, after the last use any of them can make of its snapshot.
+  std::vector<std::shared_ptr<UdpifKey>> retired_ukeys;
   std::atomic<uint64_t> n_ukeys{0};
 
   mutable std::mutex round_mutex;
@@ -290,28 +397,33 @@ size_t Udpif::State::handle_upcalls(size_t max) {
   // in one request to the datapath (an offloading datapath sends them to TC
   // as one message train), then execute the packets, in their order.
   thread_local std::vector<PreparedMiss> misses;
-  thread_local std::vector<DpifFlowPut> puts;
+  thread_local std::vector<DpifFlowPut> put_slots;
+  BatchPuts puts{.slots = put_slots};
   misses.clear();
-  puts.clear();
   misses.reserve(batch.size());
   const UpcallBatch shared{.bridges = bridges.snapshot(), .now_ms = now()};
   // The batch's lookups overlap their cache misses (udpif_lookup_hints.h).
   hint_batch_lookups(shared.bridges, batch);
+  BatchTally tally;
   for (DpifUpcall& upcall : batch) {
     if (upcall.kind == DpifUpcall::Kind::kMiss)
       prepare_miss(shared, upcall, misses.emplace_back(), puts);
     else
-      handle_action_upcall(shared, upcall);
+      handle_action_upcall(shared, upcall, tally);
   }
-  if (!puts.empty()) {
-    std::vector<Result<DpifPutOutcome>> outcomes = dpif.flow_put_batch(puts);
+  if (puts.used != 0) {
+    std::vector<Result<DpifPutOutcome>> outcomes = dpif.flow_put_batch(puts.all());
     for (PreparedMiss& miss : misses)
-      finish_miss(miss, miss.put_index < outcomes.size() ? &outcomes[miss.put_index] : nullptr);
+      finish_miss(miss, miss.put_index < outcomes.size() ? &outcomes[miss.put_index] : nullptr, puts.all(),
+                  tally);
   } else {
-    for (PreparedMiss& miss : misses) finish_miss(miss, nullptr);
+    for (PreparedMiss& miss : misses) finish_miss(miss, nullptr, puts.all(), tally);
   }
+  if (tally.flows_installed != 0)
+    counters.flows_installed.fetch_add(tally.flows_installed, std::memory_order_relaxed);
+  if (tally.executes != 0) counters.executes.fetch_add(tally.executes, std::memory_order_relaxed);
   misses.clear();
-  puts.clear();
+  puts.release();
   batch.clear();  // the packets and actions go now, not at the next batch
   return n;
 }
@@ -321,18 +433,18 @@ Status Udpif::State::translate_owned(const OfBridgeSet::Snapshot& all_bridges, c
                                      Use&& use) {
   for (const std::shared_ptr<OfBridge>& bridge : *all_bridges) {
     std::shared_lock lock(bridge->mutex());
-    Result<OfFlow> flow = of_flow_from_key(key, receive_port_mapping(bridge->ports()));
-    if (!flow) {
-      if (flow.status().code() == ENODEV) continue;  // another bridge's port
-      return flow.status().with_context(bridge->name() + ": " + port_description(key));
+    OfFlow flow;  // of_flow_from_key writes all of it
+    if (Status converted = of_flow_from_key(key, receive_port_mapping(bridge->ports()), flow); !converted) {
+      if (converted.code() == ENODEV) continue;  // another bridge's port
+      return converted.with_context(bridge->name() + ": " + port_description(key));
     }
     // No flow-mod can publish while the shared lock is held: this is the
     // version translate() reads too. The result is built in place (a
     // prvalue initialising the member): assigning it was a move of ~900 bytes.
     UpcallTranslation translation{.bridge = &bridge,
-                                  .ofp_in_port = flow->in_port,
-                                  .packet_flow = &*flow,
-                                  .result = translate(bridge->ports(), bridge->tables(), *flow),
+                                  .ofp_in_port = flow.in_port,
+                                  .packet_flow = &flow,
+                                  .result = translate(bridge->ports(), bridge->tables(), flow),
                                   .version = bridge->tables().current_version(),
                                   .change_sequence = bridge->change_sequence()};
     return use(translation);
@@ -340,22 +452,48 @@ Status Udpif::State::translate_owned(const OfBridgeSet::Snapshot& all_bridges, c
   return Status(ENODEV, port_description(key) + " belongs to no bridge");
 }
 
-void Udpif::State::withdraw(const std::shared_ptr<UdpifKey>& ukey) {
+void Udpif::State::withdraw(const UdpifKey* ukey) {
   std::lock_guard lock(ukeys_mutex);
-  auto it = ukeys.find(ukey->ufid);
-  if (it != ukeys.end() && it->second == ukey) {
-    ukeys.erase(it);
+  std::shared_ptr<UdpifKey>* published = ukeys.find(ukey->ufid);
+  if (published != nullptr && published->get() == ukey) {
+    retired_ukeys.push_back(std::move(*published));
+    ukeys.erase(ukey->ufid);
     n_ukeys.fetch_sub(1, std::memory_order_relaxed);
   }
 }
 
+UdpifKeyIndex<UdpifKey*> Udpif::State::snapshot_ukeys() const {
+  // Under the lock, only a scan that copies each UFID and pointer; the
+  // lookup index is built after it.
+  std::vector<std::pair<Ufid, UdpifKey*>> published;
+  {
+    std::lock_guard lock(ukeys_mutex);
+    published.reserve(ukeys.size());
+    ukeys.for_each([&](const Ufid& ufid, const std::shared_ptr<UdpifKey>& ukey) {
+      published.emplace_back(ufid, ukey.get());
+    });
+  }
+  UdpifKeyIndex<UdpifKey*> snapshot;
+  snapshot.reserve(published.size());
+  for (auto& [ufid, ukey] : published) snapshot.try_insert(ufid, std::move(ukey));
+  return snapshot;
+}
+
+void Udpif::State::free_retired_ukeys() {
+  std::vector<std::shared_ptr<UdpifKey>> retired;
+  {
+    std::lock_guard lock(ukeys_mutex);
+    retired.swap(retired_ukeys);
+  }
+  // Destroyed here, outside ukeys_mutex.
+}
+
 void Udpif::State::prepare_miss(const UpcallBatch& batch, DpifUpcall& upcall, PreparedMiss& prepared,
-                                std::vector<DpifFlowPut>& puts) {
+                                BatchPuts& puts) {
   const uint64_t now_ms = batch.now_ms;
   prepared.upcall = &upcall;
   ActionList& execute_actions = prepared.execute_actions;
   std::shared_ptr<UdpifKey>& pending = prepared.pending;  // published, to be put
-  DpifFlowPut put;                                        // its put, made while translating
   Status translated = translate_owned(batch.bridges, upcall.key, [&](UpcallTranslation& t) -> Status {
     OfBridge& bridge = **t.bridge;
     XlateResult& result = t.result;
@@ -374,37 +512,65 @@ void Udpif::State::prepare_miss(const UpcallBatch& batch, DpifUpcall& upcall, Pr
       execute_actions = std::move(result.actions);
       return Status::ok();
     }
-    // The installed actions are a copy (the ukey keeps them); the packet is
-    // executed with the translation's own list, moved out, not copied again.
-    ActionList put_actions = put_actions_of(result, t.ofp_in_port);
-    execute_actions = std::move(result.actions);
-    Result<Match> match = datapath_match_from_megaflow(result.megaflow, upcall.key, *t.packet_flow,
-                                                       datapath_port_mapping(bridge.ports()));
-    if (!match) return match.status().with_context(bridge.name() + ": megaflow");
+    // The put is built in its slot of the batch (its match is ~600 bytes:
+    // building it elsewhere and moving it in was two more copies), and the
+    // slot given back if this miss installs nothing.
+    DpifFlowPut& put = puts.add();
+    Status matched = datapath_match_from_megaflow(result.megaflow, upcall.key, *t.packet_flow,
+                                                  datapath_port_mapping(bridge.ports()), put.flow.match);
+    if (!matched) {
+      puts.drop_last();
+      execute_actions = std::move(result.actions);
+      return matched.with_context(bridge.name() + ": megaflow");
+    }
+    const Match& match = put.flow.match;
+    // The packet key's tail is zero: of_flow_from_key checked the same
+    // bytes before translating. The mask's cannot be set either (see
+    // kUkeyKeyBytes), but nothing else would notice if it were.
+    if (!conntrack_tail_is_zero(match.mask.bits())) {
+      puts.drop_last();
+      execute_actions = std::move(result.actions);
+      return Status(EINVAL, bridge.name() + ": megaflow: conntrack fields, which a ukey does not keep");
+    }
 
-    auto ukey = std::make_shared<UdpifKey>();
-    ukey->ufid = ufid_of_match(*match);
-    ukey->bridge = *t.bridge;
-    ukey->packet_key = upcall.key;
-    ukey->mask = match->mask;
+    auto ukey = std::make_shared<UdpifKey>(upcall.key, match.mask);
+    ukey->ufid = ufid_of_match(match);
+    ukey->bridge = &bridge;
     ukey->created_ms = now_ms;
-    ukey->actions = std::move(put_actions);
+    // The ukey's list is the one copy this layer makes: it must be complete
+    // before the ukey is published (a round may read it at once), and the
+    // translation's own list then goes to the put, which the packet also
+    // executes (see PreparedMiss).
+    const bool slow_path = result.slow_path != 0;
+    ukey->actions = put_actions_of(result, t.ofp_in_port);
     ukey->rules = std::move(result.rules);
     ukey->version = t.version;
     ukey->change_sequence = t.change_sequence;
     {
       std::lock_guard lock(ukeys_mutex);
-      if (!ukeys.try_emplace(ukey->ufid, ukey).second) {
+      if (!ukeys.try_insert(ukey->ufid, std::shared_ptr<UdpifKey>(ukey))) {
         // Another handler set this megaflow up (or is doing so) already.
         counters.flows_already_present.fetch_add(1, std::memory_order_relaxed);
+        puts.drop_last();
+        execute_actions = std::move(result.actions);
         return Status::ok();
       }
       n_ukeys.fetch_add(1, std::memory_order_relaxed);
+      // A handful of bridges: one compare each, no reference count touched.
+      if (std::none_of(ukey_bridges.begin(), ukey_bridges.end(),
+                       [&](const std::shared_ptr<OfBridge>& pinned) { return pinned.get() == &bridge; }))
+        ukey_bridges.push_back(*t.bridge);
     }
     put.flow.ufid = ukey->ufid;
-    put.flow.match = std::move(*match);
-    put.flow.actions = ukey->actions;
     put.create = true;
+    if (slow_path) {
+      put.flow.actions = ukey->actions;
+      execute_actions = std::move(result.actions);
+    } else {
+      put.flow.actions = std::move(result.actions);
+      prepared.execute_put_actions = true;
+    }
+    prepared.put_index = puts.used - 1;
     pending = std::move(ukey);
     return Status::ok();
   });
@@ -416,17 +582,13 @@ void Udpif::State::prepare_miss(const UpcallBatch& batch, DpifUpcall& upcall, Pr
     // dropped, as OVS drops a packet whose input port it cannot find. A
     // translation whose megaflow the datapath cannot hold still runs.
   }
-
-  if (pending) {
-    prepared.put_index = puts.size();
-    puts.push_back(std::move(put));
-  }
 }
 
-void Udpif::State::finish_miss(PreparedMiss& prepared, const Result<DpifPutOutcome>* outcome_of_put) {
+void Udpif::State::finish_miss(PreparedMiss& prepared, const Result<DpifPutOutcome>* outcome_of_put,
+                               std::span<const DpifFlowPut> puts, BatchTally& tally) {
   std::shared_ptr<UdpifKey>& pending = prepared.pending;
   if (pending && !outcome_of_put) {
-    withdraw(pending);  // a datapath that answered fewer puts than it was given
+    withdraw(pending.get());  // a datapath that answered fewer puts than it was given
     counters.upcall_errors.fetch_add(1, std::memory_order_relaxed);
     note_error("upcall: the datapath gave no outcome for a flow put on " + pending->bridge->name());
   } else if (pending) {
@@ -435,9 +597,9 @@ void Udpif::State::finish_miss(PreparedMiss& prepared, const Result<DpifPutOutco
       pending->operational_dump_sequence.store(dump_sequence.load(std::memory_order_acquire),
                                                std::memory_order_release);
       pending->operational.store(true, std::memory_order_release);
-      counters.flows_installed.fetch_add(1, std::memory_order_relaxed);
+      ++tally.flows_installed;
     } else {
-      withdraw(pending);
+      withdraw(pending.get());
       if (outcome.status().code() == EEXIST) {
         // The datapath has an overlapping flow for this packet under
         // another UFID (installed from a packet translated to a different
@@ -449,23 +611,25 @@ void Udpif::State::finish_miss(PreparedMiss& prepared, const Result<DpifPutOutco
       }
     }
   }
-  execute(*prepared.upcall, prepared.execute_actions);
+  execute(*prepared.upcall,
+          prepared.execute_put_actions ? puts[prepared.put_index].flow.actions : prepared.execute_actions,
+          tally);
 }
 
-void Udpif::State::execute(DpifUpcall& upcall, const ActionList& actions) {
+void Udpif::State::execute(DpifUpcall& upcall, const ActionList& actions, BatchTally& tally) {
   // An empty list is a drop: there is nothing for the datapath to do (OVS
   // queues no execute for it either).
   if (actions.empty()) return;
   Status executed = dpif.execute(std::move(upcall.packet), upcall.key, actions);
   if (executed) {
-    counters.executes.fetch_add(1, std::memory_order_relaxed);
+    ++tally.executes;
   } else {
     counters.execute_errors.fetch_add(1, std::memory_order_relaxed);
     note_error("execute: " + executed.message());
   }
 }
 
-void Udpif::State::handle_action_upcall(const UpcallBatch& batch, DpifUpcall& upcall) {
+void Udpif::State::handle_action_upcall(const UpcallBatch& batch, DpifUpcall& upcall, BatchTally& tally) {
   counters.action_upcalls.fetch_add(1, std::memory_order_relaxed);
   std::optional<SlowPathCookie> slow_path;
   if (upcall.action && upcall.action->has_userdata)
@@ -486,7 +650,7 @@ void Udpif::State::handle_action_upcall(const UpcallBatch& batch, DpifUpcall& up
     note_error("slow-path upcall: " + translated.message());
     return;
   }
-  execute(upcall, actions);
+  execute(upcall, actions, tally);
 }
 
 // ------------------------------------------------------------- revalidator
@@ -497,7 +661,7 @@ void Udpif::State::credit(OfBridge& bridge, const UdpifKey& ukey, uint64_t packe
   for (const OfPipelineRule* rule : ukey.rules) bridge.tables().credit(*rule, packets, bytes, used_ms);
 }
 
-void Udpif::State::delete_flow(const std::shared_ptr<UdpifKey>& ukey) {
+void Udpif::State::delete_flow(UdpifKey* ukey) {
   Result<Megaflow> deleted = dpif.flow_del(ukey->ufid);
   if (deleted) {
     // The ukey is still published: its rules cannot have been reclaimed.
@@ -516,10 +680,34 @@ void Udpif::State::reclaim_rules(OfBridge& bridge) {
   OfVersion oldest = bridge.tables().current_version();
   {
     std::lock_guard ukeys_lock(ukeys_mutex);
-    for (const auto& [ufid, ukey] : ukeys)
-      if (ukey->bridge.get() == &bridge) oldest = std::min(oldest, ukey->version);
+    ukeys.for_each([&](const Ufid&, const std::shared_ptr<UdpifKey>& ukey) {
+      if (ukey->bridge == &bridge) oldest = std::min(oldest, ukey->version);
+    });
   }
   bridge.tables().reclaim(oldest);
+}
+
+void Udpif::State::release_bridges_without_ukeys() {
+  const OfBridgeSet::Snapshot current = bridges.snapshot();
+  // The last reference to a bridge may go here: it is dropped after the
+  // lock (declared first, destroyed last), not inside ukeys_mutex.
+  std::vector<std::shared_ptr<OfBridge>> released;
+  std::lock_guard lock(ukeys_mutex);
+  for (auto it = ukey_bridges.begin(); it != ukey_bridges.end();) {
+    OfBridge* pinned = it->get();
+    bool keep = std::any_of(current->begin(), current->end(),
+                            [&](const std::shared_ptr<OfBridge>& bridge) { return bridge.get() == pinned; });
+    if (!keep) {  // gone from the set: kept only while a ukey names it
+      ukeys.for_each(
+          [&](const Ufid&, const std::shared_ptr<UdpifKey>& ukey) { keep |= ukey->bridge == pinned; });
+    }
+    if (keep) {
+      ++it;
+    } else {
+      released.push_back(std::move(*it));
+      it = ukey_bridges.erase(it);
+    }
+  }
 }
 
 void Udpif::State::run_round() {
@@ -531,11 +719,7 @@ void Udpif::State::run_round() {
   for (const std::string& problem : dpif.maintain()) note_error("revalidator: " + problem);
   const uint64_t sequence = dump_sequence.fetch_add(1, std::memory_order_acq_rel) + 1;
   std::vector<Megaflow> dumped = dpif.flow_dump();
-  UdpifKeyMap snapshot;
-  {
-    std::lock_guard lock(ukeys_mutex);
-    snapshot = ukeys;
-  }
+  const UdpifKeyIndex<UdpifKey*> snapshot = snapshot_ukeys();
 
   const uint32_t limit = flow_limit.load(std::memory_order_relaxed);
   const uint64_t n_flows = dumped.size();
@@ -551,7 +735,7 @@ void Udpif::State::run_round() {
   }
 
   struct DumpedFlow {
-    std::shared_ptr<UdpifKey> ukey;
+    UdpifKey* ukey;
     FlowStats stats;
     MegaflowPlacement placement = MegaflowPlacement::kDatapath;
     uint64_t new_packets = 0;
@@ -562,17 +746,16 @@ void Udpif::State::run_round() {
   std::set<const UdpifKey*> seen;
   std::vector<Ufid> without_ukey;
   for (Megaflow& flow : dumped) {
-    auto it = snapshot.find(flow.ufid);
-    if (it == snapshot.end()) {
+    UdpifKey* const* ukey = snapshot.find(flow.ufid);
+    if (ukey == nullptr) {
       without_ukey.push_back(flow.ufid);
       continue;
     }
-    seen.insert(it->second.get());
-    by_bridge[it->second->bridge.get()].push_back(
-        DumpedFlow{it->second, flow.stats, flow.location.placement});
+    seen.insert(*ukey);
+    by_bridge[(*ukey)->bridge].push_back(DumpedFlow{*ukey, flow.stats, flow.location.placement});
   }
 
-  std::vector<std::shared_ptr<UdpifKey>> delete_idle, delete_revalidated;
+  std::vector<UdpifKey*> delete_idle, delete_revalidated;
 
   // 1. Credit what each flow carried since the last round to the rules it
   //    came from; pick the idle flows and those whose bridge is gone.
@@ -610,7 +793,7 @@ void Udpif::State::run_round() {
 
   // 3. Translate again every flow whose bridge changed since its translation.
   struct Modification {
-    std::shared_ptr<UdpifKey> ukey;
+    UdpifKey* ukey;
     ActionList actions;
   };
   std::vector<Modification> modifications;
@@ -627,18 +810,19 @@ void Udpif::State::run_round() {
         delete_revalidated.push_back(flow.ukey);
         continue;
       }
-      Result<OfFlow> of_flow = of_flow_from_key(ukey.packet_key, receive_port_mapping(bridge->ports()));
+      const FlowKey packet_key = ukey.packet_key();
+      Result<OfFlow> of_flow = of_flow_from_key(packet_key, receive_port_mapping(bridge->ports()));
       if (!of_flow) {  // its port left the bridge
         delete_revalidated.push_back(flow.ukey);
         continue;
       }
       XlateResult result = translate(bridge->ports(), bridge->tables(), *of_flow);
-      Result<Match> match = datapath_match_from_megaflow(result.megaflow, ukey.packet_key,
-                                                         datapath_port_mapping(bridge->ports()));
+      Result<Match> match =
+          datapath_match_from_megaflow(result.megaflow, packet_key, datapath_port_mapping(bridge->ports()));
       // A translation that needs bits the installed mask lacks: the flow
       // now covers packets the new rules treat differently. A narrower new
       // mask is fine (OVS keeps such flows): the installed flow is inside it.
-      if (!match || mask_needs_more_bits(ukey.mask, match->mask)) {
+      if (!match || mask_needs_more_bits(ukey.mask(), match->mask)) {
         delete_revalidated.push_back(flow.ukey);
         continue;
       }
@@ -669,9 +853,9 @@ void Udpif::State::run_round() {
   }
 
   // 4. Deletions, crediting each flow's last packets to its rules.
-  for (const std::shared_ptr<UdpifKey>& ukey : delete_idle) delete_flow(ukey);
+  for (UdpifKey* ukey : delete_idle) delete_flow(ukey);
   counters.flows_deleted_idle.fetch_add(delete_idle.size(), std::memory_order_relaxed);
-  for (const std::shared_ptr<UdpifKey>& ukey : delete_revalidated) delete_flow(ukey);
+  for (UdpifKey* ukey : delete_revalidated) delete_flow(ukey);
   counters.flows_deleted_revalidated.fetch_add(delete_revalidated.size(), std::memory_order_relaxed);
   for (const Ufid& ufid : without_ukey) {
     // Not ours (or left over from before a restart): nothing says what it
@@ -682,14 +866,16 @@ void Udpif::State::run_round() {
   }
   // Ukeys whose flow was installed before this dump began but is not in
   // it: the flow went (a flush, a port removed); so does the ukey.
-  for (const auto& [ufid, ukey] : snapshot) {
-    if (seen.count(ukey.get()) || !ukey->operational.load(std::memory_order_acquire)) continue;
-    if (ukey->operational_dump_sequence.load(std::memory_order_acquire) >= sequence) continue;
+  snapshot.for_each([&](const Ufid&, UdpifKey* const& ukey) {
+    if (seen.count(ukey) || !ukey->operational.load(std::memory_order_acquire)) return;
+    if (ukey->operational_dump_sequence.load(std::memory_order_acquire) >= sequence) return;
     delete_flow(ukey);
-  }
+  });
 
   // 5. Free retired rules no ukey can still name.
   for (const std::shared_ptr<OfBridge>& bridge : bridges.all()) reclaim_rules(*bridge);
+  free_retired_ukeys();  // the round's last use of its snapshot was above
+  release_bridges_without_ukeys();
 
   // 6. The dynamic flow limit, from how long this round took.
   const uint64_t duration = std::max<uint64_t>(now() - start_ms, 1);
@@ -735,19 +921,17 @@ bool Udpif::State::bridges_changed_since_round() const {
 
 void Udpif::State::purge() {
   std::vector<Megaflow> dumped = dpif.flow_dump();
-  UdpifKeyMap snapshot;
-  {
-    std::lock_guard lock(ukeys_mutex);
-    snapshot = ukeys;
-  }
-  for (const auto& [ufid, ukey] : snapshot) delete_flow(ukey);
+  const UdpifKeyIndex<UdpifKey*> snapshot = snapshot_ukeys();
+  snapshot.for_each([&](const Ufid&, UdpifKey* const& ukey) { delete_flow(ukey); });
   for (const Megaflow& flow : dumped) {
-    if (snapshot.count(flow.ufid)) continue;
+    if (snapshot.contains(flow.ufid)) continue;
     Result<Megaflow> deleted = dpif.flow_del(flow.ufid);
     if (!deleted && deleted.status().code() != ENOENT)
       note_error("purge: deleting a flow without ukey: " + deleted.status().message());
   }
   for (const std::shared_ptr<OfBridge>& bridge : bridges.all()) reclaim_rules(*bridge);
+  free_retired_ukeys();
+  release_bridges_without_ukeys();
 }
 
 // ----------------------------------------------------------------- threads
@@ -920,13 +1104,9 @@ UdpifStats Udpif::stats() const {
 std::vector<UdpifFlowInfo> Udpif::flow_info() const {
   // No round runs meanwhile, so no ukey's rules change and none is reclaimed.
   std::lock_guard round(state_->round_mutex);
-  UdpifKeyMap snapshot;
-  {
-    std::lock_guard lock(state_->ukeys_mutex);
-    snapshot = state_->ukeys;
-  }
+  const UdpifKeyIndex<UdpifKey*> snapshot = state_->snapshot_ukeys();
   std::map<OfBridge*, std::vector<const UdpifKey*>> by_bridge;
-  for (const auto& [ufid, ukey] : snapshot) by_bridge[ukey->bridge.get()].push_back(ukey.get());
+  snapshot.for_each([&](const Ufid&, UdpifKey* const& ukey) { by_bridge[ukey->bridge].push_back(ukey); });
   std::vector<UdpifFlowInfo> out;
   out.reserve(snapshot.size());
   for (const auto& [bridge, ukeys] : by_bridge) {

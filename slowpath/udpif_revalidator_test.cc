@@ -291,6 +291,48 @@ TEST_F(UdpifRevalidator, ARemovedBridgesFlowsAreDeleted) {
   EXPECT_EQ(udpif.stats().ukeys, 0u);
 }
 
+// Udpif holds no reference per ukey (UdpifKey::bridge is a plain pointer):
+// a bridge removed from the set must still live while a ukey names it, for
+// the round that credits and deletes its flows, and go after that round.
+TEST_F(UdpifRevalidator, ARemovedBridgeLivesUntilTheRoundThatDeletesItsFlows) {
+  apply("priority=10,ip,actions=output:p2");
+  Udpif udpif(dpif_, bridges_, config());
+  inject(1, "10.0.0.2");
+  inject(1, "10.0.0.3", 81);
+  udpif.handle_upcalls(64);
+  ASSERT_EQ(udpif.stats().flows_installed, 1u);
+  std::weak_ptr<OfBridge> removed = bridge_;
+  ASSERT_TRUE(bridges_.remove("br0"));
+  bridge_.reset();
+  EXPECT_FALSE(removed.expired());
+  udpif.revalidate();
+  EXPECT_TRUE(dpif_.flow_dump().empty());
+  EXPECT_EQ(udpif.stats().flows_deleted_revalidated, 1u);
+  EXPECT_EQ(udpif.stats().ukeys, 0u);
+  EXPECT_TRUE(removed.expired());
+}
+
+// A bridge that stays in the set keeps its flows across rounds, and a round
+// after all its flows went idle leaves it usable for new setups.
+TEST_F(UdpifRevalidator, ABridgeWhoseFlowsAllWentIdleStillSetsUpNewFlows) {
+  apply("priority=10,ip,actions=output:p2");
+  UdpifConfig udpif_config = config();
+  udpif_config.max_idle_ms = 1000;
+  Udpif udpif(dpif_, bridges_, udpif_config);
+  inject(1, "10.0.0.2");
+  udpif.handle_upcalls(64);
+  advance_ms(5000);
+  udpif.revalidate();
+  ASSERT_EQ(udpif.stats().flows_deleted_idle, 1u);
+  ASSERT_EQ(udpif.stats().ukeys, 0u);
+  inject(1, "10.0.0.2");
+  udpif.handle_upcalls(64);
+  EXPECT_EQ(udpif.stats().flows_installed, 2u);
+  EXPECT_EQ(udpif.stats().ukeys, 1u);
+  ASSERT_EQ(udpif.flow_info().size(), 1u);
+  EXPECT_EQ(udpif.flow_info()[0].bridge, "br0");
+}
+
 TEST_F(UdpifRevalidator, PurgeDeletesEverythingAndCreditsTheLastPackets) {
   apply("priority=10,ip,nw_dst=10.0.0.2,actions=output:p2\npriority=10,ip,nw_dst=10.0.0.3,actions=output:p3");
   Udpif udpif(dpif_, bridges_, config());

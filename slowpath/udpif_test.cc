@@ -106,6 +106,48 @@ TEST_F(UdpifHandler, TwoQueuedPacketsOfOneNewFlowAreBothExecuted) {
   EXPECT_EQ(stats.ukeys, 1u);
 }
 
+// A flow with the packet's megaflow match under another UFID appears
+// between the miss and its put: the put is refused (EEXIST), the handler
+// withdraws the ukey it had published, the packet still runs, and the next
+// round (which frees withdrawn ukeys) deletes the foreign flow, after which
+// the packet's megaflow is set up again normally.
+TEST_F(UdpifHandler, AnOverlappingFlowRefusesThePutAndTheWithdrawnUkeyLeavesNoTrace) {
+  apply("priority=10,ip,nw_dst=10.0.0.2,actions=output:p2");
+  Udpif udpif(dpif_, bridges_, config());
+  inject(1, "10.0.0.2");
+  ASSERT_EQ(udpif.handle_upcalls(64), 1u);
+  ASSERT_EQ(dpif_.flow_dump().size(), 1u);
+  const Megaflow installed = dpif_.flow_dump()[0];
+  udpif.purge();
+  ASSERT_TRUE(dpif_.flow_dump().empty());
+
+  inject(1, "10.0.0.2");
+  DpifFlowPut foreign;
+  foreign.flow.ufid = installed.ufid;
+  foreign.flow.ufid.bytes[0] ^= 0xff;
+  foreign.flow.match = installed.match;
+  foreign.flow.actions = output_to(3);
+  ASSERT_TRUE(dpif_.flow_put(foreign));
+  EXPECT_EQ(udpif.handle_upcalls(64), 1u);
+  UdpifStats stats = udpif.stats();
+  EXPECT_EQ(stats.flows_installed, 1u);  // the first setup only
+  EXPECT_EQ(stats.flows_already_present, 1u);
+  EXPECT_EQ(stats.upcall_errors, 0u);
+  EXPECT_EQ(stats.ukeys, 0u);
+  EXPECT_EQ(stats.executes, 2u);
+  EXPECT_TRUE(udpif.flow_info().empty());
+
+  udpif.revalidate();
+  EXPECT_TRUE(dpif_.flow_dump().empty());  // no ukey: deleted
+  inject(1, "10.0.0.2");
+  EXPECT_EQ(udpif.handle_upcalls(64), 1u);
+  EXPECT_EQ(udpif.stats().flows_installed, 2u);
+  EXPECT_EQ(udpif.stats().ukeys, 1u);
+  ASSERT_EQ(dpif_.flow_dump().size(), 1u);
+  EXPECT_EQ(dpif_.flow_dump()[0].ufid, installed.ufid);
+  EXPECT_EQ(dpif_.flow_dump()[0].actions, output_to(2));
+}
+
 TEST_F(UdpifHandler, AtTheFlowLimitMissesAreExecutedButNotInstalled) {
   apply("priority=20,ip,nw_dst=10.0.0.2,actions=output:p2\npriority=10,ip,nw_dst=10.0.0.3,actions=output:p3");
   Udpif udpif(dpif_, bridges_, config());
