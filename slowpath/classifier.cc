@@ -333,15 +333,20 @@ void ClassifierImpl::remove(const ClsRule* rule) {
 // subtable whose rule beats every later subtable's priority), and every hint
 // costs a hash of the flow under that subtable's mask.
 constexpr size_t kPrefetchedSubtables = 4;
+// A subtable this small keeps its slots and records in a few cache lines
+// that its own lookups keep warm: hinting it costs more than it saves.
+constexpr size_t kPrefetchedSubtableMinRules = 256;
 
 const ClsRule* ClassifierImpl::prefetch(const OfFlow& flow, ClsPrefetchStep step) const {
   const size_t n = std::min(by_priority_.size(), kPrefetchedSubtables);
-  const ClsRule* likely = nullptr;
   for (size_t i = 0; i < n; ++i) {
-    const ClsRule* head = by_priority_[i].subtable->prefetch(flow, step);
-    if (likely == nullptr) likely = head;
+    const ClsSubtable& subtable = *by_priority_[i].subtable;
+    if (subtable.rule_count() < kPrefetchedSubtableMinRules) continue;
+    // The first rule found is the likely answer: later subtables' rules
+    // would only matter if it turned out invisible or beaten.
+    if (const ClsRule* head = subtable.prefetch(flow, step)) return head;
   }
-  return likely;
+  return nullptr;
 }
 
 const ClsRule* ClassifierImpl::lookup(OfVersion version, const OfFlow& flow, ClsWildcards* wildcards,

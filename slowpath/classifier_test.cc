@@ -81,6 +81,34 @@ class ClassifierTest : public ::testing::Test {
 };
 
 // ---------------------------------------------------------------------------
+// Lookup hints
+
+TEST_F(ClassifierTest, ARulesHintNamesTheRuleALargeSubtableWillReturn) {
+  // 300 /32 rules: a subtable large enough to be hinted; the catch-all's
+  // and the port rule's are not (they stay warm on their own).
+  std::vector<const ClsRule*> hosts;
+  for (int i = 0; i < 300; ++i)
+    hosts.push_back(add("ip,nw_dst=10.0." + std::to_string(i / 200) + "." + std::to_string(i % 200), 50));
+  const ClsRule* catchall = add("", 0);
+  const ClsRule* web = add("tcp,tp_dst=80", 60);
+  for (int i = 0; i < 300; i += 7) {
+    const OfFlow flow = packet("tcp,nw_dst=10.0." + std::to_string(i / 200) + "." + std::to_string(i % 200) +
+                               ",tp_dst=22");
+    EXPECT_EQ(classifier_.prefetch(flow, ClsPrefetchStep::kSlots), nullptr);
+    EXPECT_EQ(classifier_.prefetch(flow, ClsPrefetchStep::kRules), hosts[i]) << i;
+    EXPECT_EQ(lookup(flow).rule, hosts[i]) << i;
+  }
+  // No host rule: nothing likely to name; the lookup finds the catch-all.
+  const OfFlow other = packet("tcp,nw_dst=10.9.9.9,tp_dst=22");
+  EXPECT_EQ(classifier_.prefetch(other, ClsPrefetchStep::kRules), nullptr);
+  EXPECT_EQ(lookup(other).rule, catchall);
+  // A hint is not an answer: the small, higher-priority subtable wins.
+  const OfFlow to_web = packet("tcp,nw_dst=10.0.0.3,tp_dst=80");
+  EXPECT_EQ(classifier_.prefetch(to_web, ClsPrefetchStep::kRules), hosts[3]);
+  EXPECT_EQ(lookup(to_web).rule, web);
+}
+
+// ---------------------------------------------------------------------------
 // Priorities and early exit
 
 TEST_F(ClassifierTest, EmptyClassifierFindsNothingAndLooksAtNothing) {

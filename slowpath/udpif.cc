@@ -285,7 +285,8 @@ struct Udpif::State {
     OfBridgeSet::Snapshot bridges;
     uint64_t now_ms = 0;
   };
-  void prepare_miss(const UpcallBatch& batch, DpifUpcall& upcall, PreparedMiss& prepared, BatchPuts& puts);
+  void prepare_miss(const UpcallBatch& batch, DpifUpcall& upcall, const HintedFlow& hinted,
+                    PreparedMiss& prepared, BatchPuts& puts);
   // After the batch's puts: marks the ukey operational or withdraws it, then executes the packet.
   void finish_miss(PreparedMiss& prepared, const Result<DpifPutOutcome>* outcome,
                    std::span<const DpifFlowPut> puts, BatchTally& tally);
@@ -293,7 +294,8 @@ struct Udpif::State {
   // Translates `key` on the bridge that owns its input port and calls
   // `use` with the translation while that bridge's shared lock is held.
   template <typename Use>
-  Status translate_owned(const OfBridgeSet::Snapshot& all_bridges, const FlowKey& key, Use&& use);
+  Status translate_owned(const OfBridgeSet::Snapshot& all_bridges, const FlowKey& key,
+                         const HintedFlow* hinted, Use&& use);
   void execute(DpifUpcall& upcall, const ActionList& actions, BatchTally& tally);
   // Takes the ukey out of `ukeys` (if it is still the one published under
   // its UFID) into retired_ukeys.
@@ -402,14 +404,16 @@ size_t Udpif::State::handle_upcalls(size_t max) {
   misses.clear();
   misses.reserve(batch.size());
   const UpcallBatch shared{.bridges = bridges.snapshot(), .now_ms = now()};
-  // The batch's lookups overlap their cache misses (udpif_lookup_hints.h).
-  hint_batch_lookups(shared.bridges, batch);
+  // The batch's lookups overlap their cache misses, and the misses' flows
+  // are converted once, for the hints and translation (udpif_lookup_hints.h).
+  thread_local std::vector<HintedFlow> hinted;
+  hint_batch_lookups(shared.bridges, batch, hinted);
   BatchTally tally;
-  for (DpifUpcall& upcall : batch) {
-    if (upcall.kind == DpifUpcall::Kind::kMiss)
-      prepare_miss(shared, upcall, misses.emplace_back(), puts);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (batch[i].kind == DpifUpcall::Kind::kMiss)
+      prepare_miss(shared, batch[i], hinted[i], misses.emplace_back(), puts);
     else
-      handle_action_upcall(shared, upcall, tally);
+      handle_action_upcall(shared, batch[i], tally);
   }
   if (puts.used != 0) {
     std::vector<Result<DpifPutOutcome>> outcomes = dpif.flow_put_batch(puts.all());
@@ -430,14 +434,23 @@ size_t Udpif::State::handle_upcalls(size_t max) {
 
 template <typename Use>
 Status Udpif::State::translate_owned(const OfBridgeSet::Snapshot& all_bridges, const FlowKey& key,
-                                     Use&& use) {
+                                     const HintedFlow* hinted, Use&& use) {
   for (const std::shared_ptr<OfBridge>& bridge : *all_bridges) {
+    // A hinted flow names the one bridge that has the key's port: the
+    // others would all have said ENODEV.
+    if (hinted != nullptr && hinted->bridge != nullptr && hinted->bridge != bridge.get()) continue;
     std::shared_lock lock(bridge->mutex());
-    OfFlow flow;  // of_flow_from_key writes all of it
-    if (Status converted = of_flow_from_key(key, receive_port_mapping(bridge->ports()), flow); !converted) {
-      if (converted.code() == ENODEV) continue;  // another bridge's port
-      return converted.with_context(bridge->name() + ": " + port_description(key));
+    OfFlow converted_here;
+    const OfFlow* converted = &converted_here;
+    if (hinted != nullptr && hinted->bridge == bridge.get() &&
+        hinted->change_sequence == bridge->change_sequence()) {
+      converted = &hinted->flow;  // the ports have not changed since
+    } else if (Status status = of_flow_from_key(key, receive_port_mapping(bridge->ports()), converted_here);
+               !status) {
+      if (status.code() == ENODEV) continue;  // another bridge's port
+      return status.with_context(bridge->name() + ": " + port_description(key));
     }
+    const OfFlow& flow = *converted;
     // No flow-mod can publish while the shared lock is held: this is the
     // version translate() reads too. The result is built in place (a
     // prvalue initialising the member): assigning it was a move of ~900 bytes.
@@ -488,92 +501,93 @@ void Udpif::State::free_retired_ukeys() {
   // Destroyed here, outside ukeys_mutex.
 }
 
-void Udpif::State::prepare_miss(const UpcallBatch& batch, DpifUpcall& upcall, PreparedMiss& prepared,
-                                BatchPuts& puts) {
+void Udpif::State::prepare_miss(const UpcallBatch& batch, DpifUpcall& upcall, const HintedFlow& hinted,
+                                PreparedMiss& prepared, BatchPuts& puts) {
   const uint64_t now_ms = batch.now_ms;
   prepared.upcall = &upcall;
   ActionList& execute_actions = prepared.execute_actions;
   std::shared_ptr<UdpifKey>& pending = prepared.pending;  // published, to be put
-  Status translated = translate_owned(batch.bridges, upcall.key, [&](UpcallTranslation& t) -> Status {
-    OfBridge& bridge = **t.bridge;
-    XlateResult& result = t.result;
-    // The upcalled packet itself counts for the rules (OVS's resubmit_stats):
-    // executing it does not touch any datapath flow's counters.
-    for (const OfPipelineRule* rule : result.rules)
-      bridge.tables().credit(*rule, 1, upcall.packet.size(), now_ms);
-    if (result.error != XlateError::kNone) {
-      // translate() already made the actions a drop, as OVS installs for a failed translation.
-      counters.translation_errors.fetch_add(1, std::memory_order_relaxed);
-      note_error(bridge.name() + ": translation failed: " +
-                 (result.error_message.empty() ? xlate_error_text(result.error) : result.error_message));
-    }
-    if (n_ukeys.load(std::memory_order_relaxed) >= flow_limit.load(std::memory_order_relaxed)) {
-      counters.limit_refusals.fetch_add(1, std::memory_order_relaxed);
-      execute_actions = std::move(result.actions);
-      return Status::ok();
-    }
-    // The put is built in its slot of the batch (its match is ~600 bytes:
-    // building it elsewhere and moving it in was two more copies), and the
-    // slot given back if this miss installs nothing.
-    DpifFlowPut& put = puts.add();
-    Status matched = datapath_match_from_megaflow(result.megaflow, upcall.key, *t.packet_flow,
-                                                  datapath_port_mapping(bridge.ports()), put.flow.match);
-    if (!matched) {
-      puts.drop_last();
-      execute_actions = std::move(result.actions);
-      return matched.with_context(bridge.name() + ": megaflow");
-    }
-    const Match& match = put.flow.match;
-    // The packet key's tail is zero: of_flow_from_key checked the same
-    // bytes before translating. The mask's cannot be set either (see
-    // kUkeyKeyBytes), but nothing else would notice if it were.
-    if (!conntrack_tail_is_zero(match.mask.bits())) {
-      puts.drop_last();
-      execute_actions = std::move(result.actions);
-      return Status(EINVAL, bridge.name() + ": megaflow: conntrack fields, which a ukey does not keep");
-    }
+  Status translated =
+      translate_owned(batch.bridges, upcall.key, &hinted, [&](UpcallTranslation& t) -> Status {
+        OfBridge& bridge = **t.bridge;
+        XlateResult& result = t.result;
+        // The upcalled packet itself counts for the rules (OVS's resubmit_stats):
+        // executing it does not touch any datapath flow's counters.
+        for (const OfPipelineRule* rule : result.rules)
+          bridge.tables().credit(*rule, 1, upcall.packet.size(), now_ms);
+        if (result.error != XlateError::kNone) {
+          // translate() already made the actions a drop, as OVS installs for a failed translation.
+          counters.translation_errors.fetch_add(1, std::memory_order_relaxed);
+          note_error(bridge.name() + ": translation failed: " +
+                     (result.error_message.empty() ? xlate_error_text(result.error) : result.error_message));
+        }
+        if (n_ukeys.load(std::memory_order_relaxed) >= flow_limit.load(std::memory_order_relaxed)) {
+          counters.limit_refusals.fetch_add(1, std::memory_order_relaxed);
+          execute_actions = std::move(result.actions);
+          return Status::ok();
+        }
+        // The put is built in its slot of the batch (its match is ~600 bytes:
+        // building it elsewhere and moving it in was two more copies), and the
+        // slot given back if this miss installs nothing.
+        DpifFlowPut& put = puts.add();
+        Status matched = datapath_match_from_megaflow(result.megaflow, upcall.key, *t.packet_flow,
+                                                      datapath_port_mapping(bridge.ports()), put.flow.match);
+        if (!matched) {
+          puts.drop_last();
+          execute_actions = std::move(result.actions);
+          return matched.with_context(bridge.name() + ": megaflow");
+        }
+        const Match& match = put.flow.match;
+        // The packet key's tail is zero: of_flow_from_key checked the same
+        // bytes before translating. The mask's cannot be set either (see
+        // kUkeyKeyBytes), but nothing else would notice if it were.
+        if (!conntrack_tail_is_zero(match.mask.bits())) {
+          puts.drop_last();
+          execute_actions = std::move(result.actions);
+          return Status(EINVAL, bridge.name() + ": megaflow: conntrack fields, which a ukey does not keep");
+        }
 
-    auto ukey = std::make_shared<UdpifKey>(upcall.key, match.mask);
-    ukey->ufid = ufid_of_match(match);
-    ukey->bridge = &bridge;
-    ukey->created_ms = now_ms;
-    // The ukey's list is the one copy this layer makes: it must be complete
-    // before the ukey is published (a round may read it at once), and the
-    // translation's own list then goes to the put, which the packet also
-    // executes (see PreparedMiss).
-    const bool slow_path = result.slow_path != 0;
-    ukey->actions = put_actions_of(result, t.ofp_in_port);
-    ukey->rules = std::move(result.rules);
-    ukey->version = t.version;
-    ukey->change_sequence = t.change_sequence;
-    {
-      std::lock_guard lock(ukeys_mutex);
-      if (!ukeys.try_insert(ukey->ufid, std::shared_ptr<UdpifKey>(ukey))) {
-        // Another handler set this megaflow up (or is doing so) already.
-        counters.flows_already_present.fetch_add(1, std::memory_order_relaxed);
-        puts.drop_last();
-        execute_actions = std::move(result.actions);
+        auto ukey = std::make_shared<UdpifKey>(upcall.key, match.mask);
+        ukey->ufid = ufid_of_match(match);
+        ukey->bridge = &bridge;
+        ukey->created_ms = now_ms;
+        // The ukey's list is the one copy this layer makes: it must be complete
+        // before the ukey is published (a round may read it at once), and the
+        // translation's own list then goes to the put, which the packet also
+        // executes (see PreparedMiss).
+        const bool slow_path = result.slow_path != 0;
+        ukey->actions = put_actions_of(result, t.ofp_in_port);
+        ukey->rules = std::move(result.rules);
+        ukey->version = t.version;
+        ukey->change_sequence = t.change_sequence;
+        {
+          std::lock_guard lock(ukeys_mutex);
+          if (!ukeys.try_insert(ukey->ufid, std::shared_ptr<UdpifKey>(ukey))) {
+            // Another handler set this megaflow up (or is doing so) already.
+            counters.flows_already_present.fetch_add(1, std::memory_order_relaxed);
+            puts.drop_last();
+            execute_actions = std::move(result.actions);
+            return Status::ok();
+          }
+          n_ukeys.fetch_add(1, std::memory_order_relaxed);
+          // A handful of bridges: one compare each, no reference count touched.
+          if (std::none_of(ukey_bridges.begin(), ukey_bridges.end(),
+                           [&](const std::shared_ptr<OfBridge>& pinned) { return pinned.get() == &bridge; }))
+            ukey_bridges.push_back(*t.bridge);
+        }
+        put.flow.ufid = ukey->ufid;
+        put.create = true;
+        if (slow_path) {
+          put.flow.actions = ukey->actions;
+          execute_actions = std::move(result.actions);
+        } else {
+          put.flow.actions = std::move(result.actions);
+          prepared.execute_put_actions = true;
+        }
+        prepared.put_index = puts.used - 1;
+        pending = std::move(ukey);
         return Status::ok();
-      }
-      n_ukeys.fetch_add(1, std::memory_order_relaxed);
-      // A handful of bridges: one compare each, no reference count touched.
-      if (std::none_of(ukey_bridges.begin(), ukey_bridges.end(),
-                       [&](const std::shared_ptr<OfBridge>& pinned) { return pinned.get() == &bridge; }))
-        ukey_bridges.push_back(*t.bridge);
-    }
-    put.flow.ufid = ukey->ufid;
-    put.create = true;
-    if (slow_path) {
-      put.flow.actions = ukey->actions;
-      execute_actions = std::move(result.actions);
-    } else {
-      put.flow.actions = std::move(result.actions);
-      prepared.execute_put_actions = true;
-    }
-    prepared.put_index = puts.used - 1;
-    pending = std::move(ukey);
-    return Status::ok();
-  });
+      });
   if (!translated) {
     counters.upcall_errors.fetch_add(1, std::memory_order_relaxed);
     note_error("upcall: " + translated.message());
@@ -641,10 +655,11 @@ void Udpif::State::handle_action_upcall(const UpcallBatch& batch, DpifUpcall& up
   // flow already (the revalidator credits it), so translate without credit
   // and run the actions the datapath could not.
   ActionList actions;
-  Status translated = translate_owned(batch.bridges, upcall.key, [&](UpcallTranslation& t) -> Status {
-    actions = std::move(t.result.actions);
-    return Status::ok();
-  });
+  Status translated =
+      translate_owned(batch.bridges, upcall.key, nullptr, [&](UpcallTranslation& t) -> Status {
+        actions = std::move(t.result.actions);
+        return Status::ok();
+      });
   if (!translated) {
     counters.upcall_errors.fetch_add(1, std::memory_order_relaxed);
     note_error("slow-path upcall: " + translated.message());

@@ -11,22 +11,32 @@
 
 namespace flowlift {
 
-void hint_batch_lookups(const OfBridgeSet::Snapshot& bridges, std::span<const DpifUpcall> batch) {
-  if (batch.size() < 2) return;  // nothing to overlap with
-  // Per thread and kept: a handler hints every batch.
-  thread_local std::vector<OfFlow> flows;
+void hint_batch_lookups(const OfBridgeSet::Snapshot& bridges, std::span<const DpifUpcall> batch,
+                        std::vector<HintedFlow>& flows) {
+  flows.resize(batch.size());
+  for (HintedFlow& hinted : flows) hinted.bridge = nullptr;
   for (const std::shared_ptr<OfBridge>& bridge : *bridges) {
     std::shared_lock lock(bridge->mutex());
-    flows.clear();
+    const uint64_t change_sequence = bridge->change_sequence();
     const DatapathToOfPort to_of_port = receive_port_mapping(bridge->ports());
-    for (const DpifUpcall& upcall : batch) {
-      if (upcall.kind != DpifUpcall::Kind::kMiss) continue;
+    bool any = false;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (batch[i].kind != DpifUpcall::Kind::kMiss || flows[i].bridge != nullptr) continue;
       // A port of another bridge (ENODEV) or a key OpenFlow cannot say:
-      // translation reports it, a hint has nothing to fetch.
-      if (Result<OfFlow> flow = of_flow_from_key(upcall.key, to_of_port)) flows.push_back(*flow);
+      // translation converts it again and reports it.
+      if (!of_flow_from_key(batch[i].key, to_of_port, flows[i].flow)) continue;
+      flows[i].bridge = bridge.get();
+      flows[i].change_sequence = change_sequence;
+      any = true;
     }
-    for (const OfFlow& flow : flows) prefetch_translation(bridge->tables(), flow, ClsPrefetchStep::kSlots);
-    for (const OfFlow& flow : flows) prefetch_translation(bridge->tables(), flow, ClsPrefetchStep::kRules);
+    // Alone, a lookup has nothing to overlap its misses with.
+    if (!any || batch.size() < 2) continue;
+    for (const HintedFlow& hinted : flows)
+      if (hinted.bridge == bridge.get())
+        prefetch_translation(bridge->tables(), hinted.flow, ClsPrefetchStep::kSlots);
+    for (const HintedFlow& hinted : flows)
+      if (hinted.bridge == bridge.get())
+        prefetch_translation(bridge->tables(), hinted.flow, ClsPrefetchStep::kRules);
   }
 }
 
