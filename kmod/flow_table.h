@@ -239,10 +239,14 @@ class MaskedFlowTable {
 
   // Destroyed last: the objects it still holds point at nothing else.
   mutable QuiescentReclaimer reclaimer_;
-  const uint64_t hash_basis_;
+  // What every lookup reads, and writers seldom change, on a line of its
+  // own: the flow count and the writers' mutex change with every insert,
+  // and on a shared line each insert took that line from every core doing
+  // lookups (the datapath thread, while a handler installs).
+  alignas(64) const uint64_t hash_basis_;
   std::atomic<uint32_t> mask_cache_size_;
   std::atomic<MaskList*> masks_;  // owned
-  std::atomic<size_t> flow_count_{0};
+  alignas(64) std::atomic<size_t> flow_count_{0};
   mutable std::mutex writer_mutex_;
   UfidIndex ufid_index_;
 };
