@@ -51,20 +51,6 @@ std::string flow_name(const DatapathFlow& flow) {
                                    : std::string("a flow installed without UFID");
 }
 
-// The OR of the key's words in [from, to), four at a time.
-uint64_t or_of_words(const FlowKey& bits, size_t from, size_t to) {
-  uint64_t a = 0, b = 0, c = 0, d = 0;
-  size_t i = from;
-  for (; i + 32 <= to; i += 32) {
-    a |= load_word(bits, i);
-    b |= load_word(bits, i + 8);
-    c |= load_word(bits, i + 16);
-    d |= load_word(bits, i + 24);
-  }
-  for (; i < to; i += 8) a |= load_word(bits, i);
-  return a | b | c | d;
-}
-
 // Whether `mask` carries the range recompute_range() would give it: its
 // first and last words set and none outside (an empty range only as {0, 0}
 // of an all-zero mask). One branch-free pass over the words outside costs
@@ -73,9 +59,10 @@ uint64_t or_of_words(const FlowKey& bits, size_t from, size_t to) {
 bool has_exact_range(const FlowMask& mask) {
   const FlowKey& bits = mask.bits();
   const KeyRange range = mask.range();
-  if (range.empty()) return range == KeyRange{0, 0} && or_of_words(bits, 0, sizeof(FlowKey)) == 0;
+  constexpr uint16_t kEnd = sizeof(FlowKey);
+  if (range.empty()) return range == KeyRange{0, 0} && !any_bit_in(bits, KeyRange{0, kEnd});
   if (load_word(bits, range.start) == 0 || load_word(bits, range.end - 8) == 0) return false;
-  return (or_of_words(bits, 0, range.start) | or_of_words(bits, range.end, sizeof(FlowKey))) == 0;
+  return !any_bit_in(bits, KeyRange{0, range.start}) && !any_bit_in(bits, KeyRange{range.end, kEnd});
 }
 
 std::string selector_text(const FlowSelector& which) {

@@ -323,17 +323,15 @@ Status datapath_match_from_megaflow(const OfMatch& megaflow, const FlowKey& pack
     differing_pairs |= (pair_at(packet_flow, i) ^ pair_at(megaflow.flow, i)) & pair_at(w, i);
   uint64_t differing = differing_pairs[0] | differing_pairs[1];
   if (i < end) differing |= (load_word(packet_flow, i) ^ load_word(megaflow.flow, i)) & load_word(w, i);
-  // Only a difference needs the packet's flow with the megaflow's in_port
-  // (264 bytes: not built, not even zeroed, on the way every setup takes).
-  std::optional<OfFlow> packet_storage;
+  OfFlow packet_storage;
   const OfFlowUnit* unit = nullptr;
   if (differing != 0) {
     packet_storage = packet_flow;
-    packet_storage->in_port = megaflow.flow.in_port;
-    unit = first_unit_differing_under(*packet_storage, megaflow.flow, w);
+    packet_storage.in_port = megaflow.flow.in_port;
+    unit = first_unit_differing_under(packet_storage, megaflow.flow, w);
   }
   if (unit != nullptr) {
-    const OfFlow* packet = &*packet_storage;
+    const OfFlow* packet = &packet_storage;
     return invalid_argument(
         "the megaflow does not match the packet it was translated for: " + std::string(unit->name) + " " +
         format_unit_value(*unit, read_unit(megaflow.flow, *unit), read_unit(w, *unit)) + " vs the packet's " +
